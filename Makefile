@@ -1,0 +1,72 @@
+# Haven: `make run` serves the demo on SQLite; `make test` runs every check on PostgreSQL + Redis.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The test suite's own servers and role, on loopback; a developer's data is never touched.
+TEST_DATABASE_URL ?= postgres://haven:haven@127.0.0.1:5432/haven
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install install-dev run migrate seed test lint typecheck pytest services lock bench clean
+
+help:
+	@echo "make run    - install, migrate, seed the demo and serve on http://$(HOST):$(PORT) (SQLite)"
+	@echo "make test   - start PostgreSQL and Redis, then lint, type-check and run every test"
+	@echo "make lock   - re-resolve the dependency pins into constraints.txt"
+	@echo "make bench  - see bench/README.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install only when the dependencies change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	@echo "Haven on http://$(HOST):$(PORT)/  (API docs: /api/docs/, health: /health/, admin: /admin/)"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+services:
+	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" TEST_REDIS_URL="$(TEST_REDIS_URL)" bash tests/services.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+		$(BIN)/mypy config accounts forum moderation
+
+pytest: install-dev services
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+test: install-dev services lint typecheck pytest
+
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+bench: install-dev services
+	@cat bench/README.md
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

@@ -1,0 +1,41 @@
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from django.contrib.sites.shortcuts import get_current_site
+from django.forms import BaseForm
+from django.http import HttpRequest
+
+from accounts.models import User
+from accounts.tasks import send_account_email
+from config.jobs import enqueue_on_commit
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def save_user(
+        self, request: HttpRequest, user: Any, form: BaseForm, commit: bool = True
+    ) -> User:
+        # The display name is unique and required, so it is set before the first save.
+        user.display_name = form.cleaned_data["display_name"]
+        saved: User = super().save_user(request, user, form, commit)
+        return saved
+
+    def send_mail(self, template_prefix: str, email: str, context_: dict[str, Any]) -> None:
+        """Render now (the request is here), deliver from a Celery job after the commit.
+
+        A slow or failing mail server never holds up sign-up; if the broker is down the
+        email is sent in-process instead, so nobody waits for a verification link in vain.
+        """
+        request = context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context_)
+        msg = self.render_mail(template_prefix, email, ctx)
+        message = {
+            "subject": msg.subject,
+            "body": msg.body,
+            "from_email": msg.from_email,
+            "to": list(msg.to),
+            "headers": dict(msg.extra_headers),
+            "alternatives": [list(alt) for alt in getattr(msg, "alternatives", [])],
+        }
+        enqueue_on_commit(send_account_email, message, inline_if_broker_down=True)

@@ -1,0 +1,86 @@
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+
+from accounts.models import User
+from accounts.services import user_set_role
+
+
+class EmailAddressInline(admin.TabularInline):
+    model = EmailAddress
+    extra = 0
+    fields = ("email", "primary", "verified")
+
+
+class VerifiedFilter(admin.SimpleListFilter):
+    title = "email verified"
+    parameter_name = "verified"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Verified"), ("no", "Not verified")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() == "yes":
+            return queryset.filter(email_verified=True)
+        if self.value() == "no":
+            return queryset.filter(email_verified=False)
+        return queryset
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Roles are edited as one field and applied by ``user_set_role`` (groups follow)."""
+
+    list_display = (
+        "email",
+        "display_name",
+        "role",
+        "email_verified",
+        "is_staff",
+        "suspended_until",
+        "date_joined",
+    )
+    list_filter = ("role", VerifiedFilter, "is_staff", "is_superuser", "is_active")
+    search_fields = ("email", "display_name")
+    ordering = ("-date_joined",)
+    readonly_fields = ("date_joined", "last_login", "groups")
+    inlines = [EmailAddressInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Public profile", {"fields": ("display_name", "role", "title", "sign_off")}),
+        ("Suspension", {"fields": ("suspended_until", "suspension_reason")}),
+        (
+            "Admin access",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups")},
+        ),
+        ("Dates", {"fields": ("date_joined", "last_login")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "display_name", "password1", "password2"),
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
+        return super().get_queryset(request).annotate(email_verified=Exists(verified))
+
+    @admin.display(boolean=True, ordering="email_verified")
+    def email_verified(self, obj: User) -> bool:
+        return bool(getattr(obj, "email_verified", False))
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        new_role = obj.role
+        if change and "role" in form.changed_data:
+            obj.role = form.initial["role"]
+        super().save_model(request, obj, form, change)
+        if obj.role != new_role:
+            user_set_role(user=obj, role=new_role, actor=request.user)  # type: ignore[arg-type]

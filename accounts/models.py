@@ -1,0 +1,103 @@
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MinLengthValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.roles import Role
+from accounts.validators import DISPLAY_NAME_MAX, DISPLAY_NAME_MIN, display_name_format
+
+DEFAULT_NURSE_TITLE = "Breast Care Nurse"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # The whole address is folded: people type their email in any case.
+        return (email or "").strip().lower()
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email=self.normalize_email(username))
+
+    def create_user(
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email; shown to others only by ``display_name``."""
+
+    email = models.EmailField("email address", max_length=254, unique=True)
+    display_name = models.CharField(
+        max_length=DISPLAY_NAME_MAX,
+        validators=[MinLengthValidator(DISPLAY_NAME_MIN), display_name_format],
+        help_text="Public name shown on posts. 3–30 letters, digits, spaces, '_' or '-'.",
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    title = models.CharField(
+        max_length=60,
+        default=DEFAULT_NURSE_TITLE,
+        help_text="Public title shown on a nurse's posts instead of any name.",
+    )
+    sign_off = models.CharField(
+        max_length=200, blank=True, help_text="Optional sign-off appended to nurse answers."
+    )
+    suspended_until = models.DateTimeField(
+        null=True, blank=True, help_text="While in the future, the member can read but not write."
+    )
+    suspension_reason = models.CharField(max_length=500, blank=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Can sign in to the Django admin."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["display_name"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("display_name"),
+                name="accounts_user_display_name_ci_unique",
+                violation_error_message="This display name is already taken.",
+            ),
+        ]
+        indexes = [models.Index(fields=["role"], name="accounts_user_role_idx")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = type(self).objects.normalize_email(self.email)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > timezone.now()
+
+    @property
+    def public_title(self) -> str | None:
+        """The badge others see beside the display name; never a person's real name."""
+        if self.role == Role.NURSE:
+            return self.title
+        if self.role == Role.MODERATOR:
+            return "Moderator"
+        return None

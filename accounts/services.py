@@ -1,0 +1,121 @@
+"""Every write to accounts goes through here."""
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from accounts.roles import ROLE_GROUPS, Role
+from accounts.validators import normalise_display_name, validate_member_display_name
+from moderation.models import ModerationAction
+from moderation.services import moderation_action_record
+
+
+def _check_display_name_free(display_name: str, *, exclude: User | None = None) -> None:
+    taken = User.objects.filter(display_name__iexact=display_name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
+        raise ValidationError({"display_name": "This display name is already taken."})
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    display_name: str,
+    password: str | None,
+    role: Role = Role.MEMBER,
+    verified: bool = False,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    sign_off: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create an account the way an operator does (commands, seed data).
+
+    Members sign themselves up through allauth instead; both paths end with one user, one
+    primary email address, and the role's group.
+    """
+    user = User(
+        email=User.objects.normalize_email(email),
+        display_name=normalise_display_name(display_name),
+        is_staff=is_staff or is_superuser,
+        is_superuser=is_superuser,
+        sign_off=sign_off.strip(),
+    )
+    _check_display_name_free(user.display_name)
+    user.full_clean(exclude=["password"], validate_constraints=False)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        validate_password(password, user)
+        user.set_password(password)
+    user.save()
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+    if role != Role.MEMBER:
+        user_set_role(user=user, role=role, actor=actor)
+    return user
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: Role | str, actor: User | None = None) -> User:
+    """Give a user exactly one role: its group joined, every other role group left.
+
+    The change is recorded in the moderation audit log.
+    """
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; choose one of {Role.values}."})
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    previous = locked.role
+    locked.role = Role(role)
+    locked.save(update_fields=["role"])
+    role_groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
+    locked.groups.remove(*role_groups)
+    if group_name := ROLE_GROUPS.get(locked.role):
+        locked.groups.add(Group.objects.get(name=group_name))
+    if previous != locked.role:
+        moderation_action_record(
+            actor=actor,
+            kind=ModerationAction.Kind.ROLE_CHANGED,
+            target_user=locked,
+            data={"from": previous, "to": locked.role},
+        )
+    user.role = locked.role
+    # Django caches permissions per instance; the caller's copy must see the new ones.
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user
+
+
+@transaction.atomic
+def user_update_profile(
+    *, user: User, display_name: str | None = None, sign_off: str | None = None
+) -> User:
+    """What a member may change about themselves: their public name (and a nurse's sign-off).
+
+    Email and password change through allauth's own flows, which re-verify them.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    update_fields = []
+    if display_name is not None:
+        display_name = normalise_display_name(display_name)
+        if display_name.lower() != locked.display_name.lower():
+            try:
+                validate_member_display_name(display_name)
+            except ValidationError as exc:
+                raise ValidationError({"display_name": exc.messages}) from exc
+            _check_display_name_free(display_name, exclude=locked)
+        locked.display_name = display_name
+        update_fields.append("display_name")
+    if sign_off is not None:
+        if locked.role != Role.NURSE:
+            raise ValidationError({"sign_off": "Only nurses sign their answers."})
+        locked.sign_off = sign_off.strip()
+        update_fields.append("sign_off")
+    if update_fields:
+        locked.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+        locked.save(update_fields=update_fields)
+    return locked

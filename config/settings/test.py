@@ -1,0 +1,37 @@
+"""The test suite: real PostgreSQL and real Redis on loopback, never a developer's data.
+
+pytest-django creates and drops its own ``test_<name>`` database; cache keys carry a
+prefix the suite alone uses, and only those keys are ever deleted.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default="postgres://haven:haven@127.0.0.1:5432/haven"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": "test_haven"}
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "haven-test",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+
+# Tasks run eagerly unless a test starts a real worker (tests/conftest.py `celery_worker`),
+# which switches the app to the broker for its duration.
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_DEFAULT_QUEUE = "haven-test"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+HAVEN_ALLOW_DEMO_SEED = True

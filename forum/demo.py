@@ -1,0 +1,96 @@
+"""The demo community: what ``seed_demo`` creates. Copied here so the project stands alone."""
+
+from typing import TypedDict
+
+from accounts.roles import Role
+
+
+class DemoCategory(TypedDict):
+    slug: str
+    name: str
+    description: str
+    nurse_answered: bool
+
+
+class DemoAccount(TypedDict):
+    email: str
+    display_name: str
+    role: Role
+    superuser: bool
+    sign_off: str
+
+
+CATEGORIES: list[DemoCategory] = [
+    {
+        "slug": "ask-our-nurses",
+        "name": "Ask Our Nurses",
+        "description": (
+            "Ask our Breast Care Nurses a question: they aim to answer within two working "
+            "days. This is not an emergency service: if you are unwell, contact your "
+            "treatment team, call NHS 111 or, in an emergency, 999."
+        ),
+        "nurse_answered": True,
+    },
+    {
+        "slug": "living-with-secondary-breast-cancer",
+        "name": "Living with secondary breast cancer",
+        "description": "For anyone living with secondary (metastatic) breast cancer.",
+        "nurse_answered": False,
+    },
+    {
+        "slug": "recurrence",
+        "name": "Recurrence",
+        "description": "When breast cancer comes back in the breast, chest wall or nearby.",
+        "nurse_answered": False,
+    },
+    {
+        "slug": "treatment-and-side-effects",
+        "name": "Treatment and side effects",
+        "description": "Surgery, chemotherapy, radiotherapy, targeted and hormone therapy.",
+        "nurse_answered": False,
+    },
+    {
+        "slug": "family-friends-and-carers",
+        "name": "Family, friends and carers",
+        "description": "For the people supporting someone with breast cancer.",
+        "nurse_answered": False,
+    },
+]
+
+ACCOUNTS: list[DemoAccount] = [
+    {
+        "email": "sparrowhawk@haven.example",
+        "display_name": "Sparrowhawk",
+        "role": Role.MEMBER,
+        "superuser": False,
+        "sign_off": "",
+    },
+    {
+        "email": "bonnie52@haven.example",
+        "display_name": "Bonnie52",
+        "role": Role.MEMBER,
+        "superuser": False,
+        "sign_off": "",
+    },
+    {
+        "email": "nurse@haven.example",
+        "display_name": "Care Team 1",
+        "role": Role.NURSE,
+        "superuser": False,
+        "sign_off": "Best wishes,\nBreast Care Nurse",
+    },
+    {
+        "email": "moderator@haven.example",
+        "display_name": "Community Team 1",
+        "role": Role.MODERATOR,
+        "superuser": False,
+        "sign_off": "",
+    },
+    {
+        "email": "admin@haven.example",
+        "display_name": "Site Admin",
+        "role": Role.MEMBER,
+        "superuser": True,
+        "sign_off": "",
+    },
+]
