@@ -8,6 +8,23 @@ import re
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+
+class HavenAutoSchema(AutoSchema):
+    """Names nested serializers after their view: ``MeApi.OutputSerializer`` is ``MeOutput``.
+
+    Every view declares its own ``InputSerializer``/``OutputSerializer`` (STYLE.md), so the
+    bare class names would collide across views.
+    """
+
+    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+        qualname = type(serializer).__qualname__
+        if "." not in qualname:
+            return str(super().get_serializer_name(serializer, direction))
+        owner, _, name = qualname.rpartition(".")
+        owner = owner.split(".")[-1].removesuffix("Api")
+        return owner + name.removesuffix("Serializer")
 
 
 class XSessionTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -15,6 +32,7 @@ class XSessionTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-un
         "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication"
     )
     name = "sessionToken"
+    priority = 1  # over drf-spectacular's generic contrib extension
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
@@ -43,9 +61,46 @@ def add_allauth_headless(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
     for section, items in spec.get("components", {}).items():
         target = components.setdefault(section, {})
         target.update({f"Allauth{name}": value for name, value in items.items()})
-    result.setdefault("paths", {}).update(spec.get("paths", {}))
+    paths = spec.get("paths", {})
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                slug = re.sub(r"\W+", "_", f"allauth_{method}_{path}").strip("_")
+                operation.setdefault("operationId", slug)
+    result.setdefault("paths", {}).update(paths)
     known = {tag["name"] for tag in result.get("tags", [])}
     result.setdefault("tags", []).extend(
         tag for tag in spec.get("tags", []) if tag["name"] not in known
     )
+    return result
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every /api/v1/ error: a machine-readable code, a sentence, field errors.",
+    "properties": {
+        "code": {"type": "string", "example": "thread_closed"},
+        "detail": {"type": "string"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["code", "detail", "fields"],
+}
+
+
+def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Document API.md's error shape once, as the 4XX answer of every /api/v1/ operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    error = {
+        "description": "400 invalid, 401 not signed in, 403 not allowed, 404, 409, 413, 429.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("4XX", error)
     return result

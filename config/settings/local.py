@@ -15,3 +15,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
 
 HAVEN_ALLOW_DEMO_SEED = True
+
+# Static files come from the apps directly: nothing to collect before a run.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -35,3 +35,7 @@ CELERY_TASK_DEFAULT_QUEUE = "haven-test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HAVEN_ALLOW_DEMO_SEED = True
+
+# Static files come from the apps directly: nothing to collect before a run.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

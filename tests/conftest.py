@@ -1,0 +1,66 @@
+from collections.abc import Iterator
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from config.celery import app as celery_app
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    """Throttle counters and allauth rate limits must not leak from one test to the next.
+
+    Only this suite's own keys (its KEY_PREFIX) are deleted, never a whole Redis database.
+    """
+    yield
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def member(db: None) -> User:
+    return UserFactory(display_name="Sparrowhawk")
+
+
+@pytest.fixture
+def member_client(member: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(member)
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[None]:
+    """A real Celery worker, in a thread, consuming this suite's queue on the real Redis.
+
+    While it runs, tasks go through the broker instead of running eagerly; the test's
+    writes are committed (transactional_db) so the worker's own connection sees them.
+    """
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    try:
+        with start_worker(
+            celery_app,
+            pool="solo",
+            perform_ping_check=False,
+            queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+            shutdown_timeout=20,
+        ):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = True
