@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -50,6 +51,8 @@ def celery_worker(transactional_db: None) -> Iterator[None]:
     While it runs, tasks go through the broker instead of running eagerly; the test's
     writes are committed (transactional_db) so the worker's own connection sees them.
     """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)  # the embedded worker reconfigures them
     celery_app.conf.task_always_eager = False
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
@@ -64,3 +67,5 @@ def celery_worker(transactional_db: None) -> Iterator[None]:
             yield
     finally:
         celery_app.conf.task_always_eager = True
+        root.setLevel(level)
+        root.handlers = handlers

@@ -1,0 +1,93 @@
+"""Jobs leave after the commit, through the real Redis broker, to a real Celery worker."""
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.tasks import send_account_email
+from config.celery import app as celery_app
+from config.jobs import enqueue_on_commit
+
+MESSAGE = {
+    "subject": "[Haven] Hello",
+    "body": "A message delivered by the worker.",
+    "from_email": "Haven <no-reply@haven.example>",
+    "to": ["bonnie52@haven.test"],
+}
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.worker
+def test_a_job_goes_through_the_broker_to_a_real_worker_after_commit(celery_worker, mailoutbox):
+    assert celery_app.conf.task_always_eager is False
+    with transaction.atomic():
+        enqueue_on_commit(send_account_email, MESSAGE)
+        time.sleep(0.3)
+        assert mail.outbox == []  # nothing leaves before the commit
+    assert wait_until(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].subject == "[Haven] Hello"
+    assert mail.outbox[0].to == ["bonnie52@haven.test"]
+
+
+@pytest.mark.worker
+def test_a_rolled_back_write_sends_no_job(celery_worker, mailoutbox):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue_on_commit(send_account_email, MESSAGE)
+        raise RuntimeError("the write failed")
+    enqueue_on_commit(send_account_email, {**MESSAGE, "subject": "[Haven] Marker"})
+    assert wait_until(lambda: len(mail.outbox) == 1)
+    assert [m.subject for m in mail.outbox] == ["[Haven] Marker"]
+
+
+@pytest.mark.worker
+def test_sign_up_email_is_delivered_by_the_worker(celery_worker, mailoutbox):
+    response = APIClient().post(
+        "/_allauth/app/v1/auth/signup",
+        {"email": "worker@haven.test", "password": "bright-morning-walk-42", "display_name": "Worker Bee"},
+        format="json",
+    )
+    assert response.status_code == 401
+    assert wait_until(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].to == ["worker@haven.test"]
+    assert "/account/verify-email/" in mail.outbox[0].body
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_never_breaks_the_write(monkeypatch, mailoutbox, caplog):
+    caplog.set_level(logging.WARNING, logger="config.jobs")
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{_closed_port()}/0")
+    # Producers already connected to the live broker are set aside for the test.
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    with transaction.atomic():
+        User.objects.create_user("kept@haven.test", "pw-1234567890", display_name="Kept")
+        enqueue_on_commit(send_account_email, MESSAGE)
+    assert User.objects.filter(email="kept@haven.test").exists()
+    assert mail.outbox == []
+    assert "broker unreachable: accounts.tasks.send_account_email not queued" in caplog.text
+
+    # Account emails are sent in-process instead, so nobody waits for a link in vain.
+    enqueue_on_commit(send_account_email, MESSAGE, inline_if_broker_down=True)
+    assert [m.subject for m in mail.outbox] == ["[Haven] Hello"]
