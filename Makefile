@@ -10,16 +10,20 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://haven:haven@127.0.0.1:5432/haven
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-dev run migrate seed test lint typecheck pytest services lock bench clean
+.PHONY: help install install-dev run migrate seed test lint typecheck pytest services lock clean
 
 help:
 	@echo "make run    - install, migrate, seed the demo and serve on http://$(HOST):$(PORT) (SQLite)"
 	@echo "make test   - start PostgreSQL and Redis, then lint, type-check and run every test"
 	@echo "make lock   - re-resolve the dependency pins into constraints.txt"
-	@echo "make bench  - see bench/README.md"
 
+# Debian's python3 keeps venv in a separate package: install it when root may.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  echo "python3 -m venv failed: installing python3-venv with apt"; \
+	  if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv; fi \
+	  && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Re-install only when the dependencies change.
@@ -64,9 +68,6 @@ test: install-dev services lint typecheck pytest
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
-
-bench: install-dev services
-	@cat bench/README.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

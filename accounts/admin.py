@@ -24,10 +24,11 @@ class VerifiedFilter(admin.SimpleListFilter):
         return [("yes", "Verified"), ("no", "Not verified")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        verified = Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))
         if self.value() == "yes":
-            return queryset.filter(email_verified=True)
+            return queryset.filter(verified)
         if self.value() == "no":
-            return queryset.filter(email_verified=False)
+            return queryset.filter(~verified)
         return queryset
 
 

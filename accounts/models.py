@@ -23,15 +23,15 @@ class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email=self.normalize_email(username))
 
-    def create_user(
-        self, email: str, password: str | None = None, **extra_fields: Any
-    ) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         user = self.model(email=self.normalize_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self.create_user(email, password, **extra_fields)
@@ -44,7 +44,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(
         max_length=DISPLAY_NAME_MAX,
         validators=[MinLengthValidator(DISPLAY_NAME_MIN), display_name_format],
-        help_text="Public name shown on posts. 3–30 letters, digits, spaces, '_' or '-'.",
+        help_text="Public name shown on posts. 3 to 30 letters, digits, spaces, '_' or '-'.",
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     title = models.CharField(
@@ -59,9 +59,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True, blank=True, help_text="While in the future, the member can read but not write."
     )
     suspension_reason = models.CharField(max_length=500, blank=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="Can sign in to the Django admin."
-    )
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 

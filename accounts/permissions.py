@@ -31,7 +31,7 @@ class IsParticipant(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         if request.method not in SAFE_METHODS:
-            check_can_write(request.user)  # type: ignore[arg-type]
+            check_can_write(request.user)
         return True
 
 

@@ -59,8 +59,6 @@ def sync_role_groups(apps: Any) -> None:
         for perm in perms:
             app_label, codename = perm.split(".")
             wanted.append(
-                permission_model.objects.get(
-                    content_type__app_label=app_label, codename=codename
-                )
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
             )
         group.permissions.set(wanted)

@@ -36,5 +36,7 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."), status=500
+        )
     return defaults.server_error(request)

@@ -66,8 +66,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # DRF downgrades to 403 when the first authenticator sends no challenge header;
         # API.md promises 401 for "not signed in".
         status_code = status.HTTP_401_UNAUTHORIZED
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        headers["Retry-After"] = str(int(wait))
 
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail

@@ -18,4 +18,3 @@ class PostCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 50
     ordering = ("created_at", "id")
-

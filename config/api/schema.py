@@ -5,7 +5,7 @@ Imported by ``config.urls`` so the extension is registered before a schema is ge
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -18,7 +18,9 @@ class HavenAutoSchema(AutoSchema):
     bare class names would collide across views.
     """
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(
+        self, serializer: Any, direction: Literal["request", "response"]
+    ) -> str:
         qualname = type(serializer).__qualname__
         if "." not in qualname:
             return str(super().get_serializer_name(serializer, direction))
@@ -27,7 +29,7 @@ class HavenAutoSchema(AutoSchema):
         return owner + name.removesuffix("Serializer")
 
 
-class XSessionTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class XSessionTokenScheme(OpenApiAuthenticationExtension):
     target_class = (
         "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication"
     )

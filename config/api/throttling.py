@@ -10,10 +10,11 @@ from rest_framework.settings import api_settings
 
 
 class _LiveRateMixin:
-    scope: str
+    scope: str | None
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+        return None if rate is None else str(rate)
 
 
 class AnonThrottle(_LiveRateMixin, throttling.AnonRateThrottle):

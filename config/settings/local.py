@@ -1,6 +1,6 @@
 """Zero set-up local run: SQLite, eager Celery, console email, in-process cache."""
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)

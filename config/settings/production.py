@@ -2,15 +2,14 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import env
 
 _REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS")
 _missing = [name for name in _REQUIRED if not env.str(name, default="").strip()]
 if _missing:
     raise ImproperlyConfigured(
-        "Haven's production settings need these environment variables: "
-        + ", ".join(_missing)
+        "Haven's production settings need these environment variables: " + ", ".join(_missing)
     )
 
 DEBUG = False
@@ -53,9 +52,9 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {
-    **REST_FRAMEWORK,  # noqa: F405
+    **REST_FRAMEWORK,
     # The browsable API is a development aid; production speaks JSON only.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
-LOGGING["root"]["level"] = env.str("HAVEN_LOG_LEVEL", default="INFO")  # noqa: F405
+LOGGING["root"]["level"] = env.str("HAVEN_LOG_LEVEL", default="INFO")

@@ -4,7 +4,7 @@ pytest-django creates and drops its own ``test_<name>`` database; cache keys car
 prefix the suite alone uses, and only those keys are ever deleted.
 """
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import env
 
 DEBUG = False

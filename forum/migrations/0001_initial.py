@@ -4,28 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.PositiveIntegerField(default=0, help_text='Lower comes first.')),
-                ('nurse_answered', models.BooleanField(default=False, help_text='Questions here are answered by the nursing team.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "position",
+                    models.PositiveIntegerField(default=0, help_text="Lower comes first."),
+                ),
+                (
+                    "nurse_answered",
+                    models.BooleanField(
+                        default=False, help_text="Questions here are answered by the nursing team."
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['position', 'id'],
-                'permissions': [('close_thread', 'Can close and reopen threads'), ('move_thread', 'Can move threads between categories'), ('moderate_post', 'Can edit, hide and restore any post')],
-                'indexes': [models.Index(fields=['position', 'id'], name='forum_category_order_idx')],
+                "verbose_name_plural": "categories",
+                "ordering": ["position", "id"],
+                "permissions": [
+                    ("close_thread", "Can close and reopen threads"),
+                    ("move_thread", "Can move threads between categories"),
+                    ("moderate_post", "Can edit, hide and restore any post"),
+                ],
+                "indexes": [
+                    models.Index(fields=["position", "id"], name="forum_category_order_idx")
+                ],
             },
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,20 +15,60 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ModerationAction',
+            name="ModerationAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('role_changed', 'Role changed')], max_length=32)),
-                ('note', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('actor', models.ForeignKey(blank=True, help_text='Empty when done by the system or from the command line.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('target_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='moderation_actions_received', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(choices=[("role_changed", "Role changed")], max_length=32),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when done by the system or from the command line.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "target_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="moderation_actions_received",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('answer_as_nurse', 'Can answer Ask Our Nurses questions as a nurse'), ('view_nurse_queue', 'Can see the queue of unanswered nurse questions'), ('review', 'Can review flagged and held posts'), ('suspend_member', 'Can suspend members or put them into pre-moderation')],
-                'indexes': [models.Index(fields=['kind', '-created_at'], name='moderation_action_kind_idx'), models.Index(fields=['target_user', '-created_at'], name='moderation_action_target_idx')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("answer_as_nurse", "Can answer Ask Our Nurses questions as a nurse"),
+                    ("view_nurse_queue", "Can see the queue of unanswered nurse questions"),
+                    ("review", "Can review flagged and held posts"),
+                    ("suspend_member", "Can suspend members or put them into pre-moderation"),
+                ],
+                "indexes": [
+                    models.Index(fields=["kind", "-created_at"], name="moderation_action_kind_idx"),
+                    models.Index(
+                        fields=["target_user", "-created_at"], name="moderation_action_target_idx"
+                    ),
+                ],
             },
         ),
     ]

@@ -96,7 +96,9 @@ def test_only_nurses_have_a_sign_off(member_client):
 
 def test_a_nurse_sets_her_sign_off_and_shows_her_title_not_her_name():
     nurse = UserFactory(role=Role.NURSE, display_name="Care Team 7")
-    response = _client_for(nurse).patch(ME, {"sign_off": "Best wishes, Breast Care Nurse"}, format="json")
+    response = _client_for(nurse).patch(
+        ME, {"sign_off": "Best wishes, Breast Care Nurse"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["sign_off"] == "Best wishes, Breast Care Nurse"
     assert response.json()["title"] == "Breast Care Nurse"
@@ -104,7 +106,9 @@ def test_a_nurse_sets_her_sign_off_and_shows_her_title_not_her_name():
 
 
 def test_email_and_role_cannot_be_changed_here(member_client, member):
-    response = member_client.patch(ME, {"email": "other@haven.test", "role": "nurse"}, format="json")
+    response = member_client.patch(
+        ME, {"email": "other@haven.test", "role": "nurse"}, format="json"
+    )
     assert response.status_code == 200
     member.refresh_from_db()
     assert member.email != "other@haven.test"

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _perms(group: Group) -> set[str]:
-    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    return {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in group.permissions.select_related("content_type")
+    }
 
 
 def test_the_migration_creates_the_role_groups_with_their_permissions():
@@ -50,7 +53,10 @@ def test_setting_a_role_moves_the_user_between_groups_and_is_audited():
     assert user.public_title == "Moderator"
 
     actions = ModerationAction.objects.filter(target_user=user, kind="role_changed").order_by("id")
-    assert [a.data for a in actions] == [{"from": "member", "to": "nurse"}, {"from": "nurse", "to": "moderator"}]
+    assert [a.data for a in actions] == [
+        {"from": "member", "to": "nurse"},
+        {"from": "nurse", "to": "moderator"},
+    ]
     assert {a.actor for a in actions} == {admin}
 
 
@@ -64,8 +70,16 @@ def test_setting_the_same_role_again_changes_and_records_nothing():
 
 def test_createuser_with_the_password_from_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("HAVEN_PASSWORD", "a-long-nurse-password-9")
-    call_command("createuser", "--email", "Nurse.Two@Haven.Test", "--display-name", "Care Team 2",
-                 "--role", "nurse", "--verified")
+    call_command(
+        "createuser",
+        "--email",
+        "Nurse.Two@Haven.Test",
+        "--display-name",
+        "Care Team 2",
+        "--role",
+        "nurse",
+        "--verified",
+    )
     user = User.objects.get(email="nurse.two@haven.test")
     assert user.role == Role.NURSE
     assert user.check_password("a-long-nurse-password-9")
@@ -96,14 +110,31 @@ def test_createuser_refuses_passwords_that_differ(monkeypatch):
 @pytest.mark.parametrize(
     ("email", "display_name", "password", "message"),
     [
-        ("taken@haven.test", "Someone New", "a-long-password-77", "User with this Email address already exists."),
-        ("new@haven.test", "TAKEN NAME", "a-long-password-77", "This display name is already taken."),
-        ("new@haven.test", "No", "a-long-password-77", "Ensure this value has at least 3 characters"),
+        (
+            "taken@haven.test",
+            "Someone New",
+            "a-long-password-77",
+            "User with this Email address already exists.",
+        ),
+        (
+            "new@haven.test",
+            "TAKEN NAME",
+            "a-long-password-77",
+            "This display name is already taken.",
+        ),
+        (
+            "new@haven.test",
+            "No",
+            "a-long-password-77",
+            "Ensure this value has at least 3 characters",
+        ),
         ("not-an-email", "Someone New", "a-long-password-77", "Enter a valid email address."),
         ("new@haven.test", "Someone New", "short", "This password is too short."),
     ],
 )
-def test_createuser_refuses_bad_input_and_writes_nothing(monkeypatch, email, display_name, password, message):
+def test_createuser_refuses_bad_input_and_writes_nothing(
+    monkeypatch, email, display_name, password, message
+):
     UserFactory(email="Taken@haven.test", display_name="Taken Name")
     monkeypatch.setenv("HAVEN_PASSWORD", password)
     with pytest.raises(CommandError, match=message):
@@ -125,7 +156,7 @@ def test_set_role_command(capsys):
 
 
 def test_set_role_refuses_an_unknown_account_or_role():
-    with pytest.raises(CommandError, match="No account with the email 'ghost@haven.test'"):
+    with pytest.raises(CommandError, match=r"No account with the email 'ghost@haven\.test'"):
         call_command("set_role", "ghost@haven.test", "nurse")
     UserFactory(email="bonnie@haven.test")
     with pytest.raises(CommandError, match="invalid choice: 'superhero'"):

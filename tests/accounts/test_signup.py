@@ -14,7 +14,11 @@ LOGIN = "/_allauth/app/v1/auth/login"
 
 
 def _signup(**overrides: str):
-    payload = {"email": "new@haven.test", "password": "bright-morning-walk-42", "display_name": "Bonnie52"}
+    payload = {
+        "email": "new@haven.test",
+        "password": "bright-morning-walk-42",
+        "display_name": "Bonnie52",
+    }
     payload.update(overrides)
     return APIClient().post(SIGNUP, payload, format="json")
 
@@ -96,7 +100,9 @@ def test_sign_up_is_rate_limited_per_address():
 
 def test_a_verified_member_signs_in_with_an_email_in_any_case():
     user = UserFactory(email="bonnie@haven.test")
-    response = APIClient().post(LOGIN, {"email": "BONNIE@haven.test", "password": PASSWORD}, format="json")
+    response = APIClient().post(
+        LOGIN, {"email": "BONNIE@haven.test", "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["data"]["user"]["id"] == user.pk
     token = response.json()["meta"]["session_token"]

@@ -91,7 +91,11 @@ def test_throttle_counts_are_shared_through_redis(settings):
         (
             DjangoValidationError({"title": ["Too short."]}),
             400,
-            {"code": "invalid", "detail": "The request has invalid fields.", "fields": {"title": ["Too short."]}},
+            {
+                "code": "invalid",
+                "detail": "The request has invalid fields.",
+                "fields": {"title": ["Too short."]},
+            },
         ),
         (
             DjangoValidationError("Something is off."),

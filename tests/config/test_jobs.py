@@ -58,7 +58,11 @@ def test_a_rolled_back_write_sends_no_job(celery_worker, mailoutbox):
 def test_sign_up_email_is_delivered_by_the_worker(celery_worker, mailoutbox):
     response = APIClient().post(
         "/_allauth/app/v1/auth/signup",
-        {"email": "worker@haven.test", "password": "bright-morning-walk-42", "display_name": "Worker Bee"},
+        {
+            "email": "worker@haven.test",
+            "password": "bright-morning-walk-42",
+            "display_name": "Worker Bee",
+        },
         format="json",
     )
     assert response.status_code == 401

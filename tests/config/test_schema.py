@@ -1,4 +1,4 @@
-"""The OpenAPI schema describes our API and allauth's headless auth; Swagger UI is served offline."""
+"""The schema describes our API and the headless auth; Swagger UI is served offline."""
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -30,11 +30,15 @@ def test_schema_documents_the_api_the_session_token_and_the_headless_auth(client
     }
     assert set(schema["components"]["schemas"]["Error"]["required"]) == {"code", "detail", "fields"}
     # Nested per-view serializers get distinct component names.
-    assert {"MeOutput", "CategoryListOutput", "PatchedMeInput"} <= set(schema["components"]["schemas"])
+    assert {"MeOutput", "CategoryListOutput", "PatchedMeInput"} <= set(
+        schema["components"]["schemas"]
+    )
 
 
 def test_schema_generates_with_no_warnings_and_validates(tmp_path):
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
     assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3")
 
 

@@ -21,7 +21,9 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+    }
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -33,7 +35,9 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS"]
+)
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _manage("check", env=env)
@@ -55,11 +59,17 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
 
 
 def test_local_settings_need_nothing_installed(tmp_path):
-    env = {"DJANGO_SETTINGS_MODULE": "config.settings.local", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    }
     result = _manage("check", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr
     result = _manage(
-        "shell", "--verbosity", "0", "-c",
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
         "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], "
         "s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND, s.TIME_ZONE)",
         env=env,
@@ -74,7 +84,11 @@ def test_local_settings_need_nothing_installed(tmp_path):
 
 def test_time_zone_is_configurable():
     result = _manage(
-        "shell", "--verbosity", "0", "-c", "from django.conf import settings as s; print(s.TIME_ZONE, s.USE_TZ)",
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        "from django.conf import settings as s; print(s.TIME_ZONE, s.USE_TZ)",
         env={**PRODUCTION_ENV, "HAVEN_TIME_ZONE": "Europe/Dublin"},
     )
     assert result.stdout.split() == ["Europe/Dublin", "True"]

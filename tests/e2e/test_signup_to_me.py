@@ -25,7 +25,11 @@ def test_sign_up_verify_sign_in_and_read_me(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"{APP}/auth/signup",
-            {"email": "Sparrow.Hawk@Example.org", "password": PASSWORD, "display_name": "Sparrowhawk"},
+            {
+                "email": "Sparrow.Hawk@Example.org",
+                "password": PASSWORD,
+                "display_name": "Sparrowhawk",
+            },
             format="json",
         )
     assert response.status_code == 401
@@ -34,7 +38,11 @@ def test_sign_up_verify_sign_in_and_read_me(django_capture_on_commit_callbacks):
     assert pending == [{"id": "verify_email", "is_pending": True}]
 
     # Not verified yet: signing in is refused with the same pending step.
-    response = client.post(f"{APP}/auth/login", {"email": "sparrow.hawk@example.org", "password": PASSWORD}, format="json")
+    response = client.post(
+        f"{APP}/auth/login",
+        {"email": "sparrow.hawk@example.org", "password": PASSWORD},
+        format="json",
+    )
     assert response.status_code == 401
     assert response.json()["meta"]["is_authenticated"] is False
     assert {"id": "verify_email", "is_pending": True} in response.json()["data"]["flows"]
@@ -50,7 +58,11 @@ def test_sign_up_verify_sign_in_and_read_me(django_capture_on_commit_callbacks):
     assert response.json()["meta"]["is_authenticated"] is False
     assert {"id": "login"} in response.json()["data"]["flows"]
 
-    response = client.post(f"{APP}/auth/login", {"email": "SPARROW.HAWK@example.org", "password": PASSWORD}, format="json")
+    response = client.post(
+        f"{APP}/auth/login",
+        {"email": "SPARROW.HAWK@example.org", "password": PASSWORD},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     token = response.json()["meta"]["session_token"]
 

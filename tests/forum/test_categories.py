@@ -10,13 +10,27 @@ pytestmark = pytest.mark.django_db
 
 def test_categories_are_public_and_in_order(api_client, django_assert_num_queries):
     Category.objects.create(slug="b", name="Second", position=20)
-    Category.objects.create(slug="a", name="First", position=10, nurse_answered=True, description="Ask")
+    Category.objects.create(
+        slug="a", name="First", position=10, nurse_answered=True, description="Ask"
+    )
     with django_assert_num_queries(1):
         response = api_client.get("/api/v1/categories/")
     assert response.status_code == 200
     assert response.json() == [
-        {"id": response.json()[0]["id"], "slug": "a", "name": "First", "description": "Ask", "nurse_answered": True},
-        {"id": response.json()[1]["id"], "slug": "b", "name": "Second", "description": "", "nurse_answered": False},
+        {
+            "id": response.json()[0]["id"],
+            "slug": "a",
+            "name": "First",
+            "description": "Ask",
+            "nurse_answered": True,
+        },
+        {
+            "id": response.json()[1]["id"],
+            "slug": "b",
+            "name": "Second",
+            "description": "",
+            "nurse_answered": False,
+        },
     ]
 
 

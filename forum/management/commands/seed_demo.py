@@ -59,6 +59,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {kind:<10} {user.email:<28} shown as {user.display_name!r}")
         self.stdout.write(f"  password   {password}")
         self.stdout.write(
-            "Sign in: POST /_allauth/app/v1/auth/login {\"email\", \"password\"}, then send "
+            'Sign in: POST /_allauth/app/v1/auth/login {"email", "password"}, then send '
             "meta.session_token as X-Session-Token; the admin is at /admin/."
         )
