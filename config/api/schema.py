@@ -69,11 +69,17 @@ def add_allauth_headless(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             if isinstance(operation, dict) and "responses" in operation:
                 slug = re.sub(r"\W+", "_", f"allauth_{method}_{path}").strip("_")
                 operation.setdefault("operationId", slug)
+    # Haven's own tags first, then allauth's, so the docs open on the forum.
+    tags = result.setdefault("tags", [])
+    known = {tag["name"] for tag in tags}
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            for name in operation.get("tags", []) if isinstance(operation, dict) else []:
+                if name not in known:
+                    known.add(name)
+                    tags.append({"name": name})
+    tags.extend(tag for tag in spec.get("tags", []) if tag["name"] not in known)
     result.setdefault("paths", {}).update(paths)
-    known = {tag["name"] for tag in result.get("tags", [])}
-    result.setdefault("tags", []).extend(
-        tag for tag in spec.get("tags", []) if tag["name"] not in known
-    )
     return result
 
 

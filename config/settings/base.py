@@ -261,6 +261,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Every signed-in API call loads its session (X-Session-Token is a session key): read it
+# from the cache, write through to the database so a cache flush signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = int(timedelta(days=14).total_seconds())
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("HAVEN_MAX_REQUEST_BYTES", default=256 * 1024)
 

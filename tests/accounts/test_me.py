@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +143,15 @@ def test_a_suspension_that_has_ended_no_longer_applies(member):
     member.save()
     response = _client_for(member).patch(ME, {"display_name": "Back Again"}, format="json")
     assert response.status_code == 200
+
+
+def test_me_with_a_session_token_has_a_fixed_query_budget(django_assert_num_queries):
+    """The session comes from the cache; the user row and its verified flag from PostgreSQL."""
+    user = UserFactory()
+    login = APIClient().post(
+        "/_allauth/app/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+    )
+    token = login.json()["meta"]["session_token"]
+    client = APIClient()
+    with django_assert_num_queries(2):
+        assert client.get(ME, HTTP_X_SESSION_TOKEN=token).status_code == 200
