@@ -59,6 +59,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True, blank=True, help_text="While in the future, the member can read but not write."
     )
     suspension_reason = models.CharField(max_length=500, blank=True)
+    email_on_reply = models.BooleanField(
+        default=True, help_text="Email me when someone replies in a thread I follow."
+    )
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -1,4 +1,8 @@
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class Category(models.Model):
@@ -25,3 +29,213 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Thread(models.Model):
+    """A conversation: its opening post and every reply. Counters are kept by the services."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class Visibility(models.TextChoices):
+        VISIBLE = "visible", "Visible"
+        PENDING = "pending", "Held for approval"
+        HIDDEN = "hidden", "Hidden by a moderator"
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="threads")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="threads",
+        help_text="Empty once the author has erased their account.",
+    )
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.VISIBLE
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    close_reason = models.CharField(max_length=500, blank=True)
+    reply_count = models.PositiveIntegerField(default=0)
+    like_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    nurse_answered_at = models.DateTimeField(null=True, blank=True)
+    # Title (weight A) and post bodies (weight B), kept by the services; PostgreSQL only.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["visibility", "-last_activity_at", "-id"], name="forum_thread_activity_idx"
+            ),
+            models.Index(
+                fields=["category", "visibility", "-last_activity_at", "-id"],
+                name="forum_thread_cat_activity_idx",
+            ),
+            models.Index(fields=["author", "-last_activity_at"], name="forum_thread_author_idx"),
+            models.Index(
+                fields=["category", "created_at"],
+                condition=Q(nurse_answered_at__isnull=True, status="open"),
+                name="forum_thread_unanswered_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True) | Q(status="closed"),
+                name="forum_thread_open_has_no_closed_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Post(models.Model):
+    """One message in a thread. Bodies are Markdown; ``body_html`` is rendered once on write."""
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        NURSE_ANSWER = "nurse_answer", "Nurse answer"
+        SYSTEM = "system", "System notice"
+
+    class Status(models.TextChoices):
+        VISIBLE = "visible", "Visible"
+        PENDING = "pending", "Held for approval"
+        HIDDEN = "hidden", "Hidden by a moderator"
+        DELETED = "deleted", "Deleted"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="posts",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POST)
+    body = models.TextField()
+    body_html = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VISIBLE)
+    like_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The posts page: a thread's posts in (created_at, id) order, cursor-paginated.
+            models.Index(fields=["thread", "created_at", "id"], name="forum_post_thread_order_idx"),
+            models.Index(fields=["author", "-created_at"], name="forum_post_author_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Post {self.pk} in thread {self.thread_id}"
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # (user, post) also serves "did the viewer like these posts?".
+            models.UniqueConstraint(fields=["user", "post"], name="forum_like_once_per_member"),
+        ]
+        indexes = [models.Index(fields=["post"], name="forum_like_post_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.post_id}"
+
+
+class Subscription(models.Model):
+    """Following a thread: replies to it notify the follower."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="subscriptions")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Thread first: fan-out reads every follower of one thread.
+            models.UniqueConstraint(fields=["thread", "user"], name="forum_follow_once"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="forum_follow_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.thread_id}"
+
+
+class Notification(models.Model):
+    """An in-app notification, and the outbox row for its email."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "New reply in a followed thread"
+        NURSE_ANSWER = "nurse_answer", "A nurse answered"
+        NEW_QUESTION = "new_question", "New question for nurses"
+        SLA_REMINDER = "sla_reminder", "Question waiting for a nurse"
+        THREAD_CLOSED = "thread_closed", "Thread closed"
+
+    class Priority(models.TextChoices):
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+
+    class Email(models.TextChoices):
+        NOT_WANTED = "not_wanted", "No email wanted"
+        PENDING = "pending", "Email to send"
+        SENT = "sent", "Email sent"
+        FAILED = "failed", "Email gave up"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, related_name="+", help_text="What the notice is about."
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email = models.CharField(max_length=12, choices=Email.choices, default=Email.NOT_WANTED)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A re-run of the same fan-out creates nothing twice.
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "post"], name="forum_notification_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="forum_notif_list_idx"),
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True),
+                name="forum_notif_unread_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(email="pending"),
+                name="forum_notif_outbox_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.recipient_id}"

@@ -1,0 +1,49 @@
+"""How a person appears to everyone else: ``{id, display_name, role, title}``, nothing more."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.roles import Role
+
+FORMER_MEMBER = "Former member"
+
+
+def author_public(user: User | None) -> dict[str, Any]:
+    """A nurse appears under her public title only: never her name, never an email."""
+    if user is None or not user.is_active:
+        return {"id": None, "display_name": FORMER_MEMBER, "role": Role.MEMBER.value, "title": None}
+    name = user.title if user.role == Role.NURSE else user.display_name
+    return {"id": user.pk, "display_name": name, "role": user.role, "title": user.public_title}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer", "nullable": True},
+            "display_name": {"type": "string"},
+            "role": {"type": "string", "enum": Role.values},
+            "title": {"type": "string", "nullable": True},
+        },
+        "required": ["id", "display_name", "role", "title"],
+    }
+)
+class AuthorField(serializers.Field):
+    """Read-only; the related user must be fetched with ``select_related``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        # A missing author (erased account) must reach to_representation, not be skipped.
+        try:
+            return super().get_attribute(instance)
+        except AttributeError:
+            return None
+
+    def to_representation(self, value: User | None) -> dict[str, Any]:
+        return author_public(value)
