@@ -3,6 +3,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from django.contrib.sites.shortcuts import get_current_site
+from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest
 
@@ -17,7 +18,10 @@ class AccountAdapter(DefaultAccountAdapter):
     ) -> User:
         # The display name is unique and required, so it is set before the first save.
         user.display_name = form.cleaned_data["display_name"]
-        saved: User = super().save_user(request, user, form, commit)
+        # A savepoint: if a concurrent sign-up took the name or email, only this save is
+        # undone (HeadlessErrorMiddleware answers 400), never an enclosing transaction.
+        with transaction.atomic():
+            saved: User = super().save_user(request, user, form, commit)
         return saved
 
     def send_mail(self, template_prefix: str, email: str, context_: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ class MeApi(APIView):
         role = serializers.CharField()
         title = serializers.CharField(source="public_title", allow_null=True)
         sign_off = serializers.CharField()
+        email_on_reply = serializers.BooleanField()
         is_suspended = serializers.BooleanField()
         suspended_until = serializers.DateTimeField(allow_null=True)
         date_joined = serializers.DateTimeField()
@@ -33,6 +34,7 @@ class MeApi(APIView):
             required=False, min_length=DISPLAY_NAME_MIN, max_length=DISPLAY_NAME_MAX
         )
         sign_off = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        email_on_reply = serializers.BooleanField(required=False)
 
     def _render(self, user: User) -> Response:
         return Response(self.OutputSerializer(user_me(user=user)).data)

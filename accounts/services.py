@@ -1,16 +1,48 @@
 """Every write to accounts goes through here."""
 
+from typing import Any
+
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from accounts.permissions import check_can_write
 from accounts.roles import ROLE_GROUPS, Role
 from accounts.validators import normalise_display_name, validate_member_display_name
 from moderation.models import ModerationAction
 from moderation.services import moderation_action_record
+
+TAKEN = {
+    "email": "An account with this email address already exists.",
+    "display_name": "This display name is already taken.",
+}
+
+
+def unique_violation_field(exc: IntegrityError) -> str | None:
+    """Which unique field of User a concurrent write collided on, if any."""
+    message = str(exc)
+    for field in ("display_name", "email"):
+        if f"accounts_user_{field}" in message:
+            return field
+    return None
+
+
+def _save_unique(user: User, **kwargs: Any) -> None:
+    """Save; a concurrent taker of the same email or name becomes a field error, not a 500.
+
+    The checks before the save make this rare; the database constraint makes it exact.
+    """
+    try:
+        with transaction.atomic():
+            user.save(**kwargs)
+    except IntegrityError as exc:
+        field = unique_violation_field(exc)
+        if field is None:
+            raise
+        raise ValidationError({field: TAKEN[field]}) from exc
 
 
 def _check_display_name_free(display_name: str, *, exclude: User | None = None) -> None:
@@ -18,7 +50,7 @@ def _check_display_name_free(display_name: str, *, exclude: User | None = None) 
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
     if taken.exists():
-        raise ValidationError({"display_name": "This display name is already taken."})
+        raise ValidationError({"display_name": TAKEN["display_name"]})
 
 
 @transaction.atomic
@@ -53,7 +85,7 @@ def user_create(
     else:
         validate_password(password, user)
         user.set_password(password)
-    user.save()
+    _save_unique(user)
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
     if role != Role.MEMBER:
         user_set_role(user=user, role=role, actor=actor)
@@ -92,12 +124,17 @@ def user_set_role(*, user: User, role: Role | str, actor: User | None = None) ->
 
 @transaction.atomic
 def user_update_profile(
-    *, user: User, display_name: str | None = None, sign_off: str | None = None
+    *,
+    user: User,
+    display_name: str | None = None,
+    sign_off: str | None = None,
+    email_on_reply: bool | None = None,
 ) -> User:
-    """What a member may change about themselves: their public name (and a nurse's sign-off).
+    """What a member may change about themselves: public name, email preference, a nurse's sign-off.
 
     Email and password change through allauth's own flows, which re-verify them.
     """
+    check_can_write(user)
     locked = User.objects.select_for_update().get(pk=user.pk)
     update_fields = []
     if display_name is not None:
@@ -115,7 +152,10 @@ def user_update_profile(
             raise ValidationError({"sign_off": "Only nurses sign their answers."})
         locked.sign_off = sign_off.strip()
         update_fields.append("sign_off")
+    if email_on_reply is not None:
+        locked.email_on_reply = email_on_reply
+        update_fields.append("email_on_reply")
     if update_fields:
         locked.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-        locked.save(update_fields=update_fields)
+        _save_unique(locked, update_fields=update_fields)
     return locked

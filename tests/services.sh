@@ -96,7 +96,9 @@ start_postgres() {
     as_root mkdir -p "$data"
     as_root chown postgres "$data"
     [ -f "$data/PG_VERSION" ] || as_postgres "$bin/initdb -D $data -A scram-sha-256 --auth-local=peer -U postgres" >/dev/null
-    as_postgres "setsid $bin/pg_ctl -D $data -o '-p $PG_PORT -k /tmp -c listen_addresses=$PG_HOST' -l $data/server.log start" >/dev/null
+    as_root mkdir -p /var/run/postgresql
+    as_root chown postgres /var/run/postgresql
+    as_postgres "setsid $bin/pg_ctl -D $data -o '-p $PG_PORT -k /var/run/postgresql -c listen_addresses=$PG_HOST' -l $data/server.log start" >/dev/null
   fi
   for _ in $(seq 1 30); do pg_ready && return 0; sleep 0.5; done
   say "PostgreSQL did not start on $PG_HOST:$PG_PORT"
@@ -108,18 +110,20 @@ ensure_role() {
     -tAc "SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user" 2>/dev/null | grep -q t; then
     return 0
   fi
+  local exists
+  exists=$(as_postgres "psql -p $PG_PORT -tAc \"SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'\"") || {
+    say "Cannot reach PostgreSQL as the postgres user to create the test role."
+    say "Create it yourself: CREATE ROLE $PG_USER LOGIN PASSWORD '...' CREATEDB; and set TEST_DATABASE_URL."
+    exit 1
+  }
+  if [ "$exists" = "1" ]; then
+    # Never change someone's existing role: say what is wrong instead.
+    say "The role $PG_USER exists but cannot sign in with the password in TEST_DATABASE_URL,"
+    say "or lacks CREATEDB. Set TEST_DATABASE_URL to a role that can create databases."
+    exit 1
+  fi
   say "creating the test role $PG_USER (LOGIN CREATEDB)"
-  as_postgres "psql -p $PG_PORT -v ON_ERROR_STOP=1 -q" <<SQL
-DO \$\$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') THEN
-    CREATE ROLE "$PG_USER" LOGIN PASSWORD '$PG_PASSWORD' CREATEDB;
-  ELSE
-    ALTER ROLE "$PG_USER" LOGIN PASSWORD '$PG_PASSWORD' CREATEDB;
-  END IF;
-END
-\$\$;
-SQL
+  as_postgres "psql -p $PG_PORT -v ON_ERROR_STOP=1 -q -c \"CREATE ROLE \\\"$PG_USER\\\" LOGIN PASSWORD '$PG_PASSWORD' CREATEDB\""
 }
 
 start_redis() {

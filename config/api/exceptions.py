@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from config.api.parsers import RequestTooLarge
 from config.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -51,11 +52,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*(exc.args[:1]))
     elif isinstance(exc, RequestDataTooBig):
-        set_rollback()
-        return Response(
-            error_body("too_large", "The request body is too large."),
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        # e.g. too many form fields: the client's fault, said plainly.
+        exc = exceptions.ParseError("The request could not be read.", code="bad_request")
 
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's 500 handler logs it and answers in JSON for /api/

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 
 
 class RequestTooLarge(APIException):
@@ -42,4 +42,7 @@ class LimitedJSONParser(parsers.JSONParser):
             raise RequestTooLarge()
         if limit is not None:
             stream = _LimitedStream(stream, limit)
-        return super().parse(stream, media_type, parser_context)
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply.") from exc

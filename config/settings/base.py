@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.HeadlessErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,13 +144,20 @@ LOGIN_URL = f"/{ADMIN_URL}login/"
 
 # --- HTTP API -----------------------------------------------------------------------------
 
+# How many proxies (load balancers) stand in front and append to X-Forwarded-For. Zero
+# means the client's address is REMOTE_ADDR and a spoofed X-Forwarded-For is ignored, by
+# DRF's throttles and allauth's rate limits alike.
+TRUSTED_PROXIES = env.int("HAVEN_TRUSTED_PROXIES", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Least privilege: every view opens up reads or writes explicitly.
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "NUM_PROXIES": TRUSTED_PROXIES,
+    # Signed in to read, verified and unsuspended to write; views open up further explicitly.
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsParticipant"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -5,7 +5,16 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *
 from .base import env
 
-_REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS")
+# Email and the front end's address too: with mandatory verification, nobody can join
+# without a working verification link.
+_REQUIRED = (
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "HAVEN_FRONTEND_URL",
+)
 _missing = [name for name in _REQUIRED if not env.str(name, default="").strip()]
 if _missing:
     raise ImproperlyConfigured(
@@ -48,7 +57,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {

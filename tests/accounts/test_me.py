@@ -30,6 +30,7 @@ def test_me_shows_the_member_their_own_profile(member_client, member):
         "role": "member",
         "title": None,
         "sign_off": "",
+        "email_on_reply": True,
         "is_suspended": False,
         "suspended_until": None,
         "date_joined": response.json()["date_joined"],
@@ -155,3 +156,24 @@ def test_me_with_a_session_token_has_a_fixed_query_budget(django_assert_num_quer
     client = APIClient()
     with django_assert_num_queries(2):
         assert client.get(ME, HTTP_X_SESSION_TOKEN=token).status_code == 200
+
+
+def test_a_member_turns_reply_emails_off(member_client, member):
+    response = member_client.patch(ME, {"email_on_reply": False}, format="json")
+    assert response.status_code == 200
+    assert response.json()["email_on_reply"] is False
+    member.refresh_from_db()
+    assert member.email_on_reply is False
+
+
+def test_a_name_taken_between_check_and_save_is_a_field_error_not_a_500(
+    member_client, member, monkeypatch
+):
+    """Two members renaming to the same name at once: the database constraint decides."""
+    UserFactory(display_name="Bonnie52")
+    monkeypatch.setattr("accounts.services._check_display_name_free", lambda *a, **k: None)
+    response = member_client.patch(ME, {"display_name": "bonnie52"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"display_name": ["This display name is already taken."]}
+    member.refresh_from_db()
+    assert member.display_name == "Sparrowhawk"

@@ -1,6 +1,7 @@
 """Every error a client can meet on /api/v1/ has the shape {"code", "detail", "fields"}."""
 
 import pytest
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -37,6 +38,35 @@ def test_malformed_json_is_a_parse_error(member_client):
     response = member_client.generic("PATCH", ME, "{not json", content_type="application/json")
     assert response.status_code == 400
     assert _shape(response)["code"] == "parse_error"
+
+
+def test_deeply_nested_json_is_a_parse_error(member_client):
+    body = "[" * 50_000 + "]" * 50_000
+    response = member_client.generic("PATCH", ME, body, content_type="application/json")
+    assert response.status_code == 400
+    assert _shape(response)["code"] == "parse_error"
+
+
+def test_too_many_form_fields_is_a_400_in_the_error_shape(member_client):
+    body = "&".join(f"f{n}=x" for n in range(1500))
+    response = member_client.generic(
+        "PATCH", ME, body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert _shape(response)["code"] == "bad_request"
+
+
+def test_a_spoofed_forwarded_for_does_not_escape_the_throttle(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "2/min"},
+    }
+    client = APIClient()
+    statuses = [
+        client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
 
 
 def test_an_unsupported_media_type_is_415(member_client):
@@ -83,6 +113,13 @@ def test_throttle_counts_are_shared_through_redis(settings):
     assert second.get("/api/v1/categories/").status_code == 200
     assert first.get("/api/v1/categories/").status_code == 200
     assert second.get("/api/v1/categories/").status_code == 429
+    # The count is in Redis, where every gunicorn worker and machine reads it.
+    redis_client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    keys = list(
+        redis_client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle_anon*")
+    )
+    redis_client.close()
+    assert len(keys) == 1
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,16 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://haven:haven@127.0.0.1:5432/haven",
     "REDIS_URL": "redis://127.0.0.1:6379/15",
     "DJANGO_ALLOWED_HOSTS": "haven.example.org",
+    "EMAIL_URL": "smtp+tls://haven:secret@smtp.example.org:587",
+    "HAVEN_FRONTEND_URL": "https://haven.example.org",
 }
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "HAVEN_"))
     }
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
@@ -36,7 +40,15 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DJANGO_ALLOWED_HOSTS",
+        "EMAIL_URL",
+        "HAVEN_FRONTEND_URL",
+    ],
 )
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}

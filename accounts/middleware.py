@@ -1,0 +1,40 @@
+"""allauth's headless endpoints answer in allauth's error shape, even when a request races.
+
+Two sign-ups for the same email or display name can both pass the form's checks; the
+database constraint stops the second, and this turns its IntegrityError into the 400 the
+client would have had a moment earlier. JSON nested deeper than Python's parser allows is a
+400 too. Nothing else is touched.
+"""
+
+from collections.abc import Callable
+
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accounts.services import TAKEN, unique_violation_field
+
+
+def _error(message: str, code: str, param: str | None = None) -> JsonResponse:
+    error = {"message": message, "code": code}
+    if param:
+        error["param"] = param
+    return JsonResponse({"status": 400, "errors": [error]}, status=400)
+
+
+class HeadlessErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/_allauth/"):
+            return None
+        if isinstance(exception, IntegrityError):
+            field = unique_violation_field(exception)
+            if field is not None:
+                return _error(TAKEN[field], "taken", field)
+        if isinstance(exception, RecursionError):
+            return _error("The request body is nested too deeply.", "invalid")
+        return None
