@@ -25,6 +25,7 @@ class MeApi(APIView):
         title = serializers.CharField(source="public_title", allow_null=True)
         sign_off = serializers.CharField()
         email_on_reply = serializers.BooleanField()
+        unread_notifications = serializers.IntegerField()
         is_suspended = serializers.BooleanField()
         suspended_until = serializers.DateTimeField(allow_null=True)
         date_joined = serializers.DateTimeField()

@@ -9,6 +9,7 @@ from accounts.models import User
 from accounts.roles import Role
 
 FORMER_MEMBER = "Former member"
+_FORMER = object()
 
 
 def author_public(user: User | None) -> dict[str, Any]:
@@ -32,18 +33,19 @@ def author_public(user: User | None) -> dict[str, Any]:
     }
 )
 class AuthorField(serializers.Field):
-    """Read-only; the related user must be fetched with ``select_related``."""
+    """Read-only; the related user must be fetched with ``select_related``.
+
+    With ``allow_null`` a missing user is ``null`` (``closed_by`` of an open thread);
+    without, it is the "Former member" of an erased account.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: Any) -> Any:
-        # A missing author (erased account) must reach to_representation, not be skipped.
-        try:
-            return super().get_attribute(instance)
-        except AttributeError:
-            return None
+        value = super().get_attribute(instance)
+        return _FORMER if value is None and not self.allow_null else value
 
-    def to_representation(self, value: User | None) -> dict[str, Any]:
-        return author_public(value)
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return author_public(None if value is _FORMER else value)

@@ -1,11 +1,25 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+"""The member-facing forum API. Thin: parse, call one service or selector, render."""
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from forum.selectors import category_list
+from accounts.permissions import ReadOnlyOrParticipant
+from accounts.serializers import AuthorField
+from config.api.pagination import (
+    NotificationCursorPagination,
+    PostCursorPagination,
+    ThreadPagination,
+)
+from config.api.throttling import ScopedThrottle
+from forum import selectors, services
+from forum.models import Category, Thread
 
 
 class CategoryListApi(APIView):
@@ -20,4 +34,256 @@ class CategoryListApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(category_list(), many=True).data)
+        return Response(self.OutputSerializer(selectors.category_list(), many=True).data)
+
+
+class ThreadOutputSerializer(serializers.Serializer):
+    """A thread as every thread endpoint shows it (list rows, detail, create)."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    category = serializers.SlugField(source="category.slug")
+    author = AuthorField()
+    status = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_by = AuthorField(allow_null=True)
+    close_reason = serializers.CharField()
+    reply_count = serializers.IntegerField()
+    like_count = serializers.IntegerField()
+    nurse_answered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    last_activity_at = serializers.DateTimeField()
+    following = serializers.BooleanField()
+
+
+class PostOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    thread = serializers.IntegerField(source="thread_id")
+    author = AuthorField()
+    kind = serializers.CharField()
+    body = serializers.CharField()
+    body_html = serializers.CharField()
+    like_count = serializers.IntegerField()
+    liked_by_me = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField()
+
+
+class PostingApi(APIView):
+    """Anyone reads; members write, within the per-member posting throttle."""
+
+    permission_classes = [ReadOnlyOrParticipant]
+    throttle_scope = "posting"
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        return [*throttles, ScopedThrottle()] if self.request.method == "POST" else throttles
+
+
+class ThreadListApi(PostingApi):
+    class FilterSerializer(serializers.Serializer):
+        category = serializers.SlugField(required=False)
+        status = serializers.ChoiceField(choices=Thread.Status.choices, required=False)
+        unanswered = serializers.BooleanField(required=False, default=False)
+        author = serializers.IntegerField(required=False, min_value=1)
+        q = serializers.CharField(required=False, max_length=200)
+
+    class InputSerializer(serializers.Serializer):
+        category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+        title = serializers.CharField(trim_whitespace=False, allow_blank=True)
+        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+    class CreatedSerializer(ThreadOutputSerializer):
+        first_post = PostOutputSerializer()
+
+    @extend_schema(parameters=[FilterSerializer], responses=ThreadOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        threads = selectors.thread_list(viewer=request.user, filters=filters.validated_data)
+        paginator = ThreadPagination()
+        page = paginator.paginate_queryset(threads, request, view=self)
+        return paginator.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        thread = services.thread_create(author=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        thread = selectors.thread_get(thread_id=thread.pk, viewer=request.user)
+        first_post = selectors.post_page_queryset(thread=thread, viewer=request.user).first()
+        thread.first_post = first_post  # type: ignore[attr-defined]
+        return Response(self.CreatedSerializer(thread).data, status=status.HTTP_201_CREATED)
+
+
+class ThreadDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ThreadOutputSerializer)
+    def get(self, request: Request, thread_id: int) -> Response:
+        thread = selectors.thread_get(thread_id=thread_id, viewer=request.user)
+        return Response(ThreadOutputSerializer(thread).data)
+
+
+class ThreadSimilarApi(APIView):
+    permission_classes = [AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        title = serializers.CharField()
+        category = serializers.SlugField(source="category.slug")
+        status = serializers.CharField()
+        reply_count = serializers.IntegerField()
+        nurse_answered_at = serializers.DateTimeField(allow_null=True)
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        threads = selectors.thread_similar(title=filters.validated_data["title"])
+        return Response({"results": self.OutputSerializer(threads, many=True).data})
+
+
+class ThreadPostsApi(PostingApi):
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+        responses=PostOutputSerializer(many=True),
+    )
+    def get(self, request: Request, thread_id: int) -> Response:
+        thread = get_object_or_404(Thread, pk=thread_id, visibility=Thread.Visibility.VISIBLE)
+        posts = selectors.post_page_queryset(thread=thread, viewer=request.user)
+        paginator = PostCursorPagination()
+        page = paginator.paginate_queryset(posts, request, view=self)
+        return paginator.get_paginated_response(PostOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: PostOutputSerializer})
+    def post(self, request: Request, thread_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        thread = get_object_or_404(Thread, pk=thread_id)
+        post = services.post_create(author=request.user, thread=thread, **serializer.validated_data)  # type: ignore[arg-type]
+        post.liked_by_me = False  # type: ignore[attr-defined]
+        return Response(PostOutputSerializer(post).data, status=status.HTTP_201_CREATED)
+
+
+class PostDetailApi(APIView):
+    permission_classes = [ReadOnlyOrParticipant]
+
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+    def _render(self, request: Request, post_id: int) -> Response:
+        post = selectors.post_page_queryset(
+            thread=selectors.post_get(post_id=post_id).thread, viewer=request.user
+        ).get(pk=post_id)
+        return Response(PostOutputSerializer(post).data)
+
+    @extend_schema(request=InputSerializer, responses=PostOutputSerializer)
+    def patch(self, request: Request, post_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        post = selectors.post_get(post_id=post_id)
+        services.post_edit(user=request.user, post=post, **serializer.validated_data)  # type: ignore[arg-type]
+        return self._render(request, post_id)
+
+    @extend_schema(responses=PostOutputSerializer)
+    def delete(self, request: Request, post_id: int) -> Response:
+        post = selectors.post_get(post_id=post_id)
+        services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
+        return self._render(request, post_id)
+
+
+class PostLikeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        like_count = serializers.IntegerField()
+        liked_by_me = serializers.BooleanField()
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def post(self, request: Request, post_id: int) -> Response:
+        post = services.post_like(user=request.user, post=selectors.post_get(post_id=post_id))  # type: ignore[arg-type]
+        return Response({"like_count": post.like_count, "liked_by_me": True})
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def delete(self, request: Request, post_id: int) -> Response:
+        post = services.post_unlike(user=request.user, post=selectors.post_get(post_id=post_id))  # type: ignore[arg-type]
+        return Response({"like_count": post.like_count, "liked_by_me": False})
+
+
+class ThreadFollowApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        following = serializers.BooleanField()
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def post(self, request: Request, thread_id: int) -> Response:
+        thread = get_object_or_404(Thread, pk=thread_id)
+        services.thread_follow(user=request.user, thread=thread)  # type: ignore[arg-type]
+        return Response({"following": True})
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def delete(self, request: Request, thread_id: int) -> Response:
+        thread = get_object_or_404(Thread, pk=thread_id)
+        services.thread_unfollow(user=request.user, thread=thread)  # type: ignore[arg-type]
+        return Response({"following": False})
+
+
+class NotificationListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        class ThreadRef(serializers.Serializer):
+            id = serializers.IntegerField()
+            title = serializers.CharField()
+
+        id = serializers.IntegerField()
+        kind = serializers.CharField()
+        priority = serializers.CharField()
+        thread = ThreadRef()
+        post = serializers.IntegerField(source="post_id")
+        actor = AuthorField()
+        created_at = serializers.DateTimeField()
+        read_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        notifications = selectors.notification_list(user=request.user)  # type: ignore[arg-type]
+        paginator = NotificationCursorPagination()
+        page = paginator.paginate_queryset(notifications, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class NotificationReadApi(APIView):
+    # Reading is not posting: suspended or unverified members may clear their notifications.
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), required=False, max_length=500
+        )
+        all = serializers.BooleanField(required=False, default=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if not attrs.get("all") and not attrs.get("ids"):
+                raise serializers.ValidationError('Send "ids": [...] or "all": true.')
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        marked_read = serializers.IntegerField()
+        unread = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        marked = services.notifications_mark_read(
+            user=request.user,  # type: ignore[arg-type]
+            ids=serializer.validated_data.get("ids"),
+            everything=serializer.validated_data["all"],
+        )
+        unread = selectors.notification_unread_count(user=request.user)  # type: ignore[arg-type]
+        return Response({"marked_read": marked, "unread": unread})

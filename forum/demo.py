@@ -1,5 +1,7 @@
 """The demo community: what ``seed_demo`` creates. Copied here so the project stands alone."""
 
+import json
+from pathlib import Path
 from typing import TypedDict
 
 from accounts.roles import Role
@@ -94,3 +96,23 @@ ACCOUNTS: list[DemoAccount] = [
         "sign_off": "",
     },
 ]
+
+
+class DemoPost(TypedDict, total=False):
+    author: str
+    body: str
+    liked_by: list[str]
+
+
+class DemoThread(TypedDict):
+    source: str
+    category: str
+    title: str
+    posts: list[DemoPost]
+
+
+# The reference scenario: Sparrowhawk asks in Ask Our Nurses, Bonnie52 answers from her own
+# experience and gets a like, and they exchange follow-ups.
+REFERENCE_THREAD: DemoThread = json.loads(
+    (Path(__file__).parent / "demo_data" / "reference_thread.json").read_text(encoding="utf-8")
+)

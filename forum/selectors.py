@@ -1,7 +1,98 @@
-from django.db.models import QuerySet
+"""Reads shaped for their callers: related rows joined, per-viewer flags annotated, no N+1."""
 
-from forum.models import Category
+from typing import Any
+
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
+from django.http import Http404
+
+from accounts.models import User
+from forum.models import Category, Like, Notification, Post, Subscription, Thread
+from forum.search import threads_like_title, threads_matching
+
+SIMILAR_LIMIT = 5
 
 
 def category_list() -> QuerySet[Category]:
     return Category.objects.order_by("position", "id")
+
+
+def _signed_in(viewer: Any) -> bool:
+    return bool(viewer is not None and viewer.is_authenticated)
+
+
+def _with_following(threads: QuerySet[Thread], viewer: Any) -> QuerySet[Thread]:
+    if not _signed_in(viewer):
+        return threads.annotate(following=Value(False, output_field=BooleanField()))
+    follows = Subscription.objects.filter(thread=OuterRef("pk"), user=viewer)
+    return threads.annotate(following=Exists(follows))
+
+
+def _visible_threads() -> QuerySet[Thread]:
+    return Thread.objects.filter(visibility=Thread.Visibility.VISIBLE).select_related(
+        "category", "author", "closed_by"
+    )
+
+
+def thread_list(*, viewer: Any, filters: dict[str, Any]) -> QuerySet[Thread]:
+    """Visible threads, newest activity first (best match first when searching)."""
+    threads = _visible_threads()
+    if category := filters.get("category"):
+        threads = threads.filter(category__slug=category)
+    if status := filters.get("status"):
+        threads = threads.filter(status=status)
+    if filters.get("unanswered"):
+        threads = threads.filter(
+            category__nurse_answered=True,
+            nurse_answered_at__isnull=True,
+            status=Thread.Status.OPEN,
+        )
+    if author := filters.get("author"):
+        threads = threads.filter(author_id=author)
+    threads = _with_following(threads, viewer)
+    if q := filters.get("q"):
+        return threads_matching(threads, q)
+    return threads.order_by("-last_activity_at", "-id")
+
+
+def thread_get(*, thread_id: int, viewer: Any) -> Thread:
+    thread = _with_following(_visible_threads(), viewer).filter(pk=thread_id).first()
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+def thread_similar(*, title: str) -> list[Thread]:
+    """Up to five earlier threads a draft title resembles: "was this asked before?"."""
+    return threads_like_title(_visible_threads(), title, limit=SIMILAR_LIMIT)
+
+
+def post_page_queryset(*, thread: Thread, viewer: Any) -> QuerySet[Post]:
+    """A thread's posts, oldest first, for cursor pagination; tombstones keep their place.
+
+    Held and hidden posts are left out here; moderation shows them to those who may see them.
+    """
+    posts = (
+        Post.objects.filter(thread=thread)
+        .exclude(status__in=[Post.Status.PENDING, Post.Status.HIDDEN])
+        .select_related("author")
+    )
+    if _signed_in(viewer):
+        return posts.annotate(
+            liked_by_me=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
+        )
+    return posts.annotate(liked_by_me=Value(False, output_field=BooleanField()))
+
+
+def post_get(*, post_id: int) -> Post:
+    post = Post.objects.select_related("thread").filter(pk=post_id).first()
+    if post is None or post.thread.visibility != Thread.Visibility.VISIBLE:
+        raise Http404("No such post.")
+    return post
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).select_related("thread", "actor")
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

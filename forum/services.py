@@ -1,8 +1,47 @@
-"""Every write to the forum goes through here."""
+"""Every write to the forum goes through here.
 
+Each service checks (who may, is the input valid, what state is it in, with the rows it
+changes locked), then writes, then schedules side effects on commit. Counters move with
+``F()`` under a row lock, or are recounted; they never drift.
+"""
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from itertools import islice
+from smtplib import SMTPException
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
 
-from forum.models import Category
+from accounts.models import User
+from accounts.permissions import check_can_write
+from accounts.serializers import author_public
+from config.errors import Forbidden
+from config.jobs import enqueue_on_commit
+from forum.models import Category, Like, Notification, Post, Subscription, Thread
+from forum.rendering import render_markdown
+from forum.search import thread_index_append, thread_reindex
+
+TITLE_MIN, TITLE_MAX = 5, 200
+BODY_MIN, BODY_MAX = 1, 20_000
+TOMBSTONE_HTML = "<p><em>This post was deleted.</em></p>"
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 @transaction.atomic
@@ -27,3 +66,361 @@ def category_ensure(
             "nurse_answered": nurse_answered,
         },
     )
+
+
+# --- Validation ---------------------------------------------------------------------------
+
+
+def _length_error(what: str, value: str, low: int, high: int) -> str | None:
+    if len(value) < low:
+        return f"{what} must be at least {low} character{'s' if low > 1 else ''} long."
+    if len(value) > high:
+        return f"{what} must be at most {high:,} characters long (it has {len(value):,})."
+    return None
+
+
+def clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if error := _length_error("The title", title, TITLE_MIN, TITLE_MAX):
+        raise ValidationError({"title": error})
+    return title
+
+
+def clean_body(body: str) -> str:
+    body = body.strip()
+    if error := _length_error("The post", body, BODY_MIN, BODY_MAX):
+        raise ValidationError({"body": error})
+    return body
+
+
+def _visible_thread_for_update(thread_id: int) -> Thread:
+    thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+    if thread is None or thread.visibility != Thread.Visibility.VISIBLE:
+        raise Http404("No such thread.")
+    return thread
+
+
+# --- Threads and posts ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def thread_create(*, author: User, category: Category, title: str, body: str) -> Thread:
+    """Start a thread with its opening post; the author follows it from the start."""
+    check_can_write(author)
+    errors: dict[str, str] = {}
+    for field, clean, value in (("title", clean_title, title), ("body", clean_body, body)):
+        try:
+            cleaned = clean(value)
+        except ValidationError as exc:
+            errors[field] = exc.message_dict[field][0]
+        else:
+            if field == "title":
+                title = cleaned
+            else:
+                body = cleaned
+    if errors:
+        raise ValidationError(errors)
+
+    now = timezone.now()
+    thread = Thread.objects.create(
+        category=category, author=author, title=title, created_at=now, last_activity_at=now
+    )
+    Post.objects.create(
+        thread=thread, author=author, body=body, body_html=render_markdown(body), created_at=now
+    )
+    Subscription.objects.create(user=author, thread=thread)
+    thread_reindex(thread_id=thread.pk)
+    return thread
+
+
+@transaction.atomic
+def post_create(*, author: User, thread: Thread, body: str) -> Post:
+    """Reply to a thread. A closed thread accepts no replies; nurses and moderators may reopen.
+
+    The author follows the thread; every other follower is notified.
+    """
+    check_can_write(author)
+    body = clean_body(body)
+    thread = _visible_thread_for_update(thread.pk)
+    if thread.status == Thread.Status.CLOSED:
+        raise Forbidden(
+            "thread_closed",
+            "This thread is closed to new replies. You can start a new thread instead.",
+        )
+    now = timezone.now()
+    post = Post.objects.create(
+        thread=thread, author=author, body=body, body_html=render_markdown(body), created_at=now
+    )
+    Thread.objects.filter(pk=thread.pk).update(
+        reply_count=F("reply_count") + 1, last_activity_at=now
+    )
+    thread_index_append(thread_id=thread.pk, body=body)
+    Subscription.objects.bulk_create(
+        [Subscription(user=author, thread=thread)], ignore_conflicts=True
+    )
+    notify_followers(thread=thread, post=post, kind=Notification.Kind.REPLY, actor=author)
+    return post
+
+
+def edit_window() -> timedelta:
+    return timedelta(minutes=settings.HAVEN_EDIT_WINDOW_MINUTES)
+
+
+@transaction.atomic
+def post_edit(*, user: User, post: Post, body: str) -> Post:
+    """Authors edit their own posts within the edit window; moderators edit any, any time."""
+    check_can_write(user)
+    post = Post.objects.select_for_update().select_related("thread").get(pk=post.pk)
+    if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
+        raise Forbidden("not_editable", "This post can no longer be edited.")
+    if not user.has_perm("forum.moderate_post"):
+        if post.author_id != user.pk:
+            raise Forbidden("not_author", "You can only edit your own posts.")
+        if timezone.now() - post.created_at > edit_window():
+            minutes = settings.HAVEN_EDIT_WINDOW_MINUTES
+            raise Forbidden(
+                "edit_window_passed",
+                f"Posts can be edited for {minutes} minutes after posting.",
+            )
+        if post.thread.status == Thread.Status.CLOSED:
+            raise Forbidden("thread_closed", "This thread is closed.")
+    post.body = clean_body(body)
+    post.body_html = render_markdown(post.body)
+    post.edited_at = timezone.now()
+    post.save(update_fields=["body", "body_html", "edited_at"])
+    thread_reindex(thread_id=post.thread_id)
+    return post
+
+
+def _thread_recount(*, thread_id: int) -> None:
+    """Recompute a thread's counters from its posts (after a deletion or a moderation)."""
+    opening = Post.objects.filter(thread_id=thread_id).order_by("created_at", "id").first()
+    counted = Post.objects.filter(thread_id=thread_id, status=Post.Status.VISIBLE)
+    totals = counted.aggregate(
+        replies=Count("id", filter=~Q(kind=Post.Kind.SYSTEM) & ~Q(pk=getattr(opening, "pk", 0))),
+        likes=Coalesce(Sum("like_count"), 0),
+    )
+    Thread.objects.filter(pk=thread_id).update(
+        reply_count=totals["replies"], like_count=totals["likes"]
+    )
+
+
+@transaction.atomic
+def post_delete(*, user: User, post: Post) -> Post:
+    """Soft delete: the text is removed and a tombstone keeps the thread's order coherent.
+
+    Authors delete their own posts, moderators any. Deleting twice changes nothing.
+    """
+    check_can_write(user)
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    if post.author_id != user.pk and not user.has_perm("forum.moderate_post"):
+        raise Forbidden("not_author", "You can only delete your own posts.")
+    if post.kind == Post.Kind.SYSTEM:
+        raise Forbidden("not_editable", "Notices cannot be deleted.")
+    if post.status == Post.Status.DELETED:
+        return post
+    Thread.objects.select_for_update().filter(pk=post.thread_id).first()
+    Like.objects.filter(post=post).delete()
+    post.status = Post.Status.DELETED
+    post.body = ""
+    post.body_html = TOMBSTONE_HTML
+    post.like_count = 0
+    post.edited_at = timezone.now()
+    post.save(update_fields=["status", "body", "body_html", "like_count", "edited_at"])
+    _thread_recount(thread_id=post.thread_id)
+    thread_reindex(thread_id=post.thread_id)
+    return post
+
+
+# --- Likes --------------------------------------------------------------------------------
+
+
+def _likeable_for_update(*, user: User, post: Post) -> Post:
+    check_can_write(user)
+    post = Post.objects.select_for_update().select_related("thread").get(pk=post.pk)
+    if post.status != Post.Status.VISIBLE or post.thread.visibility != Thread.Visibility.VISIBLE:
+        raise Http404("No such post.")
+    if post.kind == Post.Kind.SYSTEM:
+        raise Forbidden("not_likeable", "Notices cannot be liked.")
+    return post
+
+
+@transaction.atomic
+def post_like(*, user: User, post: Post) -> Post:
+    """One like per member per post; liking twice is the same as once. Closed threads too.
+
+    The post row is locked, so concurrent likes are counted one after the other, exactly.
+    """
+    post = _likeable_for_update(user=user, post=post)
+    if post.author_id == user.pk:
+        raise Forbidden("own_post", "You can't like your own post.")
+    if not Like.objects.filter(user=user, post=post).exists():
+        Like.objects.create(user=user, post=post)
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+        Thread.objects.filter(pk=post.thread_id).update(like_count=F("like_count") + 1)
+        post.refresh_from_db(fields=["like_count"])
+    return post
+
+
+@transaction.atomic
+def post_unlike(*, user: User, post: Post) -> Post:
+    post = _likeable_for_update(user=user, post=post)
+    deleted, _ = Like.objects.filter(user=user, post=post).delete()
+    if deleted:
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+        Thread.objects.filter(pk=post.thread_id).update(like_count=F("like_count") - 1)
+        post.refresh_from_db(fields=["like_count"])
+    return post
+
+
+# --- Following and notifications ------------------------------------------------------------
+
+
+@transaction.atomic
+def thread_follow(*, user: User, thread: Thread) -> None:
+    check_can_write(user)
+    thread = _visible_thread_for_update(thread.pk)
+    Subscription.objects.bulk_create(
+        [Subscription(user=user, thread=thread)], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def thread_unfollow(*, user: User, thread: Thread) -> None:
+    Subscription.objects.filter(user=user, thread=thread).delete()
+
+
+def notify_followers(
+    *,
+    thread: Thread,
+    post: Post,
+    kind: Notification.Kind,
+    actor: User | None,
+    high_priority_for: Iterable[int] = (),
+) -> None:
+    """Record a notification for each follower (never the actor, never a closed account).
+
+    Rows are written in batches inside the caller's transaction; the email job is sent
+    after the commit. A repeated call creates nothing twice (unique per recipient and post).
+    """
+    high = set(high_priority_for)
+    followers = Subscription.objects.filter(thread=thread, user__is_active=True)
+    if actor is not None:
+        followers = followers.exclude(user=actor)
+    rows = followers.order_by("user_id").values_list("user_id", "user__email_on_reply")
+    size = settings.HAVEN_FANOUT_BATCH
+    for chunk in _chunks(rows.iterator(chunk_size=size), size):
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=user_id,
+                    kind=kind,
+                    priority=(
+                        Notification.Priority.HIGH
+                        if user_id in high
+                        else Notification.Priority.NORMAL
+                    ),
+                    thread=thread,
+                    post=post,
+                    actor=actor,
+                    email=(
+                        Notification.Email.PENDING if wants_email else Notification.Email.NOT_WANTED
+                    ),
+                )
+                for user_id, wants_email in chunk
+            ],
+            ignore_conflicts=True,
+        )
+    from forum.tasks import deliver_notification_emails
+
+    enqueue_on_commit(deliver_notification_emails, post_id=post.pk)
+
+
+@transaction.atomic
+def notifications_mark_read(
+    *, user: User, ids: list[int] | None = None, everything: bool = False
+) -> int:
+    """Mark some (or all) of a member's own notifications read; returns how many changed."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if not everything:
+        unread = unread.filter(pk__in=ids or [])
+    return unread.update(read_at=timezone.now())
+
+
+_SUBJECTS = {
+    Notification.Kind.REPLY: "New reply in “{title}”",
+    Notification.Kind.NURSE_ANSWER: "A nurse has answered “{title}”",
+    Notification.Kind.NEW_QUESTION: "New question for the nurses: “{title}”",
+    Notification.Kind.SLA_REMINDER: "Still waiting for a nurse: “{title}”",
+    Notification.Kind.THREAD_CLOSED: "“{title}” has been closed",
+}
+
+
+def _notification_email(notification: Notification) -> EmailMessage:
+    """Says who and where, never what: post text stays on the forum, behind sign-in.
+
+    Health details do not belong in inboxes that others may read.
+    """
+    thread = notification.thread
+    actor = author_public(notification.actor)["display_name"]
+    link = f"{settings.FRONTEND_URL}/threads/{thread.pk}/"
+    body = (
+        f"{actor} posted in “{thread.title}”.\n\n"
+        f"Read it on Haven: {link}\n\n"
+        "You receive this because you follow this thread. To stop these emails, turn off "
+        "“email on reply” in your profile, or unfollow the thread."
+    )
+    return EmailMessage(
+        subject=_SUBJECTS[Notification.Kind(notification.kind)].format(title=thread.title),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient.email],
+        connection=None,
+    )
+
+
+def notification_emails_send(
+    *, post_id: int | None = None, created_before: datetime | None = None, batch: int = 100
+) -> int:
+    """Send the pending emails of the outbox: for one post, or every one older than a time.
+
+    Each batch is locked with SKIP LOCKED and marked in the transaction that sends it, so two
+    workers (or a retry and the periodic sweep) never send the same email twice. A failed
+    send is retried by the next sweep until ``HAVEN_EMAIL_MAX_ATTEMPTS``.
+    """
+    sent = 0
+    while True:
+        with transaction.atomic():
+            pending = Notification.objects.filter(email=Notification.Email.PENDING)
+            if post_id is not None:
+                pending = pending.filter(post_id=post_id)
+            if created_before is not None:
+                pending = pending.filter(created_at__lt=created_before)
+            rows = list(
+                pending.select_for_update(skip_locked=True, of=("self",))
+                .select_related("recipient", "thread", "actor")
+                .order_by("created_at", "id")[:batch]
+            )
+            if not rows:
+                return sent
+            now = timezone.now()
+            with get_connection() as connection:
+                for notification in rows:
+                    notification.email_attempts += 1
+                    try:
+                        message = _notification_email(notification)
+                        message.connection = connection
+                        message.send()
+                    except (OSError, SMTPException):
+                        logger.warning(
+                            "email for notification %s failed", notification.pk, exc_info=True
+                        )
+                        if notification.email_attempts >= settings.HAVEN_EMAIL_MAX_ATTEMPTS:
+                            notification.email = Notification.Email.FAILED
+                    else:
+                        notification.email = Notification.Email.SENT
+                        notification.emailed_at = now
+                        sent += 1
+            Notification.objects.bulk_update(rows, ["email", "email_attempts", "emailed_at"])
+            if post_id is None and all(n.email == Notification.Email.PENDING for n in rows):
+                return sent  # the mail server is down: leave the rest for the next sweep

@@ -18,3 +18,10 @@ class PostCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 50
     ordering = ("created_at", "id")
+
+
+class NotificationCursorPagination(CursorPagination):
+    page_size = 30
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = ("-created_at", "-id")

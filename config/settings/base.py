@@ -230,6 +230,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("HAVEN_TIME_ZONE", default="Europe/London")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Loaded into django-celery-beat's tables when beat starts: editable in the admin after.
+CELERY_BEAT_SCHEDULE = {
+    "resend-pending-notification-emails": {
+        "task": "forum.tasks.resend_pending_notification_emails",
+        "schedule": timedelta(minutes=5),
+    },
+}
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # --- Email --------------------------------------------------------------------------------
@@ -306,3 +313,9 @@ LOGGING: dict[str, Any] = {
 # seed_demo creates accounts with a published password: never where real people sign in.
 HAVEN_ALLOW_DEMO_SEED = False
 HAVEN_DEMO_PASSWORD = env.str("HAVEN_DEMO_PASSWORD", default="haven-demo-2026")
+# Members may edit their own posts for this long; moderators any time.
+HAVEN_EDIT_WINDOW_MINUTES = env.int("HAVEN_EDIT_WINDOW_MINUTES", default=60)
+# Notification rows written per INSERT when a thread with many followers gets a reply.
+HAVEN_FANOUT_BATCH = 1000
+# A notification email is tried this many times (one per outbox sweep) before giving up.
+HAVEN_EMAIL_MAX_ATTEMPTS = 8

@@ -31,6 +31,7 @@ def test_me_shows_the_member_their_own_profile(member_client, member):
         "title": None,
         "sign_off": "",
         "email_on_reply": True,
+        "unread_notifications": 0,
         "is_suspended": False,
         "suspended_until": None,
         "date_joined": response.json()["date_joined"],

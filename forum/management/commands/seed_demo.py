@@ -7,7 +7,8 @@ from django.db import transaction
 from accounts.models import User
 from accounts.services import user_create
 from forum import demo
-from forum.services import category_ensure
+from forum.models import Category, Thread
+from forum.services import category_ensure, post_create, post_like, thread_create
 
 
 class Command(BaseCommand):
@@ -48,10 +49,14 @@ class Command(BaseCommand):
             )
             created_accounts.append(user)
 
-        if not created_accounts:
+        thread = self._replay_reference_thread()
+        if thread is not None:
+            self.stdout.write(f"thread    {thread.title!r} with {thread.reply_count} replies")
+
+        if not created_accounts and thread is None:
             self.stdout.write("Demo data is already present; nothing added.")
             return
-        if options["quiet_accounts"]:
+        if options["quiet_accounts"] or not created_accounts:
             return
         self.stdout.write(self.style.SUCCESS("\nDemo accounts (all with the same password):"))
         for user in created_accounts:
@@ -62,3 +67,24 @@ class Command(BaseCommand):
             'Sign in: POST /_allauth/app/v1/auth/login {"email", "password"}, then send '
             "meta.session_token as X-Session-Token; the admin is at /admin/."
         )
+
+    def _replay_reference_thread(self) -> Thread | None:
+        """Replay the reference thread through the services, as its members wrote it."""
+        spec = demo.REFERENCE_THREAD
+        if Thread.objects.filter(title=spec["title"]).exists():
+            return None
+        people = {u.display_name: u for u in User.objects.filter(email__endswith="@haven.example")}
+        category = Category.objects.get(slug=spec["category"])
+        opening, *replies = spec["posts"]
+        thread = thread_create(
+            author=people[opening["author"]],
+            category=category,
+            title=spec["title"],
+            body=opening["body"],
+        )
+        for reply in replies:
+            post = post_create(author=people[reply["author"]], thread=thread, body=reply["body"])
+            for name in reply.get("liked_by", []):
+                post_like(user=people[name], post=post)
+        thread.refresh_from_db()
+        return thread

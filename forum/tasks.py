@@ -1,0 +1,18 @@
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from forum.services import notification_emails_send
+
+
+@shared_task(acks_late=True, max_retries=5, autoretry_for=(Exception,), retry_backoff=5)
+def deliver_notification_emails(*, post_id: int) -> int:
+    """Email the followers notified about one post. Safe to run twice: sent rows are skipped."""
+    return notification_emails_send(post_id=post_id)
+
+
+@shared_task(acks_late=True)
+def resend_pending_notification_emails() -> int:
+    """Periodic sweep of the outbox: whatever a lost job or a mail outage left pending."""
+    return notification_emails_send(created_before=timezone.now() - timedelta(minutes=2))
