@@ -5,6 +5,8 @@ import factory
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
+from forum.models import Category, Thread
+from forum.services import thread_create
 
 PASSWORD = "a-long-test-password-1"
 
@@ -31,3 +33,30 @@ class UserFactory(factory.Factory):
         kwargs.pop("role")
         kwargs.pop("verified")
         return model_class(*args, **kwargs)
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    name = factory.Sequence(lambda n: f"Category {n}")
+    position = factory.Sequence(lambda n: n)
+    nurse_answered = False
+
+
+def make_thread(
+    *,
+    author: User | None = None,
+    category: Category | None = None,
+    title: str = "Treatment for a local recurrence",
+    body: str = "What treatments might be offered after a local recurrence?",
+) -> Thread:
+    """A thread made as members make them: through ``thread_create``."""
+    return thread_create(
+        author=author or UserFactory(),
+        category=category or CategoryFactory(),
+        title=title,
+        body=body,
+    )

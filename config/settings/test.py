@@ -39,3 +39,12 @@ HAVEN_ALLOW_DEMO_SEED = True
 # Static files come from the apps directly: nothing to collect before a run.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Tests post far faster than people; one test pins the posting throttle with its own rate.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "posting": "1000/min",
+    },
+}
