@@ -422,5 +422,5 @@ def notification_emails_send(
                         notification.emailed_at = now
                         sent += 1
             Notification.objects.bulk_update(rows, ["email", "email_attempts", "emailed_at"])
-            if post_id is None and all(n.email == Notification.Email.PENDING for n in rows):
-                return sent  # the mail server is down: leave the rest for the next sweep
+            if any(n.email == Notification.Email.PENDING for n in rows):
+                return sent  # the mail server is failing: the next sweep tries again
