@@ -1,0 +1,10 @@
+"""Production settings, served on loopback for the benchmark, with the ceiling endpoint.
+
+Everything that differs between runs comes from the environment that ``bench/run.py`` sets:
+the ``haven_bench`` database, Redis db 14, ``DJANGO_SECURE_SSL_REDIRECT=false`` (plain
+HTTP on 127.0.0.1) and throttle rates high enough never to answer 429 during a run.
+"""
+
+from config.settings.production import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"

@@ -1,0 +1,52 @@
+"""The zero set-up local run: SQLite, eager jobs, the demo seeded, search by icontains."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+from forum import selectors
+from forum.models import Post, Thread
+thread = Thread.objects.get()
+print(thread.title, thread.reply_count, sum(p.like_count for p in Post.objects.all()))
+print([t.title for t in selectors.thread_list(viewer=None, filters={"q": "recurrence"})])
+print([t.title for t in selectors.thread_similar(title="treatment after a recurrence")])
+"""
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_migrate_seed_twice_and_search_on_sqlite(tmp_path):
+    ours = ("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "HAVEN_", "CELERY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3",
+    }
+    assert _manage("migrate", "--noinput", env=env).returncode == 0
+    first = _manage("seed_demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "thread    'Treatment for a local recurrence' with 4 replies" in first.stdout
+    second = _manage("seed_demo", env=env)
+    assert "Demo data is already present; nothing added." in second.stdout
+
+    result = _manage("shell", "--verbosity", "0", "-c", SCRIPT, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Treatment for a local recurrence 4 1",
+        "['Treatment for a local recurrence']",
+        "['Treatment for a local recurrence']",
+    ]
