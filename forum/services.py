@@ -24,11 +24,13 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.serializers import author_public
-from config.errors import Forbidden
+from config.errors import Conflict, Forbidden
 from config.jobs import enqueue_on_commit
 from forum.models import Category, Like, Notification, Post, Subscription, Thread
 from forum.rendering import render_markdown
 from forum.search import thread_index_append, thread_reindex
+from moderation.models import ModerationAction
+from moderation.services import moderation_action_record
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
@@ -230,6 +232,72 @@ def post_delete(*, user: User, post: Post) -> Post:
     _thread_recount(thread_id=post.thread_id)
     thread_reindex(thread_id=post.thread_id)
     return post
+
+
+# --- Closing ------------------------------------------------------------------------------
+
+
+def _check_may_close(user: User) -> None:
+    if not user.has_perm("forum.close_thread"):
+        raise Forbidden("not_allowed", "Only nurses and moderators close or reopen threads.")
+
+
+def _system_post(*, thread: Thread, text: str, now: datetime) -> Post:
+    return Post.objects.create(
+        thread=thread,
+        author=None,
+        kind=Post.Kind.SYSTEM,
+        body=text,
+        body_html=render_markdown(text),
+        created_at=now,
+    )
+
+
+@transaction.atomic
+def thread_close(*, actor: User, thread: Thread, reason: str = "") -> Thread:
+    """Close a thread to replies; it stays readable, likeable and flaggable.
+
+    A notice is added to the thread and the closing is recorded in the audit log.
+    """
+    _check_may_close(actor)
+    thread = _visible_thread_for_update(thread.pk)
+    if thread.status == Thread.Status.CLOSED:
+        raise Conflict("already_closed", "This thread is already closed.")
+    now = timezone.now()
+    reason = reason.strip()
+    thread.status = Thread.Status.CLOSED
+    thread.closed_at, thread.closed_by, thread.close_reason = now, actor, reason
+    thread.last_activity_at = now
+    thread.save(
+        update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
+    )
+    _system_post(
+        thread=thread, text=reason or "This thread has been closed to new replies.", now=now
+    )
+    moderation_action_record(
+        actor=actor, kind=ModerationAction.Kind.THREAD_CLOSED, thread=thread, note=reason
+    )
+    return thread
+
+
+@transaction.atomic
+def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
+    _check_may_close(actor)
+    thread = _visible_thread_for_update(thread.pk)
+    if thread.status == Thread.Status.OPEN:
+        raise Conflict("already_open", "This thread is already open.")
+    now = timezone.now()
+    thread.status = Thread.Status.OPEN
+    thread.closed_at, thread.closed_by, thread.close_reason = None, None, ""
+    thread.last_activity_at = now
+    thread.save(
+        update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
+    )
+    _system_post(thread=thread, text="This thread has been reopened for replies.", now=now)
+    moderation_action_record(
+        actor=actor, kind=ModerationAction.Kind.THREAD_REOPENED, thread=thread, note=reason.strip()
+    )
+    return thread
 
 
 # --- Likes --------------------------------------------------------------------------------

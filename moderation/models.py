@@ -8,6 +8,8 @@ class ModerationAction(models.Model):
 
     class Kind(models.TextChoices):
         ROLE_CHANGED = "role_changed", "Role changed"
+        THREAD_CLOSED = "thread_closed", "Thread closed"
+        THREAD_REOPENED = "thread_reopened", "Thread reopened"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -24,6 +26,9 @@ class ModerationAction(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="moderation_actions_received",
+    )
+    thread = models.ForeignKey(
+        "forum.Thread", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)

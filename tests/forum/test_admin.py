@@ -1,0 +1,84 @@
+"""The forum in the Django admin: find, read and close threads; posts never by <select>."""
+
+import pytest
+
+from forum.models import Like, Post, Thread
+from forum.services import post_create, post_like
+from moderation.models import ModerationAction
+from tests.factories import CategoryFactory, UserFactory, make_thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    admin = UserFactory(display_name="Site Admin", is_superuser=True)
+    client.force_login(admin)
+    client.admin = admin
+    return client
+
+
+@pytest.fixture
+def thread():
+    asker = UserFactory(display_name="Sparrowhawk")
+    thread = make_thread(author=asker, category=CategoryFactory(slug="ask-our-nurses"))
+    reply = post_create(author=UserFactory(display_name="Bonnie52"), thread=thread, body="Hi")
+    post_like(user=asker, post=reply)
+    return thread
+
+
+def test_threads_are_searchable_and_filterable(admin_client, thread):
+    make_thread(title="Hair loss during chemotherapy")
+    page = admin_client.get("/admin/forum/thread/", {"q": "recurrence"}).content.decode()
+    assert "Treatment for a local recurrence" in page
+    assert "Hair loss" not in page
+    page = admin_client.get(
+        "/admin/forum/thread/", {"category__id__exact": thread.category_id, "status__exact": "open"}
+    ).content.decode()
+    assert "Treatment for a local recurrence" in page
+    assert "Hair loss" not in page
+
+
+def test_a_thread_page_shows_its_posts_read_only(admin_client, thread):
+    page = admin_client.get(f"/admin/forum/thread/{thread.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "What treatments might be offered" in html
+    assert 'name="posts-0-body"' not in html  # read-only inline
+
+
+def test_close_and_reopen_actions_go_through_the_services(admin_client, thread):
+    response = admin_client.post(
+        "/admin/forum/thread/", {"action": "close_threads", "_selected_action": [thread.pk]}
+    )
+    assert response.status_code == 302
+    thread.refresh_from_db()
+    assert thread.status == "closed"
+    assert thread.closed_by == admin_client.admin
+    assert Post.objects.filter(thread=thread, kind="system").count() == 1
+    assert ModerationAction.objects.filter(thread=thread, kind="thread_closed").exists()
+
+    admin_client.post(
+        "/admin/forum/thread/", {"action": "reopen_threads", "_selected_action": [thread.pk]}
+    )
+    thread.refresh_from_db()
+    assert thread.status == "open"
+    assert thread.closed_at is None
+
+
+def test_post_pages_use_raw_id_widgets(admin_client, thread):
+    post = Post.objects.filter(thread=thread).first()
+    html = admin_client.get(f"/admin/forum/post/{post.pk}/change/").content.decode()
+    assert 'class="vForeignKeyRawIdAdminField"' in html
+    assert "<select" not in html.split('name="thread"')[0][-300:]
+    listing = admin_client.get("/admin/forum/post/", {"q": "Hi", "kind__exact": "post"})
+    assert listing.status_code == 200
+
+
+def test_likes_are_read_only(admin_client, thread):
+    like = Like.objects.get()
+    assert admin_client.get("/admin/forum/like/").status_code == 200
+    assert admin_client.get("/admin/forum/like/add/").status_code == 403
+    response = admin_client.post(f"/admin/forum/like/{like.pk}/change/", {})
+    assert response.status_code == 403
+    assert Thread.objects.get(pk=thread.pk).like_count == 1
