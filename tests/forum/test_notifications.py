@@ -168,3 +168,12 @@ def test_reply_emails_are_delivered_by_a_real_worker(celery_worker, mailoutbox):
     assert wait_until(lambda: len(mailoutbox) == 1)
     assert mailoutbox[0].to == ["sparrow@haven.test"]
     assert wait_until(lambda: Notification.objects.get(recipient=asker).email == "sent")
+
+
+def test_the_outbox_sweep_is_scheduled_with_beat(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["resend-pending-notification-emails"]
+    assert entry["task"] in app.tasks
+    assert entry["schedule"].total_seconds() <= 600
