@@ -45,6 +45,15 @@ def member_client(member: User) -> APIClient:
 
 
 @pytest.fixture
+def admin_client(client, db: None):
+    """A browser session of a superuser, for the Django admin (``client.admin`` is the user)."""
+    admin = UserFactory(display_name="Site Admin", is_superuser=True)
+    client.force_login(admin)
+    client.admin = admin
+    return client
+
+
+@pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[None]:
     """A real Celery worker, in a thread, consuming this suite's queue on the real Redis.
 

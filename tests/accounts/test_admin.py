@@ -11,14 +11,6 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client):
-    admin = UserFactory(display_name="Site Admin", is_superuser=True)
-    client.force_login(admin)
-    client.admin = admin
-    return client
-
-
 def test_user_list_searches_by_email_and_display_name(admin_client):
     UserFactory(email="bonnie@haven.test", display_name="Bonnie52")
     UserFactory(email="sparrow@haven.test", display_name="Sparrowhawk")

@@ -7,16 +7,11 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from tests.factories import PASSWORD, UserFactory
+from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
 
 ME = "/api/v1/me/"
-
-
-def _client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_me_shows_the_member_their_own_profile(member_client, member):
@@ -98,7 +93,7 @@ def test_only_nurses_have_a_sign_off(member_client):
 
 def test_a_nurse_sets_her_sign_off_and_shows_her_title_not_her_name():
     nurse = UserFactory(role=Role.NURSE, display_name="Care Team 7")
-    response = _client_for(nurse).patch(
+    response = client_for(nurse).patch(
         ME, {"sign_off": "Best wishes, Breast Care Nurse"}, format="json"
     )
     assert response.status_code == 200
@@ -119,7 +114,7 @@ def test_email_and_role_cannot_be_changed_here(member_client, member):
 
 def test_an_unverified_member_can_read_but_not_write(member):
     EmailAddress.objects.filter(user=member).update(verified=False)
-    client = _client_for(member)
+    client = client_for(member)
     assert client.get(ME).json()["email_verified"] is False
     response = client.patch(ME, {"display_name": "Someone Else"}, format="json")
     assert response.status_code == 403
@@ -133,7 +128,7 @@ def test_an_unverified_member_can_read_but_not_write(member):
 def test_a_suspended_member_can_read_but_not_write(member):
     member.suspended_until = timezone.now() + timedelta(days=3)
     member.save()
-    client = _client_for(member)
+    client = client_for(member)
     assert client.get(ME).json()["is_suspended"] is True
     response = client.patch(ME, {"display_name": "Someone Else"}, format="json")
     assert response.status_code == 403
@@ -143,7 +138,7 @@ def test_a_suspended_member_can_read_but_not_write(member):
 def test_a_suspension_that_has_ended_no_longer_applies(member):
     member.suspended_until = timezone.now() - timedelta(minutes=1)
     member.save()
-    response = _client_for(member).patch(ME, {"display_name": "Back Again"}, format="json")
+    response = client_for(member).patch(ME, {"display_name": "Back Again"}, format="json")
     assert response.status_code == 200
 
 

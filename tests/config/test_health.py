@@ -1,17 +1,10 @@
 """GET /health/ checks the database, the cache and the broker, and names what is down."""
 
-import socket
-
 import pytest
 from django.db import connection
 
 from config.celery import app as celery_app
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once the socket is closed
+from tests.utils import closed_port
 
 
 @pytest.mark.django_db
@@ -30,7 +23,7 @@ def test_health_is_200_when_everything_answers(client):
 def test_health_is_503_naming_the_database_when_it_is_down(client):
     port = connection.settings_dict["PORT"]
     connection.close()
-    connection.settings_dict["PORT"] = _closed_port()
+    connection.settings_dict["PORT"] = closed_port()
     try:
         response = client.get("/health/")
     finally:
@@ -46,7 +39,7 @@ def test_health_is_503_naming_the_cache_when_it_is_down(client, settings):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 1},
         }
     }
@@ -57,7 +50,7 @@ def test_health_is_503_naming_the_cache_when_it_is_down(client, settings):
 
 @pytest.mark.django_db
 def test_health_is_503_naming_the_broker_when_it_is_down(client, monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{_closed_port()}/0")
+    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{closed_port()}/0")
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]

@@ -1,9 +1,7 @@
 """Jobs leave after the commit, through the real Redis broker, to a real Celery worker."""
 
 import logging
-import socket
 import time
-from collections.abc import Callable
 
 import pytest
 from django.core import mail
@@ -14,6 +12,7 @@ from accounts.models import User
 from accounts.tasks import send_account_email
 from config.celery import app as celery_app
 from config.jobs import enqueue_on_commit
+from tests.utils import closed_port, wait_until
 
 MESSAGE = {
     "subject": "[Haven] Hello",
@@ -21,15 +20,6 @@ MESSAGE = {
     "from_email": "Haven <no-reply@haven.example>",
     "to": ["bonnie52@haven.test"],
 }
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.mark.worker
@@ -71,17 +61,11 @@ def test_sign_up_email_is_delivered_by_the_worker(celery_worker, mailoutbox):
     assert "/account/verify-email/" in mail.outbox[0].body
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_outage_never_breaks_the_write(monkeypatch, mailoutbox, caplog):
     caplog.set_level(logging.WARNING, logger="config.jobs")
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{_closed_port()}/0")
+    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{closed_port()}/0")
     # Producers already connected to the live broker are set aside for the test.
     monkeypatch.setattr(celery_app, "_pool", None)
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)

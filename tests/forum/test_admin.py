@@ -11,14 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client):
-    admin = UserFactory(display_name="Site Admin", is_superuser=True)
-    client.force_login(admin)
-    client.admin = admin
-    return client
-
-
-@pytest.fixture
 def thread():
     asker = UserFactory(display_name="Sparrowhawk")
     thread = make_thread(author=asker, category=CategoryFactory(slug="ask-our-nurses"))

@@ -11,14 +11,9 @@ from forum.models import Notification, Subscription
 from forum.services import notification_emails_send, post_create, thread_follow
 from forum.tasks import resend_pending_notification_emails
 from tests.factories import UserFactory, make_thread
+from tests.utils import client_for, wait_until
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -116,7 +111,7 @@ def test_notifications_list_and_mark_read(people):
     thread = make_thread(author=asker, title="First question here")
     first = post_create(author=replier, thread=thread, body="one")
     second = post_create(author=replier, thread=thread, body="two")
-    client = _client(asker)
+    client = client_for(asker)
 
     listing = client.get("/api/v1/notifications/").json()
     assert [n["post"] for n in listing["results"]] == [second.pk, first.pk]
@@ -138,7 +133,7 @@ def test_members_only_see_and_mark_their_own_notifications(people):
     thread = make_thread(author=asker)
     post_create(author=replier, thread=thread, body="one")
     theirs = Notification.objects.get(recipient=asker)
-    client = _client(replier)
+    client = client_for(replier)
     assert client.get("/api/v1/notifications/").json()["results"] == []
     response = client.post("/api/v1/notifications/read/", {"ids": [theirs.pk]}, format="json")
     assert response.json() == {"marked_read": 0, "unread": 0}
@@ -147,7 +142,7 @@ def test_members_only_see_and_mark_their_own_notifications(people):
 
 
 def test_mark_read_needs_ids_or_all(people):
-    response = _client(people[0]).post("/api/v1/notifications/read/", {}, format="json")
+    response = client_for(people[0]).post("/api/v1/notifications/read/", {}, format="json")
     assert response.status_code == 400
     assert response.json()["fields"] == {"non_field_errors": ['Send "ids": [...] or "all": true.']}
     assert APIClient().get("/api/v1/notifications/").status_code == 401
@@ -156,12 +151,10 @@ def test_mark_read_needs_ids_or_all(people):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_reply_emails_are_delivered_by_a_real_worker(celery_worker, mailoutbox):
-    from tests.config.test_jobs import wait_until
-
     asker = UserFactory(display_name="Sparrowhawk", email="sparrow@haven.test")
     replier = UserFactory(display_name="Bonnie52")
     thread = make_thread(author=asker)
-    response = _client(replier).post(
+    response = client_for(replier).post(
         f"/api/v1/threads/{thread.pk}/posts/", {"body": "Through the broker"}, format="json"
     )
     assert response.status_code == 201

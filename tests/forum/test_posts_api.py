@@ -10,14 +10,9 @@ from rest_framework.test import APIClient
 from accounts.roles import Role
 from forum.models import Like, Post, Subscription, Thread
 from tests.factories import UserFactory, make_thread
+from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -31,7 +26,9 @@ def bonnie():
 
 
 def _reply(user, thread, body="I had the same, here is what happened."):
-    return _client(user).post(f"/api/v1/threads/{thread.pk}/posts/", {"body": body}, format="json")
+    return client_for(user).post(
+        f"/api/v1/threads/{thread.pk}/posts/", {"body": body}, format="json"
+    )
 
 
 def test_a_reply_is_added_counted_and_followed(thread, bonnie):
@@ -51,7 +48,9 @@ def test_a_reply_is_added_counted_and_followed(thread, bonnie):
 
 
 def test_a_reply_to_a_missing_thread_is_404(bonnie):
-    response = _client(bonnie).post("/api/v1/threads/424242/posts/", {"body": "hi"}, format="json")
+    response = client_for(bonnie).post(
+        "/api/v1/threads/424242/posts/", {"body": "hi"}, format="json"
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
@@ -83,14 +82,14 @@ def test_a_closed_thread_refuses_replies_but_stays_readable_and_likeable(thread,
         "fields": {},
     }
     assert APIClient().get(f"/api/v1/threads/{thread.pk}/posts/").status_code == 200
-    liked = _client(member).post(f"/api/v1/posts/{post.pk}/like/")
+    liked = client_for(member).post(f"/api/v1/posts/{post.pk}/like/")
     assert liked.status_code == 200
     assert liked.json() == {"like_count": 1, "liked_by_me": True}
 
 
 def test_authors_edit_within_the_window_only(thread, bonnie):
     post_id = _reply(bonnie, thread).json()["id"]
-    response = _client(bonnie).patch(
+    response = client_for(bonnie).patch(
         f"/api/v1/posts/{post_id}/", {"body": "Edited **text**"}, format="json"
     )
     assert response.status_code == 200
@@ -98,7 +97,7 @@ def test_authors_edit_within_the_window_only(thread, bonnie):
     assert response.json()["edited_at"] is not None
 
     with time_machine.travel(timezone.now() + timedelta(minutes=61)):
-        late = _client(bonnie).patch(
+        late = client_for(bonnie).patch(
             f"/api/v1/posts/{post_id}/", {"body": "Too late"}, format="json"
         )
     assert late.status_code == 403
@@ -109,7 +108,7 @@ def test_authors_edit_within_the_window_only(thread, bonnie):
 
 def test_nobody_edits_someone_elses_post_but_a_moderator(thread, bonnie, member):
     post_id = _reply(bonnie, thread).json()["id"]
-    response = _client(member).patch(
+    response = client_for(member).patch(
         f"/api/v1/posts/{post_id}/", {"body": "Mine now"}, format="json"
     )
     assert response.status_code == 403
@@ -117,7 +116,7 @@ def test_nobody_edits_someone_elses_post_but_a_moderator(thread, bonnie, member)
 
     moderator = UserFactory(display_name="Community Team 1", role=Role.MODERATOR)
     with time_machine.travel(timezone.now() + timedelta(days=3)):
-        response = _client(moderator).patch(
+        response = client_for(moderator).patch(
             f"/api/v1/posts/{post_id}/", {"body": "Edited by a moderator"}, format="json"
         )
     assert response.status_code == 200
@@ -126,7 +125,7 @@ def test_nobody_edits_someone_elses_post_but_a_moderator(thread, bonnie, member)
 
 def test_an_edit_with_a_bad_body_changes_nothing(thread, bonnie):
     post_id = _reply(bonnie, thread).json()["id"]
-    response = _client(bonnie).patch(f"/api/v1/posts/{post_id}/", {"body": ""}, format="json")
+    response = client_for(bonnie).patch(f"/api/v1/posts/{post_id}/", {"body": ""}, format="json")
     assert response.status_code == 400
     assert response.json()["fields"] == {"body": ["The post must be at least 1 character long."]}
     assert Post.objects.get(pk=post_id).edited_at is None
@@ -134,13 +133,13 @@ def test_an_edit_with_a_bad_body_changes_nothing(thread, bonnie):
 
 def test_soft_delete_leaves_a_tombstone_and_exact_counters(thread, bonnie, member):
     post_id = _reply(bonnie, thread).json()["id"]
-    _client(member).post(f"/api/v1/posts/{post_id}/like/")
+    client_for(member).post(f"/api/v1/posts/{post_id}/like/")
     _reply(member, thread)
     thread.refresh_from_db()
     assert (thread.reply_count, thread.like_count) == (2, 1)
 
-    assert _client(member).delete(f"/api/v1/posts/{post_id}/").json()["code"] == "not_author"
-    response = _client(bonnie).delete(f"/api/v1/posts/{post_id}/")
+    assert client_for(member).delete(f"/api/v1/posts/{post_id}/").json()["code"] == "not_author"
+    response = client_for(bonnie).delete(f"/api/v1/posts/{post_id}/")
     assert response.status_code == 200
     assert response.json()["status"] == "deleted"
     assert response.json()["body"] == ""
@@ -149,7 +148,7 @@ def test_soft_delete_leaves_a_tombstone_and_exact_counters(thread, bonnie, membe
     assert (thread.reply_count, thread.like_count) == (1, 0)
     assert not Like.objects.filter(post_id=post_id).exists()
     # Deleting again changes nothing; the tombstone keeps its place in the thread.
-    assert _client(bonnie).delete(f"/api/v1/posts/{post_id}/").status_code == 200
+    assert client_for(bonnie).delete(f"/api/v1/posts/{post_id}/").status_code == 200
     ids = [
         p["id"] for p in APIClient().get(f"/api/v1/threads/{thread.pk}/posts/").json()["results"]
     ]
@@ -159,7 +158,7 @@ def test_soft_delete_leaves_a_tombstone_and_exact_counters(thread, bonnie, membe
 
 def test_likes_are_idempotent_and_exact(thread, bonnie, member):
     post_id = _reply(bonnie, thread).json()["id"]
-    client = _client(member)
+    client = client_for(member)
     assert client.post(f"/api/v1/posts/{post_id}/like/").json() == {
         "like_count": 1,
         "liked_by_me": True,
@@ -184,15 +183,15 @@ def test_likes_are_idempotent_and_exact(thread, bonnie, member):
 
 def test_you_cannot_like_your_own_post_or_a_missing_one(thread, bonnie):
     post_id = _reply(bonnie, thread).json()["id"]
-    response = _client(bonnie).post(f"/api/v1/posts/{post_id}/like/")
+    response = client_for(bonnie).post(f"/api/v1/posts/{post_id}/like/")
     assert response.status_code == 403
     assert response.json()["code"] == "own_post"
-    assert _client(bonnie).post("/api/v1/posts/999999/like/").status_code == 404
+    assert client_for(bonnie).post("/api/v1/posts/999999/like/").status_code == 404
     assert APIClient().post(f"/api/v1/posts/{post_id}/like/").status_code == 401
 
 
 def test_follow_and_unfollow(thread, bonnie):
-    client = _client(bonnie)
+    client = client_for(bonnie)
     assert client.post(f"/api/v1/threads/{thread.pk}/follow/").json() == {"following": True}
     assert client.post(f"/api/v1/threads/{thread.pk}/follow/").json() == {"following": True}
     assert Subscription.objects.filter(user=bonnie, thread=thread).count() == 1
@@ -233,4 +232,4 @@ def test_posting_is_throttled_per_member(thread, bonnie, member, settings):
     assert _reply(bonnie, thread).json()["code"] == "throttled"
     # Another member has their own allowance, and reading is never throttled by it.
     assert _reply(member, thread).status_code == 201
-    assert _client(bonnie).get(f"/api/v1/threads/{thread.pk}/posts/").status_code == 200
+    assert client_for(bonnie).get(f"/api/v1/threads/{thread.pk}/posts/").status_code == 200

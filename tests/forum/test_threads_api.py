@@ -1,7 +1,6 @@
 """Threads: start one, list and filter them, read one, find similar ones."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from forum.models import Post, Subscription, Thread
@@ -10,12 +9,6 @@ from tests.factories import CategoryFactory, UserFactory, make_thread
 pytestmark = pytest.mark.django_db
 
 THREADS = "/api/v1/threads/"
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_a_member_starts_a_thread_with_its_first_post(member_client, member):
