@@ -526,6 +526,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
         "60",
         "--error-logfile",
         "-",
+        "--no-control-socket",
     ]
     log(f"gunicorn: {workers} sync workers on {HOST}:{port} (log: {log_path})")
     log_file = log_path.open("ab")
@@ -886,22 +887,150 @@ def query_profile(endpoint: Endpoint) -> tuple[int, float]:
 # --- Report -------------------------------------------------------------------------------
 
 
-def render_table(results: list[Result], ceiling: Result, profile: dict[str, tuple[int, float]]):
-    head = (
-        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | non-2xx | KB/resp "
-        "| queries (SQL ms) | vs ceiling |"
-    )
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        queries, sql_ms = profile.get(r.endpoint.name, (0, 0.0))
-        ratio = r.rps / ceiling.rps if ceiling.rps else 0.0
-        non2xx = f"{r.non2xx}" + (f" ({r.statuses})" if r.statuses else "")
-        if r.errors:
-            non2xx += f" +{r.errors} socket errors"
+@dataclass
+class Measured:
+    """One endpoint over every round: the median round is the one reported."""
+
+    endpoint: Endpoint
+    rounds: list[Result] = field(default_factory=list)
+    cpu_busy: list[float] = field(default_factory=list)
+    cpu_others: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> Result:
+        ordered = sorted(self.rounds, key=lambda r: r.rps)
+        return ordered[(len(ordered) - 1) // 2]
+
+    @property
+    def non2xx(self) -> int:
+        return sum(r.non2xx for r in self.rounds)
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for r in self.rounds:
+            total.update(r.statuses)
+        return dict(total)
+
+
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # fields from "state" on
+
+
+class CpuMeter:
+    """How busy the machine was during a measurement, and how much of it was not ours.
+
+    Ours: the gunicorn workers, the load client (a waited child, or this process), the
+    PostgreSQL backends of haven_bench and the server's own background processes, Redis.
+    Anything else (another engineer's test run, say) is interference, and a measurement
+    disturbed by it is taken again.
+    """
+
+    def __init__(self, master_pid: int) -> None:
+        import psycopg
+
+        self.master_pid = master_pid
+        self.conn = psycopg.connect(dbname=DB_NAME, autocommit=True, **PG)  # type: ignore[arg-type]
+
+    def _our_pids(self) -> set[int]:
+        pids = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            fields = _proc_stat(int(entry.name))
+            if fields and int(fields[1]) == self.master_pid:
+                pids.add(int(entry.name))
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "redis-server":
+                    pids.add(int(entry.name))
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = %s OR backend_type <> 'client backend'",
+            [DB_NAME],
+        ).fetchall()
+        return pids | {row[0] for row in rows}
+
+    def _ours(self, pids: set[int]) -> dict[int, int]:
+        jiffies = {}
+        for pid in pids:
+            fields = _proc_stat(pid)
+            if fields:
+                jiffies[pid] = int(fields[11]) + int(fields[12])
+        return jiffies
+
+    def start(self) -> None:
+        self.pids = self._our_pids()
+        self.before = self._ours(self.pids)
+        self.times = os.times()
+        self.machine = cpu_times()
+
+    def stop(self) -> tuple[float, float]:
+        """(busy %, others' %) of the whole machine since ``start``."""
+        busy1, total1 = cpu_times()
+        times = os.times()
+        after = self._ours(self.pids)
+        hz = os.sysconf("SC_CLK_TCK")
+        ours = sum(after[pid] - self.before[pid] for pid in after if pid in self.before)
+        ours += round(
+            hz
+            * (
+                times.user
+                + times.system
+                + times.children_user
+                + times.children_system
+                - self.times.user
+                - self.times.system
+                - self.times.children_user
+                - self.times.children_system
+            )
+        )
+        busy0, total0 = self.machine
+        if total1 <= total0:
+            return 0.0, 0.0
+        busy = busy1 - busy0
+        total = total1 - total0
+        return 100 * busy / total, max(0.0, 100 * (busy - ours) / total)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def render_table(measured: list[Measured], profile: dict[str, tuple[int, float]]) -> str:
+    ceiling = measured[0].median.rps
+    lines = [
+        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | non-2xx | vs ceiling "
+        "| req/s all rounds | KB/resp | queries (SQL ms) | CPU busy (others) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in measured:
+        r = m.median
+        queries, sql_ms = profile.get(m.endpoint.name, (0, 0.0))
+        non2xx = f"{m.non2xx}" + (f" {m.statuses}" if m.statuses else "")
+        errors = sum(x.errors for x in m.rounds)
+        if errors:
+            non2xx += f" +{errors} socket errors"
+        spread = " / ".join(f"{x.rps:,.0f}" for x in m.rounds)
+        busy = sum(m.cpu_busy) / len(m.cpu_busy) if m.cpu_busy else 0.0
+        others = sum(m.cpu_others) / len(m.cpu_others) if m.cpu_others else 0.0
         lines.append(
-            f"| {r.endpoint.name} | {r.rps:,.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
-            f"| {non2xx} | {r.bytes_per_response / 1024:.1f} "
-            f"| {queries} ({sql_ms:.1f}) | {ratio:.2f} |"
+            f"| {m.endpoint.name} | {r.rps:,.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
+            f"| {non2xx} | {r.rps / ceiling if ceiling else 0:.2f} | {spread} "
+            f"| {r.bytes_per_response / 1024:.1f} | {queries} ({sql_ms:.1f}) "
+            f"| {busy:.0f}% ({others:.0f}%) |"
         )
     return "\n".join(lines)
 
@@ -934,8 +1063,23 @@ def log_problems(log_path: Path) -> list[str]:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=1000, help="posts to seed (default 1000)")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per endpoint")
-    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure every endpoint this many times, interleaved; the median is reported",
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=2, help="unmeasured seconds per endpoint, first round"
+    )
+    parser.add_argument(
+        "--max-others",
+        type=float,
+        default=8,
+        help="take a measurement again when other processes used more than this %% of the CPU",
+    )
+    parser.add_argument("--attempts", type=int, default=3, help="tries per measurement, at most")
     parser.add_argument("--concurrency", type=int, default=8, help="connections in flight")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--port", type=int, default=8765)
@@ -951,6 +1095,39 @@ def parse_args() -> argparse.Namespace:
         "--python-client", action="store_true", help="use the Python load generator, not wrk"
     )
     return parser.parse_args()
+
+
+def build_endpoints(
+    port: int, meta: dict[str, Any], token: str, hops: int
+) -> tuple[list[Endpoint], int]:
+    big, reply = meta["big_thread"], meta["reply_thread"]
+    deep_path, deep_page = deep_posts_path(port, big, hops)
+    posts_path = f"/api/v1/threads/{big}/posts/"
+    endpoints = [
+        Endpoint("GET /bench/ceiling/", "GET", "/bench/ceiling/"),
+        Endpoint("GET /threads/ (anonymous)", "GET", "/api/v1/threads/"),
+        Endpoint("GET /threads/ (signed in)", "GET", "/api/v1/threads/", token=token),
+        Endpoint("GET big thread posts, page 1", "GET", posts_path),
+        Endpoint(f"GET big thread posts, page {deep_page}", "GET", deep_path),
+        Endpoint(
+            f"GET big thread posts, page {deep_page} (signed in)", "GET", deep_path, token=token
+        ),
+        Endpoint(
+            f"POST reply ({meta['reply_thread_posts']}-post thread)",
+            "POST",
+            f"/api/v1/threads/{reply}/posts/",
+            token=token,
+            post=True,
+        ),
+        Endpoint(
+            f"POST reply (big thread, {meta['big_thread_posts']:,} posts)",
+            "POST",
+            posts_path,
+            token=token,
+            post=True,
+        ),
+    ]
+    return endpoints, deep_page
 
 
 def main() -> int:
@@ -976,46 +1153,16 @@ def main() -> int:
         meta = seed(args.posts, args.seed)
     flush_redis()
 
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     run_load = wrk_run if use_wrk else python_run
     wrk_threads = 1 if args.concurrency < 16 else 2
 
     process = start_gunicorn(env, args.port, args.workers, log_path)
-    results: list[Result] = []
+    measured: list[Measured] = []
     profile: dict[str, tuple[int, float]] = {}
     try:
         token = sign_in(args.port, meta["member_email"])
-        big, reply = meta["big_thread"], meta["reply_thread"]
-        deep_path, deep_page = deep_posts_path(args.port, big, args.deep_hops)
-        posts_path = f"/api/v1/threads/{big}/posts/"
-        endpoints = [
-            Endpoint("GET /bench/ceiling/", "GET", "/bench/ceiling/"),
-            Endpoint("GET /threads/ (anonymous)", "GET", "/api/v1/threads/"),
-            Endpoint("GET /threads/ (signed in)", "GET", "/api/v1/threads/", token=token),
-            Endpoint("GET big thread posts, page 1", "GET", posts_path),
-            Endpoint(f"GET big thread posts, page {deep_page}", "GET", deep_path),
-            Endpoint(
-                f"GET big thread posts, page {deep_page} (signed in)",
-                "GET",
-                deep_path,
-                token=token,
-            ),
-            Endpoint(
-                f"POST reply ({meta['reply_thread_posts']}-post thread)",
-                "POST",
-                f"/api/v1/threads/{reply}/posts/",
-                token=token,
-                post=True,
-            ),
-            Endpoint(
-                f"POST reply (big thread, {meta['big_thread_posts']:,} posts)",
-                "POST",
-                posts_path,
-                token=token,
-                post=True,
-            ),
-        ]
+        endpoints, deep_page = build_endpoints(args.port, meta, token, args.deep_hops)
         for endpoint in endpoints:
             status, _, _ = http_request(
                 args.port,
@@ -1030,37 +1177,57 @@ def main() -> int:
 
         log(
             f"load: {'wrk' if use_wrk else 'python client'}, {args.concurrency} connections, "
-            f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint"
+            f"{args.rounds} round(s) of {args.duration:g}s per endpoint "
+            f"(+{args.warmup:g}s warm-up in the first)"
         )
-        for endpoint in endpoints:
-            if args.warmup > 0:
-                run_load(endpoint, args.port, args.concurrency, args.warmup, wrk_threads)
-            result = run_load(endpoint, args.port, args.concurrency, args.duration, wrk_threads)
-            results.append(result)
-            log(
-                f"  {endpoint.name:<48} {result.rps:8,.0f} req/s  p50 {result.p50:6.1f} ms  "
-                f"p99 {result.p99:6.1f} ms  non-2xx {result.non2xx}"
-            )
+        measured = [Measured(endpoint) for endpoint in endpoints]
+        meter = CpuMeter(process.pid)
+        for round_no in range(1, args.rounds + 1):
+            for m in measured:
+                if round_no == 1 and args.warmup > 0:
+                    run_load(m.endpoint, args.port, args.concurrency, args.warmup, wrk_threads)
+                for attempt in range(1, args.attempts + 1):
+                    meter.start()
+                    result = run_load(
+                        m.endpoint, args.port, args.concurrency, args.duration, wrk_threads
+                    )
+                    busy, others = meter.stop()
+                    log(
+                        f"  [{round_no}/{args.rounds}] {m.endpoint.name:<46} "
+                        f"{result.rps:7,.0f} req/s  p50 {result.p50:6.1f} ms  "
+                        f"p99 {result.p99:6.1f} ms  non-2xx {result.non2xx}  "
+                        f"others {others:3.0f}%"
+                    )
+                    if others <= args.max_others or attempt == args.attempts:
+                        break
+                    log(f"    other processes used {others:.0f}% of the CPU: measuring again")
+                    time.sleep(5)
+                m.rounds.append(result)
+                m.cpu_busy.append(busy)
+                m.cpu_others.append(others)
+        meter.close()
     finally:
         stop_gunicorn(process)
         log("gunicorn stopped")
 
-    ceiling = results[0]
-    table = render_table(results, ceiling, profile)
+    table = render_table(measured, profile)
     problems = log_problems(log_path)
     header = [
         f"# Haven benchmark, {args.posts:,} posts",
         "",
-        f"- run: {stamp}, commit {git_commit()}, {os.cpu_count()} CPUs, "
-        f"gunicorn {args.workers} sync workers, {args.concurrency} connections, "
-        f"{args.duration:g}s per endpoint after {args.warmup:g}s warm-up, "
-        f"client {'wrk' if use_wrk else 'python'}, load average before {load_before}",
+        f"- run {stamp}, commit {git_commit()}, {os.cpu_count()} CPUs; gunicorn "
+        f"{args.workers} sync workers; {'wrk' if use_wrk else 'Python client'}, "
+        f"{args.concurrency} connections; {args.rounds} interleaved round(s) of "
+        f"{args.duration:g}s per endpoint, median round reported",
         f"- data: {meta['threads']:,} threads, {meta['posts']:,} posts "
         f"(big thread {meta['big_thread_posts']:,}), {meta['users']} accounts, "
         f"{meta['likes']:,} likes, {meta['follows']:,} follows; "
         f"seeded in {meta['seed_seconds']}s; database {meta.get('db_size', '?')}",
-        f"- deep page: page {deep_page} of the big thread (followed `next` {deep_page - 1} times)",
-        "- queries (SQL ms): per request, measured in-process once the server was up",
+        f"- deep page: page {deep_page} of the big thread, reached by following `next`",
+        "- queries (SQL ms): one request in-process (Django test client), fastest of three",
+        "- CPU busy: the whole machine (server, PostgreSQL, Redis and the client share 2 cores);"
+        " (others): the part used by unrelated processes. A measurement where others passed "
+        f"{args.max_others:g}% was taken again (up to {args.attempts} tries)",
         f"- gunicorn log: {log_path.name}"
         + (f" ({len(problems)} error lines, see it)" if problems else " (no errors)"),
         "",

@@ -202,6 +202,9 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    sequence = models.PositiveSmallIntegerField(
+        default=0, help_text="Tells repeated notices apart (the second SLA reminder)."
+    )
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
     post = models.ForeignKey(
@@ -220,7 +223,7 @@ class Notification(models.Model):
         constraints = [
             # A re-run of the same fan-out creates nothing twice.
             models.UniqueConstraint(
-                fields=["recipient", "kind", "post"], name="forum_notification_once"
+                fields=["recipient", "kind", "post", "sequence"], name="forum_notification_once"
             ),
         ]
         indexes = [

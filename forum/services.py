@@ -16,13 +16,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import check_can_write
+from accounts.roles import Role
 from accounts.serializers import author_public
 from config.errors import Conflict, Forbidden
 from config.jobs import enqueue_on_commit
@@ -95,8 +96,14 @@ def clean_body(body: str) -> str:
     return body
 
 
-def _visible_thread_for_update(thread_id: int) -> Thread:
-    thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+def thread_lock_visible(thread_id: int) -> Thread:
+    """The thread, row-locked for the rest of the transaction; 404 unless visible."""
+    thread = (
+        Thread.objects.select_for_update(of=("self",))
+        .select_related("category")
+        .filter(pk=thread_id)
+        .first()
+    )
     if thread is None or thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such thread.")
     return thread
@@ -127,11 +134,21 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
     thread = Thread.objects.create(
         category=category, author=author, title=title, created_at=now, last_activity_at=now
     )
-    Post.objects.create(
+    opening = Post.objects.create(
         thread=thread, author=author, body=body, body_html=render_markdown(body), created_at=now
     )
     Subscription.objects.create(user=author, thread=thread)
     thread_reindex(thread_id=thread.pk)
+    if category.nurse_answered:
+        # A new question for the nurses: every nurse hears of it, in-app and by email.
+        notify_users(
+            recipients=User.objects.filter(role=Role.NURSE),
+            thread=thread,
+            post=opening,
+            kind=Notification.Kind.NEW_QUESTION,
+            actor=author,
+            email_always=True,
+        )
     return thread
 
 
@@ -143,15 +160,30 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
     """
     check_can_write(author)
     body = clean_body(body)
-    thread = _visible_thread_for_update(thread.pk)
+    thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.CLOSED:
         raise Forbidden(
             "thread_closed",
             "This thread is closed to new replies. You can start a new thread instead.",
         )
+    post = post_add(thread=thread, author=author, body=body)
+    notify_followers(thread=thread, post=post, kind=Notification.Kind.REPLY, actor=author)
+    return post
+
+
+def post_add(*, thread: Thread, author: User, body: str, kind: Post.Kind = Post.Kind.POST) -> Post:
+    """Append a reply to a thread the caller has locked: counters, search index, follow.
+
+    The shared step of a member's reply and a nurse's answer; callers check and notify.
+    """
     now = timezone.now()
     post = Post.objects.create(
-        thread=thread, author=author, body=body, body_html=render_markdown(body), created_at=now
+        thread=thread,
+        author=author,
+        kind=kind,
+        body=body,
+        body_html=render_markdown(body),
+        created_at=now,
     )
     Thread.objects.filter(pk=thread.pk).update(
         reply_count=F("reply_count") + 1, last_activity_at=now
@@ -160,7 +192,6 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
     Subscription.objects.bulk_create(
         [Subscription(user=author, thread=thread)], ignore_conflicts=True
     )
-    notify_followers(thread=thread, post=post, kind=Notification.Kind.REPLY, actor=author)
     return post
 
 
@@ -260,7 +291,7 @@ def thread_close(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     A notice is added to the thread and the closing is recorded in the audit log.
     """
     _check_may_close(actor)
-    thread = _visible_thread_for_update(thread.pk)
+    thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.CLOSED:
         raise Conflict("already_closed", "This thread is already closed.")
     now = timezone.now()
@@ -283,7 +314,7 @@ def thread_close(*, actor: User, thread: Thread, reason: str = "") -> Thread:
 @transaction.atomic
 def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     _check_may_close(actor)
-    thread = _visible_thread_for_update(thread.pk)
+    thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.OPEN:
         raise Conflict("already_open", "This thread is already open.")
     now = timezone.now()
@@ -347,7 +378,7 @@ def post_unlike(*, user: User, post: Post) -> Post:
 @transaction.atomic
 def thread_follow(*, user: User, thread: Thread) -> None:
     check_can_write(user)
-    thread = _visible_thread_for_update(thread.pk)
+    thread = thread_lock_visible(thread.pk)
     Subscription.objects.bulk_create(
         [Subscription(user=user, thread=thread)], ignore_conflicts=True
     )
@@ -364,44 +395,77 @@ def notify_followers(
     post: Post,
     kind: Notification.Kind,
     actor: User | None,
+    also: Iterable[int] = (),
     high_priority_for: Iterable[int] = (),
 ) -> None:
-    """Record a notification for each follower (never the actor, never a closed account).
+    """Notify everyone following the thread (plus ``also``), never the actor."""
+    follows = Subscription.objects.filter(thread=thread, user=OuterRef("pk"))
+    notify_users(
+        recipients=User.objects.filter(Q(Exists(follows)) | Q(pk__in=list(also))),
+        thread=thread,
+        post=post,
+        kind=kind,
+        actor=actor,
+        high_priority_for=high_priority_for,
+    )
 
-    Rows are written in batches inside the caller's transaction; the email job is sent
-    after the commit. A repeated call creates nothing twice (unique per recipient and post).
+
+def notify_users(
+    *,
+    recipients: QuerySet[User],
+    thread: Thread,
+    post: Post,
+    kind: Notification.Kind,
+    actor: User | None,
+    high_priority_for: Iterable[int] = (),
+    email_always: bool = False,
+    sequence: int = 0,
+) -> int:
+    """Record one notification per recipient (never the actor, never a closed account).
+
+    Rows are written in batches inside the caller's transaction and the email job leaves
+    after the commit. Emails follow each member's "email on reply" choice unless
+    ``email_always`` (staff work such as new questions). A repeated call creates nothing
+    twice: a notification is unique per recipient, kind, post and ``sequence``.
     """
     high = set(high_priority_for)
-    followers = Subscription.objects.filter(thread=thread, user__is_active=True)
+    recipients = recipients.filter(is_active=True)
     if actor is not None:
-        followers = followers.exclude(user=actor)
-    rows = followers.order_by("user_id").values_list("user_id", "user__email_on_reply")
+        recipients = recipients.exclude(pk=actor.pk)
+    rows = recipients.order_by("pk").values_list("pk", "email_on_reply")
     size = settings.HAVEN_FANOUT_BATCH
+    created = 0
     for chunk in _chunks(rows.iterator(chunk_size=size), size):
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient_id=user_id,
-                    kind=kind,
-                    priority=(
-                        Notification.Priority.HIGH
-                        if user_id in high
-                        else Notification.Priority.NORMAL
-                    ),
-                    thread=thread,
-                    post=post,
-                    actor=actor,
-                    email=(
-                        Notification.Email.PENDING if wants_email else Notification.Email.NOT_WANTED
-                    ),
-                )
-                for user_id, wants_email in chunk
-            ],
-            ignore_conflicts=True,
+        created += len(
+            Notification.objects.bulk_create(
+                [
+                    Notification(
+                        recipient_id=user_id,
+                        kind=kind,
+                        sequence=sequence,
+                        priority=(
+                            Notification.Priority.HIGH
+                            if user_id in high
+                            else Notification.Priority.NORMAL
+                        ),
+                        thread=thread,
+                        post=post,
+                        actor=actor,
+                        email=(
+                            Notification.Email.PENDING
+                            if wants_email or email_always
+                            else Notification.Email.NOT_WANTED
+                        ),
+                    )
+                    for user_id, wants_email in chunk
+                ],
+                ignore_conflicts=True,
+            )
         )
     from forum.tasks import deliver_notification_emails
 
     enqueue_on_commit(deliver_notification_emails, post_id=post.pk)
+    return created
 
 
 @transaction.atomic

@@ -1,6 +1,10 @@
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from moderation.opening_hours import OpeningHours
 
 
 class ModerationAction(models.Model):
@@ -52,3 +56,169 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SupportService(models.Model):
+    """A service nurses signpost (the helpline, Someone Like Me): the one source of its details.
+
+    Answers render these details when they are published, so a changed number reaches the
+    next answer and never rewrites a published one.
+    """
+
+    key = models.SlugField(max_length=50, unique=True, help_text="Used in templates.")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    relay_prefix = models.CharField(
+        max_length=10, blank=True, help_text="Text relay prefix (Relay UK: 18001)."
+    )
+    email = models.EmailField(blank=True)
+    url = models.URLField(blank=True, help_text="E.g. the nurse call-back form.")
+    notes = models.CharField(
+        max_length=300, blank=True, help_text="E.g. free from UK landlines and mobiles."
+    )
+    hours = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'Opening hours: {"time_zone": "Europe/London", "weekly": {"mon": [["09:00", '
+            '"16:00"]], …}, "closures": ["2026-12-25"]}. Empty when it has no hours.'
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.hours:
+            OpeningHours.from_json(self.hours)
+
+    @property
+    def opening_hours(self) -> OpeningHours | None:
+        return OpeningHours.from_json(self.hours) if self.hours else None
+
+
+class SignpostingTemplate(models.Model):
+    """A reusable piece of a nurse answer, written in the safe template language.
+
+    Every edit is kept as a new version; published answers record the versions they used.
+    """
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Support service"
+        INFORMATION = "information", "Information"
+        CLOSING = "closing", "Closing notice"
+        DISCLAIMER = "disclaimer", "Disclaimer"
+        SIGN_OFF = "sign_off", "Sign-off"
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    body = models.TextField(help_text="Markdown with {{ services.helpline.phone }} and {% if %}.")
+    version = models.PositiveIntegerField(default=0, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SignpostingTemplateVersion(models.Model):
+    """What a template said at one time: immutable."""
+
+    template = models.ForeignKey(
+        SignpostingTemplate, on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.PositiveIntegerField()
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["template", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "version"], name="signpost_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.key} v{self.version}"
+
+
+class InformationResource(models.Model):
+    """A reviewed information page a nurse may link from an answer."""
+
+    key = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    url = models.URLField(blank=True)
+    body = models.TextField(blank=True, help_text="Used when the page has no URL.")
+    current_as_of = models.DateField()
+    author = models.CharField(max_length=200, blank=True)
+    reviewer = models.CharField(max_length=200, blank=True)
+    next_review_due = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["next_review_due"], name="moderation_resource_review_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        return self.next_review_due < (today or timezone.localdate())
+
+
+class NurseAnswer(models.Model):
+    """The immutable record of a published nurse answer: its text, and what it was made of."""
+
+    post = models.OneToOneField("forum.Post", on_delete=models.PROTECT, related_name="nurse_answer")
+    thread = models.ForeignKey("forum.Thread", on_delete=models.CASCADE, related_name="+")
+    nurse = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_follow_up = models.BooleanField(default=False)
+    published_body = models.TextField()
+    published_html = models.TextField()
+    template_versions = models.ManyToManyField(SignpostingTemplateVersion, related_name="+")
+    services = models.JSONField(default=dict, help_text="Service details as published.")
+    resources = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Two nurses answering at once: the database lets only one first answer in.
+            models.UniqueConstraint(
+                fields=["thread"],
+                condition=models.Q(is_follow_up=False),
+                name="moderation_one_first_nurse_answer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Nurse answer in thread {self.thread_id}"
+
+
+class SlaReminder(models.Model):
+    """One reminder per question per level: a beat job running twice sends nothing twice."""
+
+    thread = models.ForeignKey("forum.Thread", on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "level"], name="moderation_sla_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.level} for thread {self.thread_id}"

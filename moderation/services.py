@@ -1,7 +1,18 @@
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
 from accounts.models import User
-from moderation.models import ModerationAction
+from moderation.models import (
+    ModerationAction,
+    SignpostingTemplate,
+    SignpostingTemplateVersion,
+    SupportService,
+)
+from moderation.signposting import check_template
 
 if TYPE_CHECKING:
     from forum.models import Thread
@@ -20,3 +31,88 @@ def moderation_action_record(
     return ModerationAction.objects.create(
         actor=actor, kind=kind, target_user=target_user, thread=thread, note=note, data=data or {}
     )
+
+
+# --- Support services and signposting ---------------------------------------------------------
+
+
+def _when(moment: datetime | None, tz: tzinfo) -> str:
+    """ "today at 9am", "Monday at 9am": how a person says when a service opens next."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(tz)
+    clock = f"{local:%I:%M%p}".lstrip("0").replace(":00", "").lower()
+    today = timezone.localdate(timezone.now(), tz)
+    if local.date() == today:
+        return f"today at {clock}"
+    if (local.date() - today).days == 1:
+        return f"tomorrow at {clock}"
+    return f"{local:%A} at {clock}"
+
+
+def support_service_context(service: SupportService, *, now: datetime) -> dict[str, Any]:
+    """A service as templates see it, computed for this moment (open now? when next?)."""
+    hours = service.opening_hours
+    tz = hours.time_zone if hours else timezone.get_current_timezone()
+    return {
+        "name": service.name,
+        "description": service.description,
+        "phone": service.phone,
+        "relay_prefix": service.relay_prefix,
+        "text_phone": f"{service.relay_prefix} {service.phone}".strip(),
+        "email": service.email,
+        "url": service.url,
+        "notes": service.notes,
+        "hours": hours.describe() if hours else "",
+        "open_now": bool(hours and hours.is_open(now)),
+        "next_opening": _when(hours.next_opening(now) if hours else None, tz),
+    }
+
+
+def signposting_context(*, now: datetime, nurse: User | None = None) -> dict[str, Any]:
+    return {
+        "services": {
+            service.key: support_service_context(service, now=now)
+            for service in SupportService.objects.all()
+        },
+        "nurse": {
+            "title": nurse.title if nurse else "Breast Care Nurse",
+            "sign_off": nurse.sign_off if nurse else "",
+        },
+        "disclaimer_url": settings.HAVEN_DISCLAIMER_URL,
+        "privacy_url": settings.HAVEN_PRIVACY_URL,
+    }
+
+
+@transaction.atomic
+def signposting_template_save(
+    *,
+    key: str,
+    name: str,
+    kind: str,
+    body: str,
+    actor: User | None = None,
+    position: int = 0,
+    is_active: bool = True,
+) -> SignpostingTemplate:
+    """Create or edit a template; each change of text is kept as a new, immutable version.
+
+    A template that refers to an unknown service or field is refused here, at save time.
+    """
+    body = body.strip()
+    check_template(body, service_keys=set(SupportService.objects.values_list("key", flat=True)))
+    template = SignpostingTemplate.objects.select_for_update().filter(key=key).first()
+    if template is None:
+        template = SignpostingTemplate(key=key)
+    changed = template.pk is None or template.body != body
+    template.name, template.kind, template.body = name, kind, body
+    template.position, template.is_active = position, is_active
+    if changed:
+        template.version += 1
+    template.full_clean(exclude=["version"], validate_unique=False)
+    template.save()
+    if changed:
+        SignpostingTemplateVersion.objects.create(
+            template=template, version=template.version, body=body, created_by=actor
+        )
+    return template

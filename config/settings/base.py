@@ -317,5 +317,15 @@ HAVEN_DEMO_PASSWORD = env.str("HAVEN_DEMO_PASSWORD", default="haven-demo-2026")
 HAVEN_EDIT_WINDOW_MINUTES = env.int("HAVEN_EDIT_WINDOW_MINUTES", default=60)
 # Notification rows written per INSERT when a thread with many followers gets a reply.
 HAVEN_FANOUT_BATCH = 1000
+# Linked from every nurse answer's disclaimer.
+HAVEN_DISCLAIMER_URL = env.str(
+    "HAVEN_DISCLAIMER_URL", default="https://haven.example/ask-our-nurses-disclaimer"
+)
+HAVEN_PRIVACY_URL = env.str("HAVEN_PRIVACY_URL", default="https://haven.example/privacy")
+# Ask Our Nurses service level: nurses are reminded of questions unanswered this many
+# working hours (the helpline's hours) after they were asked; 2 working days by default.
+HAVEN_NURSE_SLA_WORKING_HOURS = env.float("HAVEN_NURSE_SLA_WORKING_HOURS", default=14.0)
+# Which support service's opening hours are the nursing team's working hours.
+HAVEN_NURSE_HOURS_SERVICE = env.str("HAVEN_NURSE_HOURS_SERVICE", default="helpline")
 # A notification email is tried this many times (one per outbox sweep) before giving up.
 HAVEN_EMAIL_MAX_ATTEMPTS = 8
