@@ -940,10 +940,10 @@ class CpuMeter:
     disturbed by it is taken again.
     """
 
-    def __init__(self, master_pid: int) -> None:
+    def __init__(self, master_pid: int, max_others: float) -> None:
         import psycopg
 
-        self.master_pid = master_pid
+        self.master_pid, self.max_others = master_pid, max_others
         self.conn = psycopg.connect(dbname=DB_NAME, autocommit=True, **PG)  # type: ignore[arg-type]
 
     def _our_pids(self) -> set[int]:
@@ -1004,6 +1004,21 @@ class CpuMeter:
         busy = busy1 - busy0
         total = total1 - total0
         return 100 * busy / total, max(0.0, 100 * (busy - ours) / total)
+
+    def wait_for_quiet(self, limit: float, budget: list[float]) -> None:
+        """Wait (at most ``limit`` s, and what is left of ``budget[0]``) until others idle."""
+        deadline = time.monotonic() + min(limit, budget[0])
+        told = False
+        while time.monotonic() < deadline:
+            self.start()
+            time.sleep(1)
+            _, others = self.stop()
+            if others <= self.max_others:
+                break
+            if not told:
+                log(f"    other processes use {others:.0f}% of the CPU: waiting for them")
+                told = True
+        budget[0] -= limit - max(0.0, deadline - time.monotonic())
 
     def close(self) -> None:
         self.conn.close()
@@ -1080,6 +1095,12 @@ def parse_args() -> argparse.Namespace:
         help="take a measurement again when other processes used more than this %% of the CPU",
     )
     parser.add_argument("--attempts", type=int, default=3, help="tries per measurement, at most")
+    parser.add_argument(
+        "--quiet-budget",
+        type=float,
+        default=600,
+        help="seconds in all to wait for other processes to go idle before measurements",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="connections in flight")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--port", type=int, default=8765)
@@ -1181,12 +1202,14 @@ def main() -> int:
             f"(+{args.warmup:g}s warm-up in the first)"
         )
         measured = [Measured(endpoint) for endpoint in endpoints]
-        meter = CpuMeter(process.pid)
+        meter = CpuMeter(process.pid, args.max_others)
+        quiet_budget = [args.quiet_budget]
         for round_no in range(1, args.rounds + 1):
             for m in measured:
                 if round_no == 1 and args.warmup > 0:
                     run_load(m.endpoint, args.port, args.concurrency, args.warmup, wrk_threads)
                 for attempt in range(1, args.attempts + 1):
+                    meter.wait_for_quiet(60, quiet_budget)
                     meter.start()
                     result = run_load(
                         m.endpoint, args.port, args.concurrency, args.duration, wrk_threads
@@ -1201,7 +1224,6 @@ def main() -> int:
                     if others <= args.max_others or attempt == args.attempts:
                         break
                     log(f"    other processes used {others:.0f}% of the CPU: measuring again")
-                    time.sleep(5)
                 m.rounds.append(result)
                 m.cpu_busy.append(busy)
                 m.cpu_others.append(others)
@@ -1226,8 +1248,9 @@ def main() -> int:
         f"- deep page: page {deep_page} of the big thread, reached by following `next`",
         "- queries (SQL ms): one request in-process (Django test client), fastest of three",
         "- CPU busy: the whole machine (server, PostgreSQL, Redis and the client share 2 cores);"
-        " (others): the part used by unrelated processes. A measurement where others passed "
-        f"{args.max_others:g}% was taken again (up to {args.attempts} tries)",
+        " (others): the part used by unrelated processes. Each measurement waits for them to "
+        f"go idle, and is taken again (up to {args.attempts} tries) if they passed "
+        f"{args.max_others:g}%",
         f"- gunicorn log: {log_path.name}"
         + (f" ({len(problems)} error lines, see it)" if problems else " (no errors)"),
         "",

@@ -12,6 +12,7 @@ from config.health import health
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("forum.urls")),
+    path("", include("moderation.urls")),
 ]
 
 urlpatterns = [

@@ -104,11 +104,18 @@ class DemoPost(TypedDict, total=False):
     liked_by: list[str]
 
 
+class DemoNurseAnswer(TypedDict):
+    body: str
+    signposts: list[str]
+    close: bool
+
+
 class DemoThread(TypedDict):
     source: str
     category: str
     title: str
     posts: list[DemoPost]
+    nurse_answer: DemoNurseAnswer
 
 
 # The reference scenario: Sparrowhawk asks in Ask Our Nurses, Bonnie52 answers from her own

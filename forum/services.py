@@ -479,12 +479,35 @@ def notifications_mark_read(
     return unread.update(read_at=timezone.now())
 
 
-_SUBJECTS = {
-    Notification.Kind.REPLY: "New reply in “{title}”",
-    Notification.Kind.NURSE_ANSWER: "A nurse has answered “{title}”",
-    Notification.Kind.NEW_QUESTION: "New question for the nurses: “{title}”",
-    Notification.Kind.SLA_REMINDER: "Still waiting for a nurse: “{title}”",
-    Notification.Kind.THREAD_CLOSED: "“{title}” has been closed",
+# kind: (subject, what happened, why you hear of it), formatted with title and actor.
+_EMAILS = {
+    Notification.Kind.REPLY: (
+        "New reply in “{title}”",
+        "{actor} replied in “{title}”.",
+        "You receive this because you follow this thread. To stop these emails, turn off "
+        "“email on reply” in your profile, or unfollow the thread.",
+    ),
+    Notification.Kind.NURSE_ANSWER: (
+        "A nurse has answered “{title}”",
+        "A {actor} has answered “{title}”.",
+        "You receive this because you follow this thread. To stop these emails, turn off "
+        "“email on reply” in your profile, or unfollow the thread.",
+    ),
+    Notification.Kind.NEW_QUESTION: (
+        "New question for the nurses: “{title}”",
+        "{actor} asked the nurses a new question: “{title}”.",
+        "You receive this because you are on the nursing team.",
+    ),
+    Notification.Kind.SLA_REMINDER: (
+        "Still waiting for a nurse: “{title}”",
+        "“{title}” has waited longer than the service level for a nurse's answer.",
+        "You receive this because you are on the nursing team.",
+    ),
+    Notification.Kind.THREAD_CLOSED: (
+        "“{title}” has been closed",
+        "“{title}” has been closed to new replies.",
+        "You receive this because you follow this thread.",
+    ),
 }
 
 
@@ -494,20 +517,14 @@ def _notification_email(notification: Notification) -> EmailMessage:
     Health details do not belong in inboxes that others may read.
     """
     thread = notification.thread
-    actor = author_public(notification.actor)["display_name"]
+    subject, event, why = _EMAILS[Notification.Kind(notification.kind)]
+    names = {"title": thread.title, "actor": author_public(notification.actor)["display_name"]}
     link = f"{settings.FRONTEND_URL}/threads/{thread.pk}/"
-    body = (
-        f"{actor} posted in “{thread.title}”.\n\n"
-        f"Read it on Haven: {link}\n\n"
-        "You receive this because you follow this thread. To stop these emails, turn off "
-        "“email on reply” in your profile, or unfollow the thread."
-    )
     return EmailMessage(
-        subject=_SUBJECTS[Notification.Kind(notification.kind)].format(title=thread.title),
-        body=body,
+        subject=subject.format(**names),
+        body=f"{event.format(**names)}\n\nRead it on Haven: {link}\n\n{why}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
-        connection=None,
     )
 
 

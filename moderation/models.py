@@ -1,6 +1,7 @@
 from datetime import date
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -65,7 +66,16 @@ class SupportService(models.Model):
     next answer and never rewrites a published one.
     """
 
-    key = models.SlugField(max_length=50, unique=True, help_text="Used in templates.")
+    key = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9_]*$", "Lower-case letters, digits and _ (e.g. someone_like_me)."
+            )
+        ],
+        help_text="How templates name it: {{ services.<key>.phone }}.",
+    )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     phone = models.CharField(max_length=30, blank=True)

@@ -1,12 +1,14 @@
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from moderation.models import (
+    InformationResource,
     ModerationAction,
     SignpostingTemplate,
     SignpostingTemplateVersion,
@@ -116,3 +118,48 @@ def signposting_template_save(
             template=template, version=template.version, body=body, created_by=actor
         )
     return template
+
+
+def resources_overdue_alert(*, today: date | None = None) -> int:
+    """Tell the admins which information pages are past their review date (one email a day)."""
+    today = today or timezone.localdate()
+    overdue = list(
+        InformationResource.objects.filter(next_review_due__lt=today).order_by("next_review_due")
+    )
+    admins = list(
+        User.objects.filter(is_superuser=True, is_active=True).values_list("email", flat=True)
+    )
+    if not overdue or not admins:
+        return 0
+    lines = [f"- {r.title}: review was due {r.next_review_due:%-d %B %Y}" for r in overdue]
+    send_mail(
+        subject=f"[Haven] {len(overdue)} information page(s) past their review date",
+        message="These pages are flagged in the nurses' signpost picker until reviewed:\n\n"
+        + "\n".join(lines),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=admins,
+    )
+    return len(overdue)
+
+
+@transaction.atomic
+def support_service_ensure(*, key: str, **fields: Any) -> SupportService:
+    """Create or update a support service (seed data, operators); its hours are validated."""
+    service = SupportService.objects.select_for_update().filter(key=key).first()
+    service = service or SupportService(key=key)
+    for name, value in fields.items():
+        setattr(service, name, value)
+    service.full_clean(validate_unique=False)
+    service.save()
+    return service
+
+
+@transaction.atomic
+def information_resource_ensure(*, key: str, **fields: Any) -> InformationResource:
+    resource = InformationResource.objects.select_for_update().filter(key=key).first()
+    resource = resource or InformationResource(key=key)
+    for name, value in fields.items():
+        setattr(resource, name, value)
+    resource.full_clean(validate_unique=False)
+    resource.save()
+    return resource

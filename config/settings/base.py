@@ -236,6 +236,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "forum.tasks.resend_pending_notification_emails",
         "schedule": timedelta(minutes=5),
     },
+    "remind-nurses-of-overdue-questions": {
+        "task": "moderation.tasks.remind_nurses_of_overdue_questions",
+        "schedule": timedelta(minutes=15),
+    },
+    "alert-overdue-information-pages": {
+        "task": "moderation.tasks.alert_overdue_information_pages",
+        "schedule": timedelta(days=1),
+    },
 }
 CELERY_TASK_EAGER_PROPAGATES = True
 

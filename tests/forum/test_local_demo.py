@@ -39,14 +39,14 @@ def test_migrate_seed_twice_and_search_on_sqlite(tmp_path):
     assert _manage("migrate", "--noinput", env=env).returncode == 0
     first = _manage("seed_demo", env=env)
     assert first.returncode == 0, first.stderr
-    assert "thread    'Treatment for a local recurrence' with 4 replies" in first.stdout
+    assert "thread    'Treatment for a local recurrence' with 5 replies" in first.stdout
     second = _manage("seed_demo", env=env)
     assert "Demo data is already present; nothing added." in second.stdout
 
     result = _manage("shell", "--verbosity", "0", "-c", SCRIPT, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "Treatment for a local recurrence 4 1",
+        "Treatment for a local recurrence 5 1",
         "['Treatment for a local recurrence']",
         "['Treatment for a local recurrence']",
     ]

@@ -9,6 +9,14 @@ from accounts.services import user_create
 from forum import demo
 from forum.models import Category, Thread
 from forum.services import category_ensure, post_create, post_like, thread_create
+from moderation import demo as moderation_demo
+from moderation.answers import nurse_answer_create
+from moderation.models import SignpostingTemplate
+from moderation.services import (
+    information_resource_ensure,
+    signposting_template_save,
+    support_service_ensure,
+)
 
 
 class Command(BaseCommand):
@@ -49,6 +57,16 @@ class Command(BaseCommand):
             )
             created_accounts.append(user)
 
+        for key, fields in moderation_demo.SUPPORT_SERVICES.items():
+            support_service_ensure(key=key, **fields)
+        for position, (key, name, kind, body) in enumerate(moderation_demo.TEMPLATES):
+            if not SignpostingTemplate.objects.filter(key=key).exists():
+                signposting_template_save(
+                    key=key, name=name, kind=kind, body=body, position=position
+                )
+        for key, fields in moderation_demo.RESOURCES.items():
+            information_resource_ensure(key=key, **fields)
+
         thread = self._replay_reference_thread()
         if thread is not None:
             self.stdout.write(f"thread    {thread.title!r} with {thread.reply_count} replies")
@@ -86,5 +104,13 @@ class Command(BaseCommand):
             post = post_create(author=people[reply["author"]], thread=thread, body=reply["body"])
             for name in reply.get("liked_by", []):
                 post_like(user=people[name], post=post)
+        answer = spec["nurse_answer"]
+        nurse_answer_create(
+            nurse=User.objects.get(email="nurse@haven.example"),
+            thread=thread,
+            body=answer["body"],
+            signposts=answer["signposts"],
+            close=answer["close"],
+        )
         thread.refresh_from_db()
         return thread

@@ -1,0 +1,97 @@
+# ruff: noqa: RUF001  (the charity's own wording, curly apostrophes included)
+"""Ask Our Nurses demo data: the services, templates and page of the reference thread."""
+
+from datetime import date
+from typing import Any
+
+WEEKDAYS_9_TO_4 = {day: [["09:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+SUPPORT_SERVICES: dict[str, dict[str, Any]] = {
+    "helpline": {
+        "name": "Helpline",
+        "description": "Talk things through with our nurses, in confidence.",
+        "phone": "0808 800 6000",
+        "relay_prefix": "18001",
+        "notes": "Free from UK landlines and mobiles. Confidential.",
+        "hours": {
+            "time_zone": "Europe/London",
+            "weekly": {**WEEKDAYS_9_TO_4, "sat": [["09:00", "13:00"]]},
+            "closures": ["2026-12-25", "2026-12-26", "2027-01-01"],
+        },
+    },
+    "someone_like_me": {
+        "name": "Someone Like Me",
+        "description": "Matches you with a trained volunteer who has had a similar experience.",
+        "phone": "0114 263 6490",
+        "email": "someonelikeme@haven.example",
+    },
+    "nurse_callback": {
+        "name": "Nurse call-back",
+        "description": "Ask one of our nurses to call you back.",
+        "url": "https://haven.example/nurse-call-back",
+    },
+}
+
+# (key, name, kind, body): the wording of the reference thread's nurse answer.
+TEMPLATES: list[tuple[str, str, str, str]] = [
+    (
+        "someone_like_me",
+        "Someone Like Me",
+        "service",
+        "At times like this, talking to someone who has had a similar experience can often "
+        "be helpful. Our {{ services.someone_like_me.name }} service can match you with a "
+        "trained volunteer who’s had a similar experience to you.\n\n"
+        "You can ring the {{ services.someone_like_me.name }} team on "
+        "{{ services.someone_like_me.phone }} or email them at "
+        "{{ services.someone_like_me.email }}, so they can then match you to your volunteer.",
+    ),
+    (
+        "helpline",
+        "Helpline",
+        "service",
+        "You might also find it helpful to call our helpline on {{ services.helpline.phone }} "
+        "(Relay UK: {{ services.helpline.text_phone }}) if you would like to talk this "
+        "through or have any further questions. The helpline team have time to listen to "
+        "your concerns, talk things through and answer any questions. "
+        "{{ services.helpline.notes }}\n\n"
+        "Our usual opening hours are {{ services.helpline.hours }}."
+        "{% if services.helpline.open_now %} We’re open now."
+        "{% else %} Out of hours you can leave a message and we will call you back when we "
+        "next open ({{ services.helpline.next_opening }}).{% endif %}",
+    ),
+    (
+        "nurse_callback",
+        "Nurse call-back form",
+        "service",
+        "If you would prefer one of our nurses to call you, please complete our "
+        "[call-back form]({{ services.nurse_callback.url }}), ticking the box agreeing to a "
+        "call back.",
+    ),
+    ("sign_off", "Sign-off", "sign_off", "Best wishes\n\n{{ nurse.title }}"),
+    (
+        "disclaimer",
+        "Ask Our Nurses disclaimer",
+        "disclaimer",
+        "Please read the [Ask Our Nurses disclaimer]({{ disclaimer_url }}). Full details on "
+        "how we collect and use your data can be found in our "
+        "[Privacy Policy]({{ privacy_url }}).",
+    ),
+    (
+        "closing",
+        "Closing notice",
+        "closing",
+        "This thread will now be closed from further replies. If you have any additional "
+        "questions or would like to provide feedback, please start a new thread.",
+    ),
+]
+
+RESOURCES: dict[str, dict[str, Any]] = {
+    "metastatic_or_recurrent": {
+        "title": "Metastatic or Recurrent Breast Cancer",
+        "url": "https://haven.example/information/metastatic-or-recurrent-breast-cancer",
+        "current_as_of": date(2023, 10, 25),
+        "author": "Ignite Healthwise, LLC Staff",
+        "reviewer": "Clinical Review Board",
+        "next_review_due": date(2026, 10, 25),
+    },
+}
