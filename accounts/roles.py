@@ -26,6 +26,9 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "moderation.answer_as_nurse",
         "moderation.view_nurse_queue",
         "forum.close_thread",
+        # The "Ask Our Nurses" page of the admin, for nurses who are staff.
+        "moderation.view_unansweredquestion",
+        "moderation.change_unansweredquestion",
     ),
     "Moderators": (
         "moderation.review",

@@ -1,19 +1,31 @@
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
 
-from moderation.models import ModerationAction
+from config.errors import ApplicationError
+from forum.models import Post
+from moderation.answers import nurse_answer_create, unanswered_questions
+from moderation.models import (
+    InformationResource,
+    ModerationAction,
+    NurseAnswer,
+    SignpostingTemplate,
+    SignpostingTemplateVersion,
+    SupportService,
+    UnansweredQuestion,
+)
+from moderation.services import signposting_context, signposting_template_save
+from moderation.signposting import check_template, render_template
 
 
-@admin.register(ModerationAction)
-class ModerationActionAdmin(admin.ModelAdmin):
-    """The audit log is read-only, even for superusers."""
-
-    list_display = ("created_at", "kind", "actor", "target_user", "note")
-    list_filter = ("kind",)
-    search_fields = ("target_user__display_name", "actor__display_name", "note")
-    raw_id_fields = ("actor", "target_user")
-    list_select_related = ("actor", "target_user")
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are only ever added by the services: never edited, never deleted."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -23,3 +35,214 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    """The audit log is read-only, even for superusers."""
+
+    list_display = ("created_at", "kind", "actor", "target_user", "thread", "note")
+    list_filter = ("kind",)
+    search_fields = ("target_user__display_name", "actor__display_name", "note")
+    raw_id_fields = ("actor", "target_user", "thread")
+    list_select_related = ("actor", "target_user", "thread")
+    date_hierarchy = "created_at"
+
+
+@admin.register(SupportService)
+class SupportServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "key", "phone", "relay_prefix", "email", "hours_text", "open_now")
+    search_fields = ("name", "key")
+    readonly_fields = ("hours_text", "updated_at")
+
+    @admin.display(description="opening hours")
+    def hours_text(self, obj: SupportService) -> str:
+        hours = obj.opening_hours
+        return hours.describe() if hours else "—"
+
+    @admin.display(boolean=True, description="open now")
+    def open_now(self, obj: SupportService) -> bool:
+        hours = obj.opening_hours
+        return bool(hours and hours.is_open(timezone.now()))
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = SignpostingTemplate
+        fields = ("key", "name", "kind", "body", "position", "is_active")
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        try:
+            check_template(
+                body, service_keys=set(SupportService.objects.values_list("key", flat=True))
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["body"]) from exc
+        return body
+
+
+class VersionInline(admin.TabularInline):
+    model = SignpostingTemplateVersion
+    fields = ("version", "created_at", "created_by", "body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-version",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SignpostingTemplate)
+class SignpostingTemplateAdmin(admin.ModelAdmin):
+    """Edited, never deleted once an answer used it; every edit is a new version."""
+
+    form = TemplateForm
+    list_display = ("name", "key", "kind", "version", "is_active", "position")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "key", "body")
+    readonly_fields = ("version", "preview")
+    inlines = [VersionInline]
+
+    @admin.display(description="preview (today's details)")
+    def preview(self, obj: SignpostingTemplate) -> str:
+        if not obj.pk:
+            return "—"
+        text = render_template(obj.body, signposting_context(now=timezone.now()))
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+
+    def save_model(
+        self, request: HttpRequest, obj: SignpostingTemplate, form: Any, change: bool
+    ) -> None:
+        saved = signposting_template_save(
+            key=obj.key,
+            name=obj.name,
+            kind=obj.kind,
+            body=obj.body,
+            position=obj.position,
+            is_active=obj.is_active,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk, obj.version = saved.pk, saved.version
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if (
+            obj is not None
+            and NurseAnswer.template_versions.through.objects.filter(
+                signpostingtemplateversion__template=obj
+            ).exists()
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("overdue", "Past its review date"), ("current", "Reviewed in time")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[InformationResource]
+    ) -> QuerySet[InformationResource]:
+        today = timezone.localdate()
+        if self.value() == "overdue":
+            return queryset.filter(next_review_due__lt=today)
+        if self.value() == "current":
+            return queryset.filter(next_review_due__gte=today)
+        return queryset
+
+
+@admin.register(InformationResource)
+class InformationResourceAdmin(admin.ModelAdmin):
+    list_display = ("title", "key", "current_as_of", "next_review_due", "overdue", "reviewer")
+    list_filter = (OverdueFilter,)
+    search_fields = ("title", "key")
+    date_hierarchy = "next_review_due"
+
+    @admin.display(boolean=True, description="review overdue")
+    def overdue(self, obj: InformationResource) -> bool:
+        return obj.is_overdue()
+
+
+@admin.register(NurseAnswer)
+class NurseAnswerAdmin(ReadOnlyAdmin):
+    list_display = ("thread", "nurse", "is_follow_up", "created_at")
+    list_select_related = ("thread", "nurse")
+    readonly_fields = ("post", "thread", "nurse", "published_body", "services", "resources")
+    filter_horizontal = ()
+
+
+class AnswerForm(forms.ModelForm):
+    """The nurse's answer, composed in the admin: her text, signposts, and whether to close."""
+
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=True)
+    signposts = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    close = forms.BooleanField(required=False, initial=True, label="Close the thread")
+
+    class Meta:
+        model = UnansweredQuestion
+        fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        choices = [
+            (t.key, t.name)
+            for t in SignpostingTemplate.objects.filter(
+                kind__in=["service", "information"], is_active=True
+            )
+        ]
+        choices += [
+            (r.key, f"{r.title}{' (review overdue)' if r.is_overdue(today) else ''}")
+            for r in InformationResource.objects.all()
+        ]
+        field = self.fields["signposts"]
+        assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101  (declared above)
+        field.choices = choices
+
+
+@admin.register(UnansweredQuestion)
+class UnansweredQuestionAdmin(admin.ModelAdmin):
+    """The nurses' page: questions waiting, oldest first; open one to answer it."""
+
+    form = AnswerForm
+    list_display = ("title", "author", "created_at", "reply_count")
+    fields = ("question", "answer", "signposts", "close")
+    readonly_fields = ("question",)
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UnansweredQuestion]:
+        ids = unanswered_questions().values("pk")
+        return UnansweredQuestion.objects.filter(pk__in=ids).select_related("author")
+
+    @admin.display(description="question")
+    def question(self, obj: UnansweredQuestion) -> str:
+        opening = Post.objects.filter(thread=obj).order_by("created_at", "id").first()
+        return format_html("<strong>{}</strong><br>{}", obj.title, opening.body if opening else "")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: UnansweredQuestion, form: Any, change: bool
+    ) -> None:
+        try:
+            nurse_answer_create(
+                nurse=request.user,  # type: ignore[arg-type]
+                thread=obj,
+                body=form.cleaned_data["answer"],
+                signposts=form.cleaned_data["signposts"],
+                close=form.cleaned_data["close"],
+            )
+        except (ApplicationError, ValidationError) as exc:
+            message = exc.detail if isinstance(exc, ApplicationError) else "; ".join(exc.messages)
+            self.message_user(request, message, messages.ERROR)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing else of the thread is edited here."""

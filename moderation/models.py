@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from forum.models import Thread
 from moderation.opening_hours import OpeningHours
 
 
@@ -232,3 +233,12 @@ class SlaReminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder {self.level} for thread {self.thread_id}"
+
+
+class UnansweredQuestion(Thread):
+    """Ask Our Nurses questions awaiting a nurse, as the nurses' admin page lists them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "Ask Our Nurses question"
+        verbose_name_plural = "Ask Our Nurses: unanswered questions"

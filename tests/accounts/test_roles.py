@@ -27,6 +27,8 @@ def test_the_migration_creates_the_role_groups_with_their_permissions():
         "moderation.answer_as_nurse",
         "moderation.view_nurse_queue",
         "forum.close_thread",
+        "moderation.view_unansweredquestion",
+        "moderation.change_unansweredquestion",
     }
     assert _perms(Group.objects.get(name="Moderators")) == set(GROUP_PERMISSIONS["Moderators"])
 
