@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.roles import sync_role_groups
 from config.celery import app as celery_app
 from tests.factories import UserFactory
 
@@ -25,6 +26,23 @@ def _clean_cache() -> Iterator[None]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _role_groups_in_transactional_tests(request: pytest.FixtureRequest) -> None:
+    """Transactional tests empty every table when they end, data migrations' rows too.
+
+    They run after all the others; each puts the role groups back before it starts.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    if transactional:
+        from django.apps import apps
+
+        request.getfixturevalue("transactional_db")
+        sync_role_groups(apps)
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 # Members type curly apostrophes (U+2019); the fixtures keep them on purpose.
-# ruff: noqa: RUF001
 
 import re
 import time

@@ -4,8 +4,6 @@ Pure tests: no database. Dates are in 2026, when Europe/London's clocks go forwa
 Sunday 29 March and back on Sunday 25 October, and Christmas Day is a Friday.
 """
 
-# ruff: noqa: RUF001 - describe() must produce en dashes, and the expected text says so verbatim
-
 import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
