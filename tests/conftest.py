@@ -32,7 +32,7 @@ def _clean_cache() -> Iterator[None]:
 def _role_groups_in_transactional_tests(request: pytest.FixtureRequest) -> None:
     """Transactional tests empty every table when they end, data migrations' rows too.
 
-    They run after all the others; each puts the role groups back before it starts.
+    They run after all the others; each puts the role groups and the site back first.
     """
     marker = request.node.get_closest_marker("django_db")
     transactional = "transactional_db" in request.fixturenames or (
@@ -40,9 +40,13 @@ def _role_groups_in_transactional_tests(request: pytest.FixtureRequest) -> None:
     )
     if transactional:
         from django.apps import apps
+        from django.contrib.sites.models import Site
 
         request.getfixturevalue("transactional_db")
         sync_role_groups(apps)
+        Site.objects.get_or_create(
+            pk=settings.SITE_ID, defaults={"domain": "127.0.0.1:8000", "name": "Haven"}
+        )
 
 
 @pytest.fixture
