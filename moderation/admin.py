@@ -4,7 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -243,6 +244,13 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
         except (ApplicationError, ValidationError) as exc:
             message = exc.detail if isinstance(exc, ApplicationError) else "; ".join(exc.messages)
             self.message_user(request, message, messages.ERROR)
+        else:
+            closed = " and closed the thread" if form.cleaned_data["close"] else ""
+            self.message_user(request, f"You answered “{obj.title}”{closed}.", messages.SUCCESS)
+
+    def response_change(self, request: HttpRequest, obj: UnansweredQuestion) -> HttpResponse:
+        """Back to the queue, with the message ``save_model`` left (not "changed")."""
+        return HttpResponseRedirect(reverse("admin:moderation_unansweredquestion_changelist"))
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Nothing else of the thread is edited here."""
