@@ -4,6 +4,7 @@ Kept apart from ``moderation.services`` because it builds on the forum's service
 themselves record to the audit log there.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -212,12 +213,15 @@ class QueueEntry:
     overdue: bool
 
 
-def nurse_queue(*, now: datetime | None = None) -> list[QueueEntry]:
+def nurse_queue(
+    *, threads: Iterable[Thread] | None = None, now: datetime | None = None
+) -> list[QueueEntry]:
+    """Questions (all unanswered ones, or a page of them) with their age in working hours."""
     now = now or timezone.now()
     hours = nursing_hours()
     sla = settings.HAVEN_NURSE_SLA_WORKING_HOURS
     entries = []
-    for thread in unanswered_questions():
+    for thread in unanswered_questions() if threads is None else threads:
         age = working_hours_between(hours, thread.created_at, now)
         entries.append(
             QueueEntry(thread=thread, age_working_hours=round(age, 2), overdue=age >= sla)

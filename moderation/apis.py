@@ -18,7 +18,13 @@ from forum.apis import PostOutputSerializer, ThreadOutputSerializer
 from forum.models import Thread
 from forum.selectors import post_page_queryset, thread_get
 from forum.services import thread_close, thread_reopen
-from moderation.answers import check_is_nurse, nurse_answer_create, nurse_queue, resource_markdown
+from moderation.answers import (
+    check_is_nurse,
+    nurse_answer_create,
+    nurse_queue,
+    resource_markdown,
+    unanswered_questions,
+)
 from moderation.models import InformationResource, SignpostingTemplate
 from moderation.services import signposting_context
 from moderation.signposting import render_template
@@ -136,5 +142,6 @@ class NurseQueueApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = ThreadPagination()
-        page = paginator.paginate_queryset(nurse_queue(), request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        page = paginator.paginate_queryset(unanswered_questions(), request, view=self)
+        entries = nurse_queue(threads=page)
+        return paginator.get_paginated_response(self.OutputSerializer(entries, many=True).data)

@@ -138,3 +138,19 @@ def test_every_nurse_endpoint_refuses_members_and_anonymous_users(ask_our_nurses
     thread.refresh_from_db()
     assert thread.status == "open"
     assert thread.nurse_answered_at is None
+
+
+@pytest.mark.parametrize("size", [3, 40])
+def test_nurse_endpoints_have_constant_query_counts(
+    ask_our_nurses, nurse, size, django_assert_num_queries
+):
+    for n in range(size):
+        make_thread(author=UserFactory(), category=ask_our_nurses, title=f"Question number {n}")
+    client = client_for(nurse)
+    # The nurse's permissions (2), count, page, the nursing team's hours.
+    with django_assert_num_queries(5):
+        response = client.get("/api/v1/nurse/queue/")
+    assert len(response.json()["results"]) == min(size, 20)
+    # Services, templates, information pages (the permissions are cached on the user).
+    with django_assert_num_queries(3):
+        assert client.get("/api/v1/signposts/").status_code == 200
