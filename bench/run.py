@@ -162,6 +162,14 @@ def bench_meta() -> dict[str, Any] | None:
     return None if row is None else dict(row[0])
 
 
+def database_size() -> str:
+    import psycopg
+
+    with psycopg.connect(dbname=DB_NAME, **PG) as conn:  # type: ignore[arg-type]
+        row = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        return str(row.fetchone()[0])  # type: ignore[index]
+
+
 def recreate_database(env: dict[str, str]) -> None:
     log(f"database {DB_NAME}: drop, create, migrate")
     pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
@@ -491,12 +499,9 @@ def seed(posts: int, seed_value: int) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_meta (data jsonb NOT NULL)")
         cursor.execute("INSERT INTO bench_meta (data) VALUES (%s)", [json.dumps(meta)])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        meta["db_size"] = cursor.fetchone()[0]
     log(
         f"seeded in {seconds:.1f}s: {len(plan):,} threads, {posts:,} posts, "
-        f"{likes_total:,} likes, {len(follows):,} follows; database {meta['db_size']}"
+        f"{likes_total:,} likes, {len(follows):,} follows; database {database_size()}"
     )
     return meta
 
@@ -888,28 +893,44 @@ def query_profile(endpoint: Endpoint) -> tuple[int, float]:
 
 
 @dataclass
+class Sample:
+    result: Result
+    busy: float  # % of the whole machine
+    others: float  # % of the whole machine used by unrelated processes
+    clean: bool
+
+
+@dataclass
 class Measured:
-    """One endpoint over every round: the median round is the one reported."""
+    """One endpoint over every round. Reported: the median clean sample.
+
+    A sample is clean when unrelated processes stayed under ``--max-others``; when none is,
+    the least disturbed one stands in and the row is flagged.
+    """
 
     endpoint: Endpoint
-    rounds: list[Result] = field(default_factory=list)
-    cpu_busy: list[float] = field(default_factory=list)
-    cpu_others: list[float] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
 
     @property
-    def median(self) -> Result:
-        ordered = sorted(self.rounds, key=lambda r: r.rps)
+    def clean(self) -> list[Sample]:
+        return [x for x in self.samples if x.clean]
+
+    @property
+    def reported(self) -> Sample:
+        if not self.clean:
+            return min(self.samples, key=lambda x: x.others)
+        ordered = sorted(self.clean, key=lambda x: x.result.rps)
         return ordered[(len(ordered) - 1) // 2]
 
     @property
     def non2xx(self) -> int:
-        return sum(r.non2xx for r in self.rounds)
+        return sum(x.result.non2xx for x in self.samples)
 
     @property
     def statuses(self) -> dict[str, int]:
         total: Counter[str] = Counter()
-        for r in self.rounds:
-            total.update(r.statuses)
+        for x in self.samples:
+            total.update(x.result.statuses)
         return dict(total)
 
 
@@ -1005,47 +1026,45 @@ class CpuMeter:
         total = total1 - total0
         return 100 * busy / total, max(0.0, 100 * (busy - ours) / total)
 
-    def wait_for_quiet(self, limit: float, budget: list[float]) -> None:
-        """Wait (at most ``limit`` s, and what is left of ``budget[0]``) until others idle."""
-        deadline = time.monotonic() + min(limit, budget[0])
+    def wait_for_quiet(self, deadline: float) -> None:
+        """Wait, at most until ``deadline`` (monotonic), for unrelated processes to go idle."""
         told = False
         while time.monotonic() < deadline:
             self.start()
             time.sleep(1)
             _, others = self.stop()
             if others <= self.max_others:
-                break
+                return
             if not told:
                 log(f"    other processes use {others:.0f}% of the CPU: waiting for them")
                 told = True
-        budget[0] -= limit - max(0.0, deadline - time.monotonic())
 
     def close(self) -> None:
         self.conn.close()
 
 
 def render_table(measured: list[Measured], profile: dict[str, tuple[int, float]]) -> str:
-    ceiling = measured[0].median.rps
+    ceiling = measured[0].reported.result.rps
     lines = [
         "| endpoint | req/s | p50 ms | p95 ms | p99 ms | non-2xx | vs ceiling "
-        "| req/s all rounds | KB/resp | queries (SQL ms) | CPU busy (others) |",
+        "| req/s, clean rounds | KB/resp | queries (SQL ms) | CPU busy (others) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in measured:
-        r = m.median
+        sample = m.reported
+        r = sample.result
         queries, sql_ms = profile.get(m.endpoint.name, (0, 0.0))
         non2xx = f"{m.non2xx}" + (f" {m.statuses}" if m.statuses else "")
-        errors = sum(x.errors for x in m.rounds)
+        errors = sum(x.result.errors for x in m.samples)
         if errors:
             non2xx += f" +{errors} socket errors"
-        spread = " / ".join(f"{x.rps:,.0f}" for x in m.rounds)
-        busy = sum(m.cpu_busy) / len(m.cpu_busy) if m.cpu_busy else 0.0
-        others = sum(m.cpu_others) / len(m.cpu_others) if m.cpu_others else 0.0
+        spread = " / ".join(f"{x.result.rps:,.0f}" for x in m.clean) or "none (flagged)"
+        name = m.endpoint.name + ("" if sample.clean else " (disturbed)")
         lines.append(
-            f"| {m.endpoint.name} | {r.rps:,.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
+            f"| {name} | {r.rps:,.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
             f"| {non2xx} | {r.rps / ceiling if ceiling else 0:.2f} | {spread} "
             f"| {r.bytes_per_response / 1024:.1f} | {queries} ({sql_ms:.1f}) "
-            f"| {busy:.0f}% ({others:.0f}%) |"
+            f"| {sample.busy:.0f}% ({sample.others:.0f}%) |"
         )
     return "\n".join(lines)
 
@@ -1083,7 +1102,7 @@ def parse_args() -> argparse.Namespace:
         "--rounds",
         type=int,
         default=3,
-        help="measure every endpoint this many times, interleaved; the median is reported",
+        help="clean samples wanted per endpoint, taken in interleaved rounds; median reported",
     )
     parser.add_argument(
         "--warmup", type=float, default=2, help="unmeasured seconds per endpoint, first round"
@@ -1094,12 +1113,14 @@ def parse_args() -> argparse.Namespace:
         default=8,
         help="take a measurement again when other processes used more than this %% of the CPU",
     )
-    parser.add_argument("--attempts", type=int, default=3, help="tries per measurement, at most")
     parser.add_argument(
-        "--quiet-budget",
+        "--attempts", type=int, default=3, help="at most rounds x attempts rounds in all"
+    )
+    parser.add_argument(
+        "--time-limit",
         type=float,
-        default=600,
-        help="seconds in all to wait for other processes to go idle before measurements",
+        default=1200,
+        help="seconds after which no new round starts, clean samples or not (default 1200)",
     )
     parser.add_argument("--concurrency", type=int, default=8, help="connections in flight")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
@@ -1174,6 +1195,7 @@ def main() -> int:
         meta = seed(args.posts, args.seed)
     flush_redis()
 
+    size_before = database_size()
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     run_load = wrk_run if use_wrk else python_run
     wrk_threads = 1 if args.concurrency < 16 else 2
@@ -1203,30 +1225,28 @@ def main() -> int:
         )
         measured = [Measured(endpoint) for endpoint in endpoints]
         meter = CpuMeter(process.pid, args.max_others)
-        quiet_budget = [args.quiet_budget]
-        for round_no in range(1, args.rounds + 1):
-            for m in measured:
+        give_up = time.monotonic() + args.time_limit
+        for round_no in range(1, args.rounds * args.attempts + 1):
+            todo = [m for m in measured if len(m.clean) < args.rounds]
+            if not todo or (round_no > 1 and time.monotonic() > give_up):
+                break
+            for m in todo:
                 if round_no == 1 and args.warmup > 0:
                     run_load(m.endpoint, args.port, args.concurrency, args.warmup, wrk_threads)
-                for attempt in range(1, args.attempts + 1):
-                    meter.wait_for_quiet(60, quiet_budget)
-                    meter.start()
-                    result = run_load(
-                        m.endpoint, args.port, args.concurrency, args.duration, wrk_threads
-                    )
-                    busy, others = meter.stop()
-                    log(
-                        f"  [{round_no}/{args.rounds}] {m.endpoint.name:<46} "
-                        f"{result.rps:7,.0f} req/s  p50 {result.p50:6.1f} ms  "
-                        f"p99 {result.p99:6.1f} ms  non-2xx {result.non2xx}  "
-                        f"others {others:3.0f}%"
-                    )
-                    if others <= args.max_others or attempt == args.attempts:
-                        break
-                    log(f"    other processes used {others:.0f}% of the CPU: measuring again")
-                m.rounds.append(result)
-                m.cpu_busy.append(busy)
-                m.cpu_others.append(others)
+                meter.wait_for_quiet(min(give_up, time.monotonic() + 60))
+                meter.start()
+                result = run_load(
+                    m.endpoint, args.port, args.concurrency, args.duration, wrk_threads
+                )
+                busy, others = meter.stop()
+                clean = others <= args.max_others
+                m.samples.append(Sample(result, busy, others, clean))
+                log(
+                    f"  [{round_no}] {m.endpoint.name:<46} {result.rps:7,.0f} req/s  "
+                    f"p50 {result.p50:6.1f} ms  p99 {result.p99:6.1f} ms  "
+                    f"non-2xx {result.non2xx}  others {others:3.0f}%"
+                    + ("" if clean else "  (disturbed: not counted)")
+                )
         meter.close()
     finally:
         stop_gunicorn(process)
@@ -1239,18 +1259,18 @@ def main() -> int:
         "",
         f"- run {stamp}, commit {git_commit()}, {os.cpu_count()} CPUs; gunicorn "
         f"{args.workers} sync workers; {'wrk' if use_wrk else 'Python client'}, "
-        f"{args.concurrency} connections; {args.rounds} interleaved round(s) of "
-        f"{args.duration:g}s per endpoint, median round reported",
+        f"{args.concurrency} connections; {args.duration:g}s per measurement, the median of "
+        f"{args.rounds} clean interleaved rounds reported",
         f"- data: {meta['threads']:,} threads, {meta['posts']:,} posts "
         f"(big thread {meta['big_thread_posts']:,}), {meta['users']} accounts, "
         f"{meta['likes']:,} likes, {meta['follows']:,} follows; "
-        f"seeded in {meta['seed_seconds']}s; database {meta.get('db_size', '?')}",
+        f"seeded in {meta['seed_seconds']}s; database {size_before} before the run",
         f"- deep page: page {deep_page} of the big thread, reached by following `next`",
         "- queries (SQL ms): one request in-process (Django test client), fastest of three",
         "- CPU busy: the whole machine (server, PostgreSQL, Redis and the client share 2 cores);"
-        " (others): the part used by unrelated processes. Each measurement waits for them to "
-        f"go idle, and is taken again (up to {args.attempts} tries) if they passed "
-        f"{args.max_others:g}%",
+        " (others): the part used by unrelated processes. Each measurement first waits (up to "
+        f"60 s) for them to go idle; one where they passed {args.max_others:g}% is not counted "
+        "and the endpoint gets another round",
         f"- gunicorn log: {log_path.name}"
         + (f" ({len(problems)} error lines, see it)" if problems else " (no errors)"),
         "",

@@ -31,6 +31,13 @@ class Category(models.Model):
         return self.name
 
 
+class ThreadManager(models.Manager["Thread"]):
+    def get_queryset(self) -> models.QuerySet["Thread"]:
+        # The search vector of a long thread runs to megabytes and only PostgreSQL reads it:
+        # never load it into Python by accident.
+        return super().get_queryset().defer("search_vector")
+
+
 class Thread(models.Model):
     """A conversation: its opening post and every reply. Counters are kept by the services."""
 
@@ -73,6 +80,8 @@ class Thread(models.Model):
     nurse_answered_at = models.DateTimeField(null=True, blank=True)
     # Title (weight A) and post bodies (weight B), kept by the services; PostgreSQL only.
     search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = ThreadManager()
 
     class Meta:
         indexes = [

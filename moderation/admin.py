@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -217,7 +217,8 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UnansweredQuestion]:
         ids = unanswered_questions().values("pk")
-        return UnansweredQuestion.objects.filter(pk__in=ids).select_related("author")
+        questions = UnansweredQuestion.objects.filter(pk__in=ids).select_related("author")
+        return cast(QuerySet[UnansweredQuestion], questions)
 
     @admin.display(description="question")
     def question(self, obj: UnansweredQuestion) -> str:

@@ -5,6 +5,8 @@ request lets settings (and tests) change rates. Counters live in the shared cach
 so every gunicorn worker sees the same count.
 """
 
+from typing import Any
+
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -22,7 +24,12 @@ class AnonThrottle(_LiveRateMixin, throttling.AnonRateThrottle):
 
 
 class UserThrottle(_LiveRateMixin, throttling.UserRateThrottle):
-    pass
+    """Signed-in users only: anonymous requests are AnonThrottle's, counted once."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
 class ScopedThrottle(_LiveRateMixin, throttling.ScopedRateThrottle):
