@@ -2,7 +2,9 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from config.errors import ApplicationError
 from forum.models import Category, Like, Post, Thread
@@ -17,24 +19,6 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     ordering = ("position", "id")
-
-
-class PostInline(admin.TabularInline):
-    """The thread's posts, read-only: edits and deletions go through the services."""
-
-    model = Post
-    fields = ("created_at", "author", "kind", "status", "like_count", "body")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    ordering = ("created_at", "id")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
-        return super().get_queryset(request).select_related("author")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Thread)
@@ -55,6 +39,7 @@ class ThreadAdmin(admin.ModelAdmin):
     list_select_related = ("category", "author")
     raw_id_fields = ("author", "closed_by")
     readonly_fields = (
+        "opening_post",
         "reply_count",
         "like_count",
         "created_at",
@@ -67,8 +52,19 @@ class ThreadAdmin(admin.ModelAdmin):
     )
     exclude = ("search_vector",)
     date_hierarchy = "last_activity_at"
-    inlines = [PostInline]
     actions = ["close_threads", "reopen_threads"]
+
+    @admin.display(description="opening post")
+    def opening_post(self, obj: Thread) -> str:
+        """The question itself, and a link to all its posts (never thousands of rows here)."""
+        opening = Post.objects.filter(thread=obj).order_by("created_at", "id").first()
+        posts = reverse("admin:forum_post_changelist") + f"?thread__id__exact={obj.pk}"
+        return format_html(
+            '<div style="white-space: pre-wrap">{}</div><p><a href="{}">All {} posts</a></p>',
+            opening.body if opening else "",
+            posts,
+            obj.reply_count + 1,
+        )
 
     def _apply(self, request: HttpRequest, queryset: QuerySet[Thread], service: Any) -> None:
         done = 0
@@ -77,6 +73,8 @@ class ThreadAdmin(admin.ModelAdmin):
                 service(actor=request.user, thread=thread, reason="")
             except ApplicationError as exc:
                 self.message_user(request, f"{thread}: {exc.detail}", messages.WARNING)
+            except Http404:
+                self.message_user(request, f"{thread}: not visible", messages.WARNING)
             else:
                 done += 1
         self.message_user(request, f"{done} thread(s) updated.", messages.SUCCESS)
@@ -101,7 +99,22 @@ class PostAdmin(admin.ModelAdmin):
     list_select_related = ("thread", "author")
     # Never a <select> of every thread or member: a forum has hundreds of thousands.
     raw_id_fields = ("thread", "author")
-    readonly_fields = ("body_html", "like_count", "created_at", "edited_at")
+    # Text, status and counters change through the services (rendering, counters, search).
+    readonly_fields = (
+        "thread",
+        "author",
+        "kind",
+        "status",
+        "body",
+        "body_html",
+        "like_count",
+        "created_at",
+        "edited_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     date_hierarchy = "created_at"
 
 
@@ -116,4 +129,7 @@ class LikeAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -19,7 +19,7 @@ from config.api.pagination import (
 )
 from config.api.throttling import ScopedThrottle
 from forum import selectors, services
-from forum.models import Category, Thread
+from forum.models import Category, Post, Thread
 
 
 class CategoryListApi(APIView):
@@ -57,6 +57,8 @@ class ThreadOutputSerializer(serializers.Serializer):
 
 
 class PostOutputSerializer(serializers.Serializer):
+    """A post; notices (``kind: system``) have no author."""
+
     id = serializers.IntegerField()
     thread = serializers.IntegerField(source="thread_id")
     author = AuthorField()
@@ -68,6 +70,12 @@ class PostOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     status = serializers.CharField()
+
+    def to_representation(self, instance: Post) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if instance.kind == Post.Kind.SYSTEM:
+            data["author"] = None
+        return data
 
 
 class PostingApi(APIView):
@@ -181,9 +189,7 @@ class PostDetailApi(APIView):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
 
     def _render(self, request: Request, post_id: int) -> Response:
-        post = selectors.post_page_queryset(
-            thread=selectors.post_get(post_id=post_id).thread, viewer=request.user
-        ).get(pk=post_id)
+        post = selectors.post_for_viewer(post_id=post_id, viewer=request.user)
         return Response(PostOutputSerializer(post).data)
 
     @extend_schema(request=InputSerializer, responses=PostOutputSerializer)

@@ -5,8 +5,10 @@ rebuilt when a post is edited or deleted. SQLite (the zero set-up demo) has no f
 search; there, searching falls back to ``icontains``.
 """
 
+import logging
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.contrib.postgres.search import (
     SearchQuery,
@@ -14,17 +16,33 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorField,
 )
-from django.db import connection
+from django.db import DataError, OperationalError, connection, transaction
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left
 
 from forum.models import Post, Thread
 
 CONFIG = "english"
 
 
+# PostgreSQL refuses a tsvector over 1 MB: index the start of each post and of each thread,
+# and never let indexing fail a reply.
+POST_INDEX_CHARS = 4_000
+THREAD_INDEX_CHARS = 200_000
+
+logger = logging.getLogger(__name__)
+
+
 def _full_text() -> bool:
     return connection.vendor == "postgresql"
+
+
+def _update_vector(thread_id: int, vector: Any) -> None:
+    try:
+        with transaction.atomic():
+            Thread.objects.filter(pk=thread_id).update(search_vector=vector)
+    except (DataError, OperationalError):  # e.g. "string is too long for tsvector"
+        logger.warning("thread %s: search index full, not updated", thread_id, exc_info=True)
 
 
 def _posts_text() -> Subquery:
@@ -44,11 +62,11 @@ def thread_reindex(*, thread_id: int) -> None:
     """Rebuild a thread's vector from its title and visible posts."""
     if not _full_text():
         return
-    Thread.objects.filter(pk=thread_id).update(
-        search_vector=SearchVector("title", weight="A", config=CONFIG)
-        + SearchVector(
-            Coalesce(_posts_text(), Value(""), output_field=TextField()), weight="B", config=CONFIG
-        )
+    text = Left(Coalesce(_posts_text(), Value(""), output_field=TextField()), THREAD_INDEX_CHARS)
+    _update_vector(
+        thread_id,
+        SearchVector("title", weight="A", config=CONFIG)
+        + SearchVector(text, weight="B", config=CONFIG),
     )
 
 
@@ -58,12 +76,12 @@ def thread_index_append(*, thread_id: int, body: str) -> None:
         return
     appended = Func(
         Coalesce(F("search_vector"), SearchVector(Value(""), config=CONFIG)),
-        SearchVector(Value(body), weight="B", config=CONFIG),
+        SearchVector(Value(body[:POST_INDEX_CHARS]), weight="B", config=CONFIG),
         arg_joiner=" || ",
         template="(%(expressions)s)",
         output_field=SearchVectorField(),
     )
-    Thread.objects.filter(pk=thread_id).update(search_vector=appended)
+    _update_vector(thread_id, appended)
 
 
 def threads_matching(threads: QuerySet[Thread], text: str) -> QuerySet[Thread]:

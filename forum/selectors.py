@@ -84,14 +84,32 @@ def post_page_queryset(*, thread: Thread, viewer: Any) -> QuerySet[Post]:
 
 
 def post_get(*, post_id: int) -> Post:
-    post = Post.objects.select_related("thread").filter(pk=post_id).first()
+    post = (
+        Post.objects.select_related("thread")
+        .defer("thread__search_vector")
+        .filter(pk=post_id)
+        .first()
+    )
     if post is None or post.thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such post.")
     return post
 
 
 def notification_list(*, user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient=user).select_related("thread", "actor")
+    return (
+        Notification.objects.filter(recipient=user, thread__visibility=Thread.Visibility.VISIBLE)
+        .select_related("thread", "actor")
+        .defer("thread__search_vector")
+    )
+
+
+def post_for_viewer(*, post_id: int, viewer: Any) -> Post:
+    """One post as the viewer sees it, whatever its status (callers checked the access)."""
+    posts = Post.objects.filter(pk=post_id).select_related("author")
+    if _signed_in(viewer):
+        liked = Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
+        return posts.annotate(liked_by_me=liked).get()
+    return posts.annotate(liked_by_me=Value(False, output_field=BooleanField())).get()
 
 
 def notification_unread_count(*, user: User) -> int:

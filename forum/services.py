@@ -9,14 +9,13 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
-from smtplib import SMTPException
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -195,6 +194,12 @@ def post_add(*, thread: Thread, author: User, body: str, kind: Post.Kind = Post.
     return post
 
 
+def _check_visible_to(post: Post, *, moderator: bool) -> None:
+    """Held and hidden posts are the moderators' business: to anyone else they don't exist."""
+    if post.status in (Post.Status.PENDING, Post.Status.HIDDEN) and not moderator:
+        raise Http404("No such post.")
+
+
 def edit_window() -> timedelta:
     return timedelta(minutes=settings.HAVEN_EDIT_WINDOW_MINUTES)
 
@@ -203,10 +208,13 @@ def edit_window() -> timedelta:
 def post_edit(*, user: User, post: Post, body: str) -> Post:
     """Authors edit their own posts within the edit window; moderators edit any, any time."""
     check_can_write(user)
-    post = Post.objects.select_for_update().select_related("thread").get(pk=post.pk)
+    moderator = user.has_perm("forum.moderate_post")
+    thread = thread_lock_visible(post.thread_id)  # the search index is rebuilt below
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    _check_visible_to(post, moderator=moderator)
     if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "This post can no longer be edited.")
-    if not user.has_perm("forum.moderate_post"):
+    if not moderator:
         if post.author_id != user.pk:
             raise Forbidden("not_author", "You can only edit your own posts.")
         if timezone.now() - post.created_at > edit_window():
@@ -215,7 +223,7 @@ def post_edit(*, user: User, post: Post, body: str) -> Post:
                 "edit_window_passed",
                 f"Posts can be edited for {minutes} minutes after posting.",
             )
-        if post.thread.status == Thread.Status.CLOSED:
+        if thread.status == Thread.Status.CLOSED:
             raise Forbidden("thread_closed", "This thread is closed.")
     post.body = clean_body(body)
     post.body_html = render_markdown(post.body)
@@ -245,14 +253,19 @@ def post_delete(*, user: User, post: Post) -> Post:
     Authors delete their own posts, moderators any. Deleting twice changes nothing.
     """
     check_can_write(user)
+    moderator = user.has_perm("forum.moderate_post")
+    thread_lock_visible(post.thread_id)
     post = Post.objects.select_for_update().get(pk=post.pk)
-    if post.author_id != user.pk and not user.has_perm("forum.moderate_post"):
+    _check_visible_to(post, moderator=moderator)
+    if post.author_id != user.pk and not moderator:
         raise Forbidden("not_author", "You can only delete your own posts.")
     if post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "Notices cannot be deleted.")
+    if post.kind == Post.Kind.NURSE_ANSWER:
+        # The question's answered state and the published record hang on it.
+        raise Forbidden("not_editable", "Nurse answers are kept as published.")
     if post.status == Post.Status.DELETED:
         return post
-    Thread.objects.select_for_update().filter(pk=post.thread_id).first()
     Like.objects.filter(post=post).delete()
     post.status = Post.Status.DELETED
     post.body = ""
@@ -285,10 +298,13 @@ def _system_post(*, thread: Thread, text: str, now: datetime) -> Post:
 
 
 @transaction.atomic
-def thread_close(*, actor: User, thread: Thread, reason: str = "") -> Thread:
+def thread_close(
+    *, actor: User, thread: Thread, reason: str = "", notice: str | None = None
+) -> Thread:
     """Close a thread to replies; it stays readable, likeable and flaggable.
 
-    A notice is added to the thread and the closing is recorded in the audit log.
+    A notice (``notice``, else the reason) is added to the thread and the closing is
+    recorded in the audit log.
     """
     _check_may_close(actor)
     thread = thread_lock_visible(thread.pk)
@@ -296,15 +312,16 @@ def thread_close(*, actor: User, thread: Thread, reason: str = "") -> Thread:
         raise Conflict("already_closed", "This thread is already closed.")
     now = timezone.now()
     reason = reason.strip()
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
     thread.status = Thread.Status.CLOSED
     thread.closed_at, thread.closed_by, thread.close_reason = now, actor, reason
     thread.last_activity_at = now
     thread.save(
         update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
     )
-    _system_post(
-        thread=thread, text=reason or "This thread has been closed to new replies.", now=now
-    )
+    text = (notice or reason or "This thread has been closed to new replies.").strip()
+    _system_post(thread=thread, text=text, now=now)
     moderation_action_record(
         actor=actor, kind=ModerationAction.Kind.THREAD_CLOSED, thread=thread, note=reason
     )
@@ -336,7 +353,12 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
 
 def _likeable_for_update(*, user: User, post: Post) -> Post:
     check_can_write(user)
-    post = Post.objects.select_for_update().select_related("thread").get(pk=post.pk)
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("thread")
+        .defer("thread__search_vector")
+        .get(pk=post.pk)
+    )
     if post.status != Post.Status.VISIBLE or post.thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such post.")
     if post.kind == Post.Kind.SYSTEM:
@@ -399,9 +421,9 @@ def notify_followers(
     high_priority_for: Iterable[int] = (),
 ) -> None:
     """Notify everyone following the thread (plus ``also``), never the actor."""
-    follows = Subscription.objects.filter(thread=thread, user=OuterRef("pk"))
+    followers = set(Subscription.objects.filter(thread=thread).values_list("user_id", flat=True))
     notify_users(
-        recipients=User.objects.filter(Q(Exists(follows)) | Q(pk__in=list(also))),
+        recipients=User.objects.filter(pk__in=followers | set(also)),
         thread=thread,
         post=post,
         kind=kind,
@@ -548,6 +570,7 @@ def notification_emails_send(
             rows = list(
                 pending.select_for_update(skip_locked=True, of=("self",))
                 .select_related("recipient", "thread", "actor")
+                .defer("thread__search_vector")
                 .order_by("created_at", "id")[:batch]
             )
             if not rows:
@@ -560,7 +583,7 @@ def notification_emails_send(
                         message = _notification_email(notification)
                         message.connection = connection
                         message.send()
-                    except (OSError, SMTPException):
+                    except Exception:
                         logger.warning(
                             "email for notification %s failed", notification.pk, exc_info=True
                         )

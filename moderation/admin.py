@@ -56,6 +56,18 @@ class SupportServiceAdmin(admin.ModelAdmin):
     search_fields = ("name", "key")
     readonly_fields = ("hours_text", "updated_at")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Templates name services by key: renaming one would blank every template using it.
+        return (*self.readonly_fields, "key") if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if (
+            obj is not None
+            and SignpostingTemplate.objects.filter(body__contains=f"services.{obj.key}.").exists()
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
     @admin.display(description="opening hours")
     def hours_text(self, obj: SupportService) -> str:
         hours = obj.opening_hours
@@ -105,6 +117,9 @@ class SignpostingTemplateAdmin(admin.ModelAdmin):
     search_fields = ("name", "key", "body")
     readonly_fields = ("version", "preview")
     inlines = [VersionInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*self.readonly_fields, "key") if obj else self.readonly_fields
 
     @admin.display(description="preview (today's details)")
     def preview(self, obj: SignpostingTemplate) -> str:

@@ -111,14 +111,14 @@ def nurse_answer_create(
     thread = thread_lock_visible(thread.pk)
     if not thread.category.nurse_answered:
         raise Forbidden("not_nurse_answered", "Nurse answers belong in Ask Our Nurses.")
-    if thread.status == Thread.Status.CLOSED:
-        raise Forbidden("thread_closed", "This thread is closed. Reopen it to answer.")
     answered = thread.nurse_answered_at is not None
     if answered and not follow_up:
         raise Conflict(
             "already_answered",
             "A nurse has already answered this question. Send yours as a follow-up answer.",
         )
+    if thread.status == Thread.Status.CLOSED:
+        raise Forbidden("thread_closed", "This thread is closed. Reopen it to answer.")
     templates, resources = _signposts(signposts)
 
     now = timezone.now()
@@ -168,8 +168,8 @@ def nurse_answer_create(
     )
     if close:
         closing = _first_template(SignpostingTemplate.Kind.CLOSING)
-        reason = render_template(closing.body, context) if closing else DEFAULT_CLOSING
-        thread_close(actor=nurse, thread=thread, reason=reason)
+        notice = render_template(closing.body, context) if closing else DEFAULT_CLOSING
+        thread_close(actor=nurse, thread=thread, reason="Answered by our nurses.", notice=notice)
         if closing:
             answer.template_versions.add(
                 SignpostingTemplateVersion.objects.get(template=closing, version=closing.version)
@@ -238,6 +238,9 @@ def nurse_sla_remind(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent = 0
     sla = settings.HAVEN_NURSE_SLA_WORKING_HOURS
+    nurses = User.objects.filter(role=Role.NURSE, is_active=True)
+    if not nurses.exists():
+        return 0  # nobody to remind: record nothing, so the reminders come once nurses do
     for entry in nurse_queue(now=now):
         level = int(entry.age_working_hours // sla)
         if level < 1:
@@ -251,7 +254,7 @@ def nurse_sla_remind(*, now: datetime | None = None) -> int:
                 if opening is None:
                     continue
                 notify_users(
-                    recipients=User.objects.filter(role=Role.NURSE),
+                    recipients=nurses,
                     thread=entry.thread,
                     post=opening,
                     kind=Notification.Kind.SLA_REMINDER,

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -37,6 +38,15 @@ class IsNurse(IsParticipant):
         if not super().has_permission(request, view):
             return False
         check_is_nurse(request.user)  # type: ignore[arg-type]
+        return True
+
+
+class CanSeeNurseQueue(IsNurse):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if not request.user.has_perm("moderation.view_nurse_queue"):
+            raise PermissionDenied("Only the nursing team sees the queue.")
         return True
 
 
@@ -127,7 +137,7 @@ class ThreadReopenApi(ThreadCloseApi):
 
 
 class NurseQueueApi(APIView):
-    permission_classes: list[type[BasePermission]] = [IsNurse]
+    permission_classes: list[type[BasePermission]] = [CanSeeNurseQueue]
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="thread.id")

@@ -108,6 +108,8 @@ def check_template(body: str, *, service_keys: frozenset[str] | set[str]) -> Non
             ENGINE.from_string(body)
         except TemplateSyntaxError as exc:
             problems.append(f"The template does not parse: {exc}")
+        except RecursionError:
+            problems.append("The template nests too deeply.")
     if problems:
         raise ValidationError({"body": problems})
 

@@ -220,3 +220,31 @@ def test_only_nurses_answer_and_only_in_ask_our_nurses(question, nurse):
     assert response.status_code == 403
     assert response.json()["code"] == "not_nurse_answered"
     assert _answer(nurse, Thread(pk=424242)).status_code == 404
+
+
+def test_after_answer_and_close_a_second_nurse_hears_already_answered(question, nurse):
+    other = UserFactory(display_name="Care Team 2", role=Role.NURSE)
+    assert _answer(nurse, question, close=True).status_code == 201
+    response = _answer(other, question)
+    assert (response.status_code, response.json()["code"]) == (409, "already_answered")
+
+
+def test_a_nurse_answer_cannot_be_deleted_so_the_question_stays_answered(question, nurse):
+    post_id = _answer(nurse, question).json()["id"]
+    response = client_for(nurse).delete(f"/api/v1/posts/{post_id}/")
+    assert (response.status_code, response.json()["code"]) == (403, "not_editable")
+    question.refresh_from_db()
+    assert question.nurse_answered_at is not None
+
+
+def test_a_long_closing_template_still_closes(question, nurse):
+    from moderation.services import signposting_template_save
+
+    long_notice = "This thread is now closed. " * 40
+    signposting_template_save(
+        key="closing", name="Closing notice", kind="closing", body=long_notice
+    )
+    assert _answer(nurse, question, close=True).status_code == 201
+    question.refresh_from_db()
+    assert question.status == "closed"
+    assert Post.objects.get(thread=question, kind="system").body == long_notice.strip()

@@ -154,3 +154,25 @@ def test_nurse_endpoints_have_constant_query_counts(
     # Services, templates, information pages (the permissions are cached on the user).
     with django_assert_num_queries(3):
         assert client.get("/api/v1/signposts/").status_code == 200
+
+
+def test_with_no_nurses_reminders_wait_for_them(ask_our_nurses):
+    with time_machine.travel(FRIDAY_2PM):
+        make_thread(author=UserFactory(), category=ask_our_nurses)
+    with time_machine.travel(at(30, 12)):
+        assert nurse_sla_remind() == 0
+        assert not SlaReminder.objects.exists()
+        nurse = UserFactory(role=Role.NURSE)
+        assert nurse_sla_remind() == 1
+    assert Notification.objects.get(kind="sla_reminder").recipient == nurse
+
+
+def test_the_queue_needs_the_queue_permission(ask_our_nurses, nurse):
+    from django.contrib.auth.models import Permission
+
+    nurse.user_permissions.clear()
+    group = nurse.groups.get()
+    group.permissions.remove(Permission.objects.get(codename="view_nurse_queue"))
+    fresh = type(nurse).objects.get(pk=nurse.pk)
+    response = client_for(fresh).get("/api/v1/nurse/queue/")
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")

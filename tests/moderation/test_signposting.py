@@ -62,3 +62,10 @@ def test_rendering_uses_the_services_and_stays_text():
     )
     # Not HTML-escaped here: the answer is Markdown, sanitised when it is rendered.
     assert text == "0808 <b> closed HELPLINE"
+
+
+def test_a_template_nested_too_deeply_is_refused_not_a_crash(ask_our_nurses):
+    deep = "{% if services.helpline.open_now %}" * 3000 + "x" + "{% endif %}" * 3000
+    with pytest.raises(ValidationError) as refused:
+        _save(deep)
+    assert refused.value.message_dict["body"] == ["The template nests too deeply."]
