@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ReadOnlyOrParticipant
-from accounts.serializers import AuthorField
+from accounts.serializers import AuthorField, author_public
 from config.api.pagination import (
     NotificationCursorPagination,
     PostCursorPagination,
@@ -37,8 +37,19 @@ class CategoryListApi(APIView):
         return Response(self.OutputSerializer(selectors.category_list(), many=True).data)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 class ThreadOutputSerializer(serializers.Serializer):
-    """A thread as every thread endpoint shows it (list rows, detail, create)."""
+    """A thread as every thread endpoint shows it (list rows, detail, create).
+
+    The fields document the shape; ``to_representation`` builds it directly, because lists
+    are the hot path and DRF's per-field machinery costs more than the queries.
+    """
 
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -54,6 +65,24 @@ class ThreadOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_activity_at = serializers.DateTimeField()
     following = serializers.BooleanField()
+
+    def to_representation(self, t: Thread) -> dict[str, Any]:
+        return {
+            "id": t.pk,
+            "title": t.title,
+            "category": t.category.slug,
+            "author": author_public(t.author),
+            "status": t.status,
+            "closed_at": _when(t.closed_at),
+            "closed_by": author_public(t.closed_by) if t.closed_by_id else None,
+            "close_reason": t.close_reason,
+            "reply_count": t.reply_count,
+            "like_count": t.like_count,
+            "nurse_answered_at": _when(t.nurse_answered_at),
+            "created_at": _when(t.created_at),
+            "last_activity_at": _when(t.last_activity_at),
+            "following": bool(getattr(t, "following", False)),
+        }
 
 
 class PostOutputSerializer(serializers.Serializer):
@@ -71,11 +100,20 @@ class PostOutputSerializer(serializers.Serializer):
     edited_at = serializers.DateTimeField(allow_null=True)
     status = serializers.CharField()
 
-    def to_representation(self, instance: Post) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        if instance.kind == Post.Kind.SYSTEM:
-            data["author"] = None
-        return data
+    def to_representation(self, p: Post) -> dict[str, Any]:
+        return {
+            "id": p.pk,
+            "thread": p.thread_id,
+            "author": None if p.kind == Post.Kind.SYSTEM else author_public(p.author),
+            "kind": p.kind,
+            "body": p.body,
+            "body_html": p.body_html,
+            "like_count": p.like_count,
+            "liked_by_me": bool(getattr(p, "liked_by_me", False)),
+            "created_at": _when(p.created_at),
+            "edited_at": _when(p.edited_at),
+            "status": p.status,
+        }
 
 
 class PostingApi(APIView):
@@ -104,6 +142,11 @@ class ThreadListApi(PostingApi):
 
     class CreatedSerializer(ThreadOutputSerializer):
         first_post = PostOutputSerializer()
+
+        def to_representation(self, t: Thread) -> dict[str, Any]:
+            data = super().to_representation(t)
+            data["first_post"] = PostOutputSerializer(t.first_post).data  # type: ignore[attr-defined]
+            return data
 
     @extend_schema(parameters=[FilterSerializer], responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
