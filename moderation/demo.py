@@ -95,3 +95,21 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "next_review_due": date(2026, 10, 25),
     },
 }
+
+
+def install() -> None:
+    """Create the demo's services, templates and pages; templates already there are kept."""
+    from moderation.models import SignpostingTemplate
+    from moderation.services import (
+        information_resource_ensure,
+        signposting_template_save,
+        support_service_ensure,
+    )
+
+    for key, fields in SUPPORT_SERVICES.items():
+        support_service_ensure(key=key, **fields)
+    for position, (key, name, kind, body) in enumerate(TEMPLATES):
+        if not SignpostingTemplate.objects.filter(key=key).exists():
+            signposting_template_save(key=key, name=name, kind=kind, body=body, position=position)
+    for key, fields in RESOURCES.items():
+        information_resource_ensure(key=key, **fields)

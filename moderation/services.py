@@ -1,5 +1,5 @@
 from datetime import date, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -142,24 +142,25 @@ def resources_overdue_alert(*, today: date | None = None) -> int:
     return len(overdue)
 
 
+KeyedModel = TypeVar("KeyedModel", SupportService, InformationResource)
+
+
+def _keyed_ensure(model: type[KeyedModel], key: str, fields: dict[str, Any]) -> KeyedModel:
+    row = model.objects.select_for_update().filter(key=key).first() or model(key=key)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.full_clean(validate_unique=False)
+    row.save()
+    return row
+
+
 @transaction.atomic
 def support_service_ensure(*, key: str, **fields: Any) -> SupportService:
     """Create or update a support service (seed data, operators); its hours are validated."""
-    service = SupportService.objects.select_for_update().filter(key=key).first()
-    service = service or SupportService(key=key)
-    for name, value in fields.items():
-        setattr(service, name, value)
-    service.full_clean(validate_unique=False)
-    service.save()
-    return service
+    return _keyed_ensure(SupportService, key, fields)
 
 
 @transaction.atomic
 def information_resource_ensure(*, key: str, **fields: Any) -> InformationResource:
-    resource = InformationResource.objects.select_for_update().filter(key=key).first()
-    resource = resource or InformationResource(key=key)
-    for name, value in fields.items():
-        setattr(resource, name, value)
-    resource.full_clean(validate_unique=False)
-    resource.save()
-    return resource
+    """Create or update an information page a nurse can signpost."""
+    return _keyed_ensure(InformationResource, key, fields)

@@ -10,11 +10,6 @@ from rest_framework.test import APIClient
 from accounts.roles import Role
 from forum.demo import REFERENCE_THREAD
 from moderation import demo
-from moderation.services import (
-    information_resource_ensure,
-    signposting_template_save,
-    support_service_ensure,
-)
 from tests.e2e.test_reference_thread import _signed_in
 from tests.factories import CategoryFactory, UserFactory
 
@@ -25,12 +20,7 @@ MONDAY_11AM = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Europe/London"))
 
 @time_machine.travel(MONDAY_11AM)
 def test_the_breast_care_nurse_answers_signposts_and_closes_the_thread():
-    for key, fields in demo.SUPPORT_SERVICES.items():
-        support_service_ensure(key=key, **fields)
-    for position, (key, name, kind, body) in enumerate(demo.TEMPLATES):
-        signposting_template_save(key=key, name=name, kind=kind, body=body, position=position)
-    for key, fields in demo.RESOURCES.items():
-        information_resource_ensure(key=key, **fields)
+    demo.install()
     CategoryFactory(slug="ask-our-nurses", name="Ask Our Nurses", nurse_answered=True)
     UserFactory(email="sparrowhawk@haven.test", display_name="Sparrowhawk")
     UserFactory(email="bonnie52@haven.test", display_name="Bonnie52")

@@ -11,12 +11,6 @@ from forum.models import Category, Thread
 from forum.services import category_ensure, post_create, post_like, thread_create
 from moderation import demo as moderation_demo
 from moderation.answers import nurse_answer_create
-from moderation.models import SignpostingTemplate
-from moderation.services import (
-    information_resource_ensure,
-    signposting_template_save,
-    support_service_ensure,
-)
 
 
 class Command(BaseCommand):
@@ -57,15 +51,7 @@ class Command(BaseCommand):
             )
             created_accounts.append(user)
 
-        for key, fields in moderation_demo.SUPPORT_SERVICES.items():
-            support_service_ensure(key=key, **fields)
-        for position, (key, name, kind, body) in enumerate(moderation_demo.TEMPLATES):
-            if not SignpostingTemplate.objects.filter(key=key).exists():
-                signposting_template_save(
-                    key=key, name=name, kind=kind, body=body, position=position
-                )
-        for key, fields in moderation_demo.RESOURCES.items():
-            information_resource_ensure(key=key, **fields)
+        moderation_demo.install()
 
         thread = self._replay_reference_thread()
         if thread is not None:
