@@ -20,8 +20,21 @@ def check_can_write(user: User) -> None:
             "suspended",
             "Your account is suspended: you can read the forum but not post or change it.",
         )
-    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+    if not _email_verified(user):
         raise Forbidden("email_unverified", "Please verify your email address before posting.")
+
+
+def _email_verified(user: User) -> bool:
+    """Asked once per request: the permission class and the service both check the rule.
+
+    Only a positive answer is remembered on the (per-request) user object.
+    """
+    if getattr(user, "_haven_email_verified", False):
+        return True
+    verified = EmailAddress.objects.filter(user=user, verified=True).exists()
+    if verified:
+        user._haven_email_verified = True  # type: ignore[attr-defined]
+    return verified
 
 
 class IsParticipant(BasePermission):
