@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from accounts.tasks import send_account_email
-from config.jobs import enqueue_on_commit
+from core.jobs import enqueue_on_commit
 
 
 class AccountAdapter(DefaultAccountAdapter):

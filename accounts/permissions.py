@@ -11,7 +11,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from accounts.models import User
-from config.errors import Forbidden
+from core.errors import Forbidden
 
 
 def check_can_write(user: User) -> None:

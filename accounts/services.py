@@ -12,8 +12,7 @@ from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import ROLE_GROUPS, Role
 from accounts.validators import normalise_display_name, validate_member_display_name
-from moderation.models import ModerationAction
-from moderation.services import moderation_action_record
+from core.audit import audit_record
 
 TAKEN = {
     "email": "An account with this email address already exists.",
@@ -96,7 +95,7 @@ def user_create(
 def user_set_role(*, user: User, role: Role | str, actor: User | None = None) -> User:
     """Give a user exactly one role: its group joined, every other role group left.
 
-    The change is recorded in the moderation audit log.
+    The change is recorded in the audit log.
     """
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; choose one of {Role.values}."})
@@ -109,10 +108,10 @@ def user_set_role(*, user: User, role: Role | str, actor: User | None = None) ->
     if group_name := ROLE_GROUPS.get(locked.role):
         locked.groups.add(Group.objects.get(name=group_name))
     if previous != locked.role:
-        moderation_action_record(
+        audit_record(
             actor=actor,
-            kind=ModerationAction.Kind.ROLE_CHANGED,
-            target_user=locked,
+            action="role_changed",
+            target=locked,
             data={"from": previous, "to": locked.role},
         )
     user.role = locked.role

@@ -5,9 +5,9 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-import config.api.schema  # noqa: F401  (registers the X-Session-Token OpenAPI extension)
-from config.api.exceptions import error_body
+import core.api.schema  # noqa: F401  (registers the X-Session-Token OpenAPI extension)
 from config.health import health
+from core.api.exceptions import error_body
 
 api_v1 = [
     path("", include("accounts.urls")),

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 from forum.models import Category, Like, Post, Thread
 from forum.services import thread_close, thread_reopen
 

@@ -10,14 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.identity import author_public
 from accounts.permissions import ReadOnlyOrParticipant
-from accounts.serializers import AuthorField, author_public
-from config.api.pagination import (
+from accounts.serializers import AuthorField
+from core.api.pagination import (
     NotificationCursorPagination,
     PostCursorPagination,
     ThreadPagination,
 )
-from config.api.throttling import ScopedThrottle
+from core.api.throttling import ScopedThrottle
 from forum import selectors, services
 from forum.models import Category, Post, Thread
 

@@ -5,3 +5,9 @@ class ForumConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "forum"
     verbose_name = "Forum"
+
+    def ready(self) -> None:
+        from accounts.selectors import register_me_annotation
+        from forum.selectors import unread_notifications_of
+
+        register_me_annotation("unread_notifications", unread_notifications_of)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Subquery, Value
 from django.http import Http404
 
 from accounts.models import User
@@ -114,3 +114,15 @@ def post_for_viewer(*, post_id: int, viewer: Any) -> Post:
 
 def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def unread_notifications_of() -> Subquery:
+    """The unread count of the user row it is annotated on (``/api/v1/me/``)."""
+    unread = (
+        Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Subquery(unread)

@@ -5,7 +5,6 @@ changes locked), then writes, then schedules side effects on commit. Counters mo
 ``F()`` under a row lock, or are recounted; they never drift.
 """
 
-import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
@@ -13,7 +12,6 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -23,20 +21,17 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
-from accounts.serializers import author_public
-from config.errors import Conflict, Forbidden
-from config.jobs import enqueue_on_commit
+from core.audit import audit_record
+from core.errors import Conflict, Forbidden
+from core.jobs import enqueue_on_commit
 from forum.models import Category, Like, Notification, Post, Subscription, Thread
 from forum.rendering import render_markdown
 from forum.search import thread_index_append, thread_reindex
-from moderation.models import ModerationAction
-from moderation.services import moderation_action_record
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
 TOMBSTONE_HTML = "<p><em>This post was deleted.</em></p>"
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -322,9 +317,7 @@ def thread_close(
     )
     text = (notice or reason or "This thread has been closed to new replies.").strip()
     _system_post(thread=thread, text=text, now=now)
-    moderation_action_record(
-        actor=actor, kind=ModerationAction.Kind.THREAD_CLOSED, thread=thread, note=reason
-    )
+    audit_record(actor=actor, action="thread_closed", target=thread, reason=reason)
     return thread
 
 
@@ -342,9 +335,7 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
         update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
     )
     _system_post(thread=thread, text="This thread has been reopened for replies.", now=now)
-    moderation_action_record(
-        actor=actor, kind=ModerationAction.Kind.THREAD_REOPENED, thread=thread, note=reason.strip()
-    )
+    audit_record(actor=actor, action="thread_reopened", target=thread, reason=reason.strip())
     return thread
 
 
@@ -499,100 +490,3 @@ def notifications_mark_read(
     if not everything:
         unread = unread.filter(pk__in=ids or [])
     return unread.update(read_at=timezone.now())
-
-
-# kind: (subject, what happened, why you hear of it), formatted with title and actor.
-_EMAILS = {
-    Notification.Kind.REPLY: (
-        "New reply in “{title}”",
-        "{actor} replied in “{title}”.",
-        "You receive this because you follow this thread. To stop these emails, turn off "
-        "“email on reply” in your profile, or unfollow the thread.",
-    ),
-    Notification.Kind.NURSE_ANSWER: (
-        "A nurse has answered “{title}”",
-        "A {actor} has answered “{title}”.",
-        "You receive this because you follow this thread. To stop these emails, turn off "
-        "“email on reply” in your profile, or unfollow the thread.",
-    ),
-    Notification.Kind.NEW_QUESTION: (
-        "New question for the nurses: “{title}”",
-        "{actor} asked the nurses a new question: “{title}”.",
-        "You receive this because you are on the nursing team.",
-    ),
-    Notification.Kind.SLA_REMINDER: (
-        "Still waiting for a nurse: “{title}”",
-        "“{title}” has waited longer than the service level for a nurse's answer.",
-        "You receive this because you are on the nursing team.",
-    ),
-    Notification.Kind.THREAD_CLOSED: (
-        "“{title}” has been closed",
-        "“{title}” has been closed to new replies.",
-        "You receive this because you follow this thread.",
-    ),
-}
-
-
-def _notification_email(notification: Notification) -> EmailMessage:
-    """Says who and where, never what: post text stays on the forum, behind sign-in.
-
-    Health details do not belong in inboxes that others may read.
-    """
-    thread = notification.thread
-    subject, event, why = _EMAILS[Notification.Kind(notification.kind)]
-    names = {"title": thread.title, "actor": author_public(notification.actor)["display_name"]}
-    link = f"{settings.FRONTEND_URL}/threads/{thread.pk}/"
-    return EmailMessage(
-        subject=subject.format(**names),
-        body=f"{event.format(**names)}\n\nRead it on Haven: {link}\n\n{why}",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notification.recipient.email],
-    )
-
-
-def notification_emails_send(
-    *, post_id: int | None = None, created_before: datetime | None = None, batch: int = 100
-) -> int:
-    """Send the pending emails of the outbox: for one post, or every one older than a time.
-
-    Each batch is locked with SKIP LOCKED and marked in the transaction that sends it, so two
-    workers (or a retry and the periodic sweep) never send the same email twice. A failed
-    send is retried by the next sweep until ``HAVEN_EMAIL_MAX_ATTEMPTS``.
-    """
-    sent = 0
-    while True:
-        with transaction.atomic():
-            pending = Notification.objects.filter(email=Notification.Email.PENDING)
-            if post_id is not None:
-                pending = pending.filter(post_id=post_id)
-            if created_before is not None:
-                pending = pending.filter(created_at__lt=created_before)
-            rows = list(
-                pending.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient", "thread", "actor")
-                .defer("thread__search_vector")
-                .order_by("created_at", "id")[:batch]
-            )
-            if not rows:
-                return sent
-            now = timezone.now()
-            with get_connection() as connection:
-                for notification in rows:
-                    notification.email_attempts += 1
-                    try:
-                        message = _notification_email(notification)
-                        message.connection = connection
-                        message.send()
-                    except Exception:
-                        logger.warning(
-                            "email for notification %s failed", notification.pk, exc_info=True
-                        )
-                        if notification.email_attempts >= settings.HAVEN_EMAIL_MAX_ATTEMPTS:
-                            notification.email = Notification.Email.FAILED
-                    else:
-                        notification.email = Notification.Email.SENT
-                        notification.emailed_at = now
-                        sent += 1
-            Notification.objects.bulk_update(rows, ["email", "email_attempts", "emailed_at"])
-            if any(n.email == Notification.Email.PENDING for n in rows):
-                return sent  # the mail server is failing: the next sweep tries again

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from forum.services import notification_emails_send
+from forum.outbox import notification_emails_send
 
 
 @shared_task(acks_late=True, max_retries=5, autoretry_for=(Exception,), retry_backoff=5)

@@ -9,12 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 from forum.models import Post
 from moderation.answers import nurse_answer_create, unanswered_questions
 from moderation.models import (
     InformationResource,
-    ModerationAction,
     NurseAnswer,
     SignpostingTemplate,
     SignpostingTemplateVersion,
@@ -36,18 +35,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-
-@admin.register(ModerationAction)
-class ModerationActionAdmin(ReadOnlyAdmin):
-    """The audit log is read-only, even for superusers."""
-
-    list_display = ("created_at", "kind", "actor", "target_user", "thread", "note")
-    list_filter = ("kind",)
-    search_fields = ("target_user__display_name", "actor__display_name", "note")
-    raw_id_fields = ("actor", "target_user", "thread")
-    list_select_related = ("actor", "target_user", "thread")
-    date_hierarchy = "created_at"
 
 
 @admin.register(SupportService)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
-from config.errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden
 from forum.models import Notification, Post, Thread
 from forum.services import (
     clean_body,

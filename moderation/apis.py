@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsParticipant
 from accounts.serializers import AuthorField
-from config.api.pagination import ThreadPagination
+from core.api.pagination import ThreadPagination
 from forum.apis import PostOutputSerializer, ThreadOutputSerializer
 from forum.models import Thread
 from forum.selectors import post_page_queryset, thread_get

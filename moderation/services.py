@@ -1,5 +1,5 @@
 from datetime import date, datetime, tzinfo
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -9,31 +9,11 @@ from django.utils import timezone
 from accounts.models import User
 from moderation.models import (
     InformationResource,
-    ModerationAction,
     SignpostingTemplate,
     SignpostingTemplateVersion,
     SupportService,
 )
 from moderation.signposting import check_template
-
-if TYPE_CHECKING:
-    from forum.models import Thread
-
-
-def moderation_action_record(
-    *,
-    actor: User | None,
-    kind: ModerationAction.Kind,
-    target_user: User | None = None,
-    thread: "Thread | None" = None,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> ModerationAction:
-    """Append to the audit log; called inside the transaction of the action it records."""
-    return ModerationAction.objects.create(
-        actor=actor, kind=kind, target_user=target_user, thread=thread, note=note, data=data or {}
-    )
-
 
 # --- Support services and signposting ---------------------------------------------------------
 

@@ -8,8 +8,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.roles import sync_role_groups
 from config.celery import app as celery_app
+from moderation.roles import sync_role_groups
 from tests.factories import UserFactory
 
 

@@ -1,11 +1,8 @@
+"""The site's name. The role groups, once made here too, are the top app's
+(moderation/migrations): their permissions belong to the apps above this one."""
+
 from django.conf import settings
 from django.db import migrations
-
-from accounts.roles import sync_role_groups
-
-
-def create_roles(apps, schema_editor):
-    sync_role_groups(apps)
 
 
 def name_site(apps, schema_editor):
@@ -23,11 +20,8 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("sites", "0002_alter_domain_unique"),
-        ("forum", "0001_initial"),
-        ("moderation", "0001_initial"),
     ]
 
     operations = [
-        migrations.RunPython(create_roles, migrations.RunPython.noop),
         migrations.RunPython(name_site, migrations.RunPython.noop),
     ]

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "core",
     "accounts",
     "forum",
     "moderation",
@@ -163,13 +164,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "config.api.parsers.LimitedJSONParser",
+        "core.api.parsers.LimitedJSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.api.throttling.AnonThrottle",
-        "config.api.throttling.UserThrottle",
+        "core.api.throttling.AnonThrottle",
+        "core.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("HAVEN_THROTTLE_ANON", default="120/min"),
@@ -177,8 +178,8 @@ REST_FRAMEWORK = {
         "posting": env.str("HAVEN_THROTTLE_POSTING", default="12/min"),
         "flagging": env.str("HAVEN_THROTTLE_FLAGGING", default="30/hour"),
     },
-    "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "config.api.schema.HavenAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.HavenAutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -200,8 +201,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api.schema.add_error_responses",
-        "config.api.schema.add_allauth_headless",
+        "core.api.schema.add_error_responses",
+        "core.api.schema.add_allauth_headless",
     ],
 }
 

@@ -5,7 +5,7 @@ from allauth.account.models import EmailAddress
 
 from accounts.models import User
 from accounts.roles import Role
-from moderation.models import ModerationAction
+from core.models import AuditEntry
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,14 +59,14 @@ def test_changing_the_role_in_the_admin_goes_through_the_service(admin_client):
     user = User.objects.get(pk=user.pk)
     assert user.role == Role.NURSE
     assert user.has_perm("moderation.answer_as_nurse")
-    action = ModerationAction.objects.get(target_user=user)
-    assert action.actor == admin_client.admin
+    action = AuditEntry.objects.for_target(user).get()
+    assert action.actor_id == admin_client.admin.pk
     assert action.data == {"from": "member", "to": "nurse"}
 
 
 def test_add_user_page_and_audit_log_render(admin_client):
     assert admin_client.get("/admin/accounts/user/add/").status_code == 200
-    assert admin_client.get("/admin/moderation/moderationaction/").status_code == 200
+    assert admin_client.get("/admin/core/auditentry/").status_code == 200
     assert admin_client.get("/admin/forum/category/").status_code == 200
 
 

@@ -7,9 +7,10 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 
 from accounts.models import User
-from accounts.roles import GROUP_PERMISSIONS, Role
+from accounts.roles import Role
 from accounts.services import user_set_role
-from moderation.models import ModerationAction
+from core.models import AuditEntry
+from moderation.roles import GROUP_PERMISSIONS
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,19 +55,19 @@ def test_setting_a_role_moves_the_user_between_groups_and_is_audited():
     assert not user.has_perm("moderation.answer_as_nurse")
     assert user.public_title == "Moderator"
 
-    actions = ModerationAction.objects.filter(target_user=user, kind="role_changed").order_by("id")
+    actions = AuditEntry.objects.for_target(user).filter(action="role_changed").order_by("id")
     assert [a.data for a in actions] == [
         {"from": "member", "to": "nurse"},
         {"from": "nurse", "to": "moderator"},
     ]
-    assert {a.actor for a in actions} == {admin}
+    assert {a.actor_id for a in actions} == {admin.pk}
 
 
 def test_setting_the_same_role_again_changes_and_records_nothing():
     user = UserFactory(role=Role.NURSE)
-    before = ModerationAction.objects.count()
+    before = AuditEntry.objects.count()
     user_set_role(user=user, role=Role.NURSE)
-    assert ModerationAction.objects.count() == before
+    assert AuditEntry.objects.count() == before
     assert list(user.groups.values_list("name", flat=True)) == ["Nurses"]
 
 

@@ -28,7 +28,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "HAVEN_"))
     }
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env={**clean, **env},

@@ -2,9 +2,9 @@
 
 import pytest
 
+from core.models import AuditEntry
 from forum.models import Like, Post, Thread
 from forum.services import post_create, post_like
-from moderation.models import ModerationAction
 from tests.factories import CategoryFactory, UserFactory, make_thread
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_close_and_reopen_actions_go_through_the_services(admin_client, thread):
     assert thread.status == "closed"
     assert thread.closed_by == admin_client.admin
     assert Post.objects.filter(thread=thread, kind="system").count() == 1
-    assert ModerationAction.objects.filter(thread=thread, kind="thread_closed").exists()
+    assert AuditEntry.objects.for_target(thread).filter(action="thread_closed").exists()
 
     admin_client.post(
         "/admin/forum/thread/", {"action": "reopen_threads", "_selected_action": [thread.pk]}

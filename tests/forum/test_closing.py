@@ -1,10 +1,10 @@
 import pytest
 
 from accounts.roles import Role
-from config.errors import ApplicationError
+from core.errors import ApplicationError
+from core.models import AuditEntry
 from forum.models import Post, Thread
 from forum.services import thread_close, thread_reopen
-from moderation.models import ModerationAction
 from tests.factories import UserFactory, make_thread
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_a_nurse_closes_and_reopens_with_notices_and_an_audit_trail():
     thread_reopen(actor=nurse, thread=thread, reason="More to say")
     thread.refresh_from_db()
     assert (thread.status, thread.closed_at, thread.closed_by) == ("open", None, None)
-    kinds = list(ModerationAction.objects.filter(thread=thread).values_list("kind", "note"))
+    kinds = list(AuditEntry.objects.for_target(thread).values_list("action", "reason"))
     assert sorted(kinds) == [
         ("thread_closed", "Answered by our nurses."),
         ("thread_reopened", "More to say"),

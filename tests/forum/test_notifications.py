@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from forum.models import Notification, Subscription
-from forum.services import notification_emails_send, post_create, thread_follow
+from forum.outbox import notification_emails_send
+from forum.services import post_create, thread_follow
 from forum.tasks import resend_pending_notification_emails
 from tests.factories import UserFactory, make_thread
 from tests.utils import client_for, wait_until

@@ -3,7 +3,7 @@
 Services raise ``django.core.exceptions.ValidationError`` for bad input,
 ``PermissionDenied`` for a plain refusal, and ``ApplicationError`` when the client needs a
 machine-readable reason (``thread_closed``, ``not_nurse``, ``already_answered``).
-``config.api.exceptions.exception_handler`` turns all of them into API.md's error shape.
+``core.api.exceptions.exception_handler`` turns all of them into API.md's error shape.
 """
 
 from http import HTTPStatus

@@ -8,8 +8,8 @@ from django.http import Http404
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from config.api.exceptions import exception_handler
-from config.errors import ApplicationError, Conflict, Forbidden
+from core.api.exceptions import exception_handler
+from core.errors import ApplicationError, Conflict, Forbidden
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
-from config.api.parsers import RequestTooLarge
-from config.errors import ApplicationError
+from core.api.parsers import RequestTooLarge
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

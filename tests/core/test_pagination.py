@@ -7,22 +7,22 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from config.api.pagination import PostCursorPagination, ThreadPagination
-from moderation.models import ModerationAction
+from core.api.pagination import PostCursorPagination, ThreadPagination
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def rows():
-    start = timezone.now() - timedelta(days=1)
-    ModerationAction.objects.bulk_create(
-        ModerationAction(
-            kind="role_changed", note=f"row {n}", created_at=start + timedelta(minutes=n)
+    start = timezone.now() - timedelta(days=100)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            action="role_changed", reason=f"row {n}", created_at=start + timedelta(minutes=n)
         )
         for n in range(95)
     )
-    return ModerationAction.objects.all()
+    return AuditEntry.objects.all()
 
 
 def _request(url: str) -> Request:
@@ -32,7 +32,7 @@ def _request(url: str) -> Request:
 def test_thread_pages_carry_a_count_and_links(rows):
     paginator = ThreadPagination()
     page = paginator.paginate_queryset(rows.order_by("id"), _request("/api/v1/threads/?page=2"))
-    body = paginator.get_paginated_response([row.note for row in page]).data
+    body = paginator.get_paginated_response([row.reason for row in page]).data
     assert body["count"] == 95
     assert body["results"] == [f"row {n}" for n in range(20, 40)]
     assert body["next"].endswith("page=3")
@@ -50,7 +50,7 @@ def _walk(url: str, rows) -> list[list[str]]:
     while url:
         paginator = PostCursorPagination()
         page = paginator.paginate_queryset(rows, _request(url))
-        pages.append([row.note for row in page])
+        pages.append([row.reason for row in page])
         url = paginator.get_next_link()
     return pages
 

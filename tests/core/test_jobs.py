@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.tasks import send_account_email
 from config.celery import app as celery_app
-from config.jobs import enqueue_on_commit
+from core.jobs import enqueue_on_commit
 from tests.utils import closed_port, wait_until
 
 MESSAGE = {
@@ -63,7 +63,7 @@ def test_sign_up_email_is_delivered_by_the_worker(celery_worker, mailoutbox):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_outage_never_breaks_the_write(monkeypatch, mailoutbox, caplog):
-    caplog.set_level(logging.WARNING, logger="config.jobs")
+    caplog.set_level(logging.WARNING, logger="core.jobs")
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{closed_port()}/0")
     # Producers already connected to the live broker are set aside for the test.
