@@ -14,7 +14,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://haven:haven@127.0.0.1:5432/haven"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-DATABASES["default"]["TEST"] = {"NAME": "test_haven"}
+# test_<name>: two checkouts pointed at two names never share a test database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
