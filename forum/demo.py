@@ -18,6 +18,7 @@ class DemoAccount(TypedDict):
     email: str
     display_name: str
     role: Role
+    staff: bool  # signs in to the admin (the nurse answers there, the README says)
     superuser: bool
     sign_off: str
 
@@ -64,6 +65,7 @@ ACCOUNTS: list[DemoAccount] = [
         "email": "sparrowhawk@haven.example",
         "display_name": "Sparrowhawk",
         "role": Role.MEMBER,
+        "staff": False,
         "superuser": False,
         "sign_off": "",
     },
@@ -71,6 +73,7 @@ ACCOUNTS: list[DemoAccount] = [
         "email": "bonnie52@haven.example",
         "display_name": "Bonnie52",
         "role": Role.MEMBER,
+        "staff": False,
         "superuser": False,
         "sign_off": "",
     },
@@ -78,6 +81,7 @@ ACCOUNTS: list[DemoAccount] = [
         "email": "nurse@haven.example",
         "display_name": "Care Team 1",
         "role": Role.NURSE,
+        "staff": True,
         "superuser": False,
         "sign_off": "Best wishes,\nBreast Care Nurse",
     },
@@ -85,6 +89,7 @@ ACCOUNTS: list[DemoAccount] = [
         "email": "moderator@haven.example",
         "display_name": "Community Team 1",
         "role": Role.MODERATOR,
+        "staff": True,
         "superuser": False,
         "sign_off": "",
     },
@@ -92,6 +97,7 @@ ACCOUNTS: list[DemoAccount] = [
         "email": "admin@haven.example",
         "display_name": "Site Admin",
         "role": Role.MEMBER,
+        "staff": True,
         "superuser": True,
         "sign_off": "",
     },

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from core.errors import ApplicationError
 from forum.models import Post
 from moderation.answers import nurse_answer_create, unanswered_questions
+from moderation.forms import SupportServiceForm, hours_fieldsets
 from moderation.models import (
     InformationResource,
     NurseAnswer,
@@ -39,9 +40,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(SupportService)
 class SupportServiceAdmin(admin.ModelAdmin):
+    form = SupportServiceForm
     list_display = ("name", "key", "phone", "relay_prefix", "email", "hours_text", "open_now")
     search_fields = ("name", "key")
     readonly_fields = ("hours_text", "updated_at")
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": (
+                    "key",
+                    "name",
+                    "description",
+                    ("phone", "relay_prefix"),
+                    "email",
+                    "url",
+                    "notes",
+                )
+            },
+        ),
+        *hours_fieldsets(),
+        ("As published", {"fields": ("hours_text", "updated_at")}),
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Templates name services by key: renaming one would blank every template using it.

@@ -1,6 +1,7 @@
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -44,7 +45,9 @@ class SupportService(models.Model):
                 r"^[a-z][a-z0-9_]*$", "Lower-case letters, digits and _ (e.g. someone_like_me)."
             )
         ],
-        help_text="How templates name it: {{ services.<key>.phone }}.",
+        help_text=(
+            "How templates name it: {{ services.KEY.phone }}, e.g. {{ services.helpline.phone }}."
+        ),
     )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
@@ -75,7 +78,11 @@ class SupportService(models.Model):
 
     def clean(self) -> None:
         if self.hours:
-            OpeningHours.from_json(self.hours)
+            try:
+                OpeningHours.from_json(self.hours)
+            except ValidationError as exc:
+                # Reported on the field that holds them, so any form shows them.
+                raise ValidationError({"hours": exc.messages}) from exc
 
     @property
     def opening_hours(self) -> OpeningHours | None:

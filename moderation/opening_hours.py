@@ -459,7 +459,7 @@ def _parse_time_zone(value: object, errors: dict[str, list[ValidationError]]) ->
     if value is None:
         errors["time_zone"] = [ValidationError("This field is required.", code="required")]
         return None
-    if isinstance(value, str) and value in _known_time_zones():
+    if isinstance(value, str) and value in known_time_zones():
         return ZoneInfo(value)
     errors["time_zone"] = [
         ValidationError(
@@ -471,7 +471,7 @@ def _parse_time_zone(value: object, errors: dict[str, list[ValidationError]]) ->
 
 
 @cache
-def _known_time_zones() -> frozenset[str]:
+def known_time_zones() -> frozenset[str]:
     # Only IANA names: "localtime" would mean whatever zone the server happens to run in.
     return frozenset(available_timezones() - {"localtime"})
 

@@ -72,3 +72,18 @@ def test_seed_demo_refuses_where_demo_accounts_are_forbidden(settings):
     with pytest.raises(CommandError, match="HAVEN_ALLOW_DEMO_SEED"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_the_demo_nurse_signs_in_to_the_admin_and_reaches_only_her_page(client, settings):
+    """The README sends staff nurses to the admin's Ask Our Nurses page: it must open."""
+    settings.HAVEN_DEMO_PASSWORD = PASSWORD
+    call_command("seed_demo", "--quiet-accounts")
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "nurse@haven.example", "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+    assert client.get("/admin/moderation/unansweredquestion/").status_code == 200
+    assert client.get("/admin/accounts/user/").status_code == 403
+    assert client.get("/admin/core/auditentry/").status_code == 403

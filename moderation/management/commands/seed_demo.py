@@ -46,6 +46,7 @@ class Command(BaseCommand):
                 password=password,
                 role=account["role"],
                 verified=True,
+                is_staff=account["staff"],
                 is_superuser=account["superuser"],
                 sign_off=account["sign_off"],
             )
