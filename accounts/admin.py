@@ -6,8 +6,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
+from accounts.forms import AdminLoginForm
 from accounts.models import User
 from accounts.services import user_set_role
+
+admin.site.login_form = AdminLoginForm
 
 
 class EmailAddressInline(admin.TabularInline):

@@ -1,6 +1,8 @@
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.validators import MinLengthValidator
 
 from accounts.models import User
@@ -34,3 +36,24 @@ class SignupForm(forms.Form):
 
     def signup(self, request: Any, user: User) -> None:
         """allauth calls this after saving; ``AccountAdapter.save_user`` already set the name."""
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in goes through allauth's, so its failed-login limit holds here too.
+
+    Wrong passwords count against the same per-address (and per-IP) limit as the API's
+    sign-in; while it is exceeded even the right password is refused, in both places.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            # Raises "too many login attempts" as a form error while the limit holds.
+            self.user_cache = get_adapter(self.request).authenticate(
+                self.request, email=email, password=password
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
