@@ -131,9 +131,13 @@ def user_update_profile(
 ) -> User:
     """What a member may change about themselves: public name, email preference, a nurse's sign-off.
 
-    Email and password change through allauth's own flows, which re-verify them.
+    Turning reply emails off only reduces what the member receives, so it is allowed even
+    while suspended or unverified; any other change needs a member who may write, and a
+    request that mixes the two is refused whole. Email and password change through
+    allauth's own flows, which re-verify them.
     """
-    check_can_write(user)
+    if display_name is not None or sign_off is not None or email_on_reply:
+        check_can_write(user)
     locked = User.objects.select_for_update().get(pk=user.pk)
     update_fields = []
     if display_name is not None:

@@ -271,6 +271,13 @@ class ThreadFollowApi(APIView):
     class OutputSerializer(serializers.Serializer):
         following = serializers.BooleanField()
 
+    def get_permissions(self) -> list[Any]:
+        # Unfollowing only reduces what a member receives: suspended or unverified, they
+        # may always do it.
+        if self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
     @extend_schema(request=None, responses=OutputSerializer)
     def post(self, request: Request, thread_id: int) -> Response:
         thread = get_object_or_404(Thread, pk=thread_id)
