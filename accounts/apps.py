@@ -27,4 +27,4 @@ def _reset_keys_without_a_user_part_are_invalid() -> None:
     def _get_user(self: UserTokenForm, uidb36: Any) -> Any:
         return lookup(self, uidb36) if uidb36 else None
 
-    UserTokenForm._get_user = _get_user  # type: ignore[method-assign]
+    UserTokenForm._get_user = _get_user

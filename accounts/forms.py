@@ -7,11 +7,11 @@ from django.contrib.auth.hashers import make_password
 from django.core.validators import MinLengthValidator
 
 from accounts.models import User
+from accounts.services import check_member_display_name
 from accounts.validators import (
     DISPLAY_NAME_MAX,
     DISPLAY_NAME_MIN,
     display_name_format,
-    normalise_display_name,
     validate_member_display_name,
 )
 
@@ -30,10 +30,7 @@ class SignupForm(forms.Form):
     )
 
     def clean_display_name(self) -> str:
-        name = normalise_display_name(self.cleaned_data["display_name"])
-        if User.objects.filter(display_name__iexact=name).exists():
-            raise forms.ValidationError("This display name is already taken.", code="taken")
-        return name
+        return check_member_display_name(self.cleaned_data["display_name"])
 
     def clean(self) -> dict[str, Any]:
         """A valid sign-up for a registered address costs what a new account costs.
@@ -44,7 +41,7 @@ class SignupForm(forms.Form):
         246-324 ms). The registered path hashes the submitted password too, and throws it
         away. Invalid sign-ups hash nothing on either path.
         """
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         password = cleaned.get("password") or cleaned.get("password1")
         if getattr(self, "account_already_exists", False) and password and not self.errors:
             make_password(password)

@@ -1,5 +1,6 @@
 """The member-facing forum API. Thin: parse, call one service or selector, render."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -271,7 +272,7 @@ class ThreadFollowApi(APIView):
     class OutputSerializer(serializers.Serializer):
         following = serializers.BooleanField()
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         # Unfollowing only reduces what a member receives: suspended or unverified, they
         # may always do it.
         if self.request.method == "DELETE":
