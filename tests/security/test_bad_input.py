@@ -283,3 +283,13 @@ def test_clean_requests_are_untouched(category):
     response = client_for(member).post(THREADS, _thread(), format="json")
     assert response.status_code == 201
     assert APIClient().get(f"{THREADS}?q=scans&category=general").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=x"],
+)
+def test_a_malformed_multipart_body_is_not_a_500(member_client, category, content_type):
+    response = member_client.generic("POST", THREADS, b"--x\r\nrubbish", content_type=content_type)
+    assert 400 <= response.status_code < 500
+    assert not Thread.objects.exists()
