@@ -1,6 +1,7 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.core import context
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
@@ -24,6 +25,23 @@ class AccountAdapter(DefaultAccountAdapter):
             saved: User = super().save_user(request, user, form, commit)
         return saved
 
+    def send_confirmation_mail(
+        self, request: HttpRequest, emailconfirmation: EmailConfirmation, signup: bool
+    ) -> None:
+        """An address that belongs to another account is never sent a verification link.
+
+        allauth (preventing enumeration) answers a member who adds someone else's address
+        exactly as for a free one, and stores it unverified; it would then mail the owner a
+        link that verifies it for the wrong account. The owner is told instead, and with
+        no link the address can never be verified here: the answer stays the same, so
+        nothing is enumerated.
+        """
+        address = emailconfirmation.email_address
+        if not signup and _belongs_to_another_account(address):
+            self.send_mail("account/email/address_in_use", address.email, {})
+            return
+        super().send_confirmation_mail(request, emailconfirmation, signup)
+
     def send_mail(self, template_prefix: str, email: str, context_: dict[str, Any]) -> None:
         """Render now (the request is here), deliver from a Celery job after the commit.
 
@@ -43,3 +61,9 @@ class AccountAdapter(DefaultAccountAdapter):
             "alternatives": [list(alt) for alt in getattr(msg, "alternatives", [])],
         }
         enqueue_on_commit(send_account_email, message, inline_if_broker_down=True)
+
+
+def _belongs_to_another_account(address: EmailAddress) -> bool:
+    email = User.objects.normalize_email(address.email)
+    others = EmailAddress.objects.filter(email__iexact=email).exclude(user_id=address.user_id)
+    return others.exists() or User.objects.filter(email=email).exclude(pk=address.user_id).exists()

@@ -1,13 +1,17 @@
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
+from accounts.forms import AdminLoginForm
 from accounts.models import User
 from accounts.services import user_set_role
+
+admin.site.login_form = AdminLoginForm
 
 
 class EmailAddressInline(admin.TabularInline):
@@ -69,6 +73,12 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A sign-off runs over several lines; a one-line input would flatten it on save.
+        if db_field.name == "sign_off":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 60})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)

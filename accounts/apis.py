@@ -1,20 +1,24 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import IsParticipant
 from accounts.selectors import user_me
 from accounts.services import user_update_profile
 from accounts.validators import DISPLAY_NAME_MAX, DISPLAY_NAME_MIN
 
 
 class MeApi(APIView):
-    """The signed-in member's own profile. Only here does a response carry an email."""
+    """The signed-in member's own profile. Only here does a response carry an email.
 
-    permission_classes = [IsParticipant]
+    Who may change what is ``user_update_profile``'s rule: a suspended or unverified
+    member may still turn reply emails off.
+    """
+
+    permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()

@@ -1,14 +1,17 @@
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.hashers import make_password
 from django.core.validators import MinLengthValidator
 
 from accounts.models import User
+from accounts.services import check_member_display_name
 from accounts.validators import (
     DISPLAY_NAME_MAX,
     DISPLAY_NAME_MIN,
     display_name_format,
-    normalise_display_name,
     validate_member_display_name,
 )
 
@@ -27,10 +30,43 @@ class SignupForm(forms.Form):
     )
 
     def clean_display_name(self) -> str:
-        name = normalise_display_name(self.cleaned_data["display_name"])
-        if User.objects.filter(display_name__iexact=name).exists():
-            raise forms.ValidationError("This display name is already taken.", code="taken")
-        return name
+        return check_member_display_name(self.cleaned_data["display_name"])
+
+    def clean(self) -> dict[str, Any]:
+        """A valid sign-up for a registered address costs what a new account costs.
+
+        allauth (the subclass of this form) answers a registered address exactly as a new
+        one, but only a new account's password is hashed (~0.3 s with PBKDF2), so the
+        answer's speed told whether the address has an account (13-42 ms against
+        246-324 ms). The registered path hashes the submitted password too, and throws it
+        away. Invalid sign-ups hash nothing on either path.
+        """
+        cleaned = super().clean() or self.cleaned_data
+        password = cleaned.get("password") or cleaned.get("password1")
+        if getattr(self, "account_already_exists", False) and password and not self.errors:
+            make_password(password)
+        return cleaned
 
     def signup(self, request: Any, user: User) -> None:
         """allauth calls this after saving; ``AccountAdapter.save_user`` already set the name."""
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in goes through allauth's, so its failed-login limit holds here too.
+
+    Wrong passwords count against the same per-address (and per-IP) limit as the API's
+    sign-in; while it is exceeded even the right password is refused, in both places.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            # Raises "too many login attempts" as a form error while the limit holds.
+            self.user_cache = get_adapter(self.request).authenticate(
+                self.request, email=email, password=password
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data

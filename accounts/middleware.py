@@ -14,11 +14,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from accounts.services import TAKEN, unique_violation_field
 
 
-def _error(message: str, code: str, param: str | None = None) -> JsonResponse:
+def headless_error(message: str, code: str, param: str | None = None) -> dict[str, str]:
+    """One error in allauth headless's documented shape."""
     error = {"message": message, "code": code}
     if param:
         error["param"] = param
-    return JsonResponse({"status": 400, "errors": [error]}, status=400)
+    return error
+
+
+def headless_error_response(errors: list[dict[str, str]], status: int = 400) -> JsonResponse:
+    return JsonResponse({"status": status, "errors": errors}, status=status)
+
+
+def _error(message: str, code: str, param: str | None = None) -> JsonResponse:
+    return headless_error_response([headless_error(message, code, param)])
 
 
 class HeadlessErrorMiddleware:

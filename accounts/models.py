@@ -7,7 +7,12 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.roles import Role
-from accounts.validators import DISPLAY_NAME_MAX, DISPLAY_NAME_MIN, display_name_format
+from accounts.validators import (
+    DISPLAY_NAME_MAX,
+    DISPLAY_NAME_MIN,
+    display_name_format,
+    display_name_skeleton_sql,
+)
 
 DEFAULT_NURSE_TITLE = "Breast Care Nurse"
 
@@ -75,9 +80,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # Names that look alike are one name. Nurses publish under their title, so
+            # their display names are private and occupy nothing: "taken" never confirms one.
             models.UniqueConstraint(
-                Lower("display_name"),
-                name="accounts_user_display_name_ci_unique",
+                display_name_skeleton_sql("display_name"),
+                condition=~models.Q(role=Role.NURSE),
+                name="accounts_user_display_name_skeleton_unique",
                 violation_error_message="This display name is already taken.",
             ),
         ]

@@ -11,7 +11,14 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import ROLE_GROUPS, Role
-from accounts.validators import normalise_display_name, validate_member_display_name
+from accounts.validators import (
+    RESERVED_MESSAGE,
+    display_name_skeleton,
+    display_name_skeleton_sql,
+    looks_like,
+    normalise_display_name,
+    validate_member_display_name,
+)
 from core.audit import audit_record
 
 TAKEN = {
@@ -45,11 +52,45 @@ def _save_unique(user: User, **kwargs: Any) -> None:
 
 
 def _check_display_name_free(display_name: str, *, exclude: User | None = None) -> None:
-    taken = User.objects.filter(display_name__iexact=display_name)
+    """No other member or moderator has a name that looks like this one.
+
+    Nurses' display names are private (they publish under their title) and occupy no
+    member's namespace, so "taken" never confirms that a nurse is called something.
+    """
+    if exclude is not None and exclude.role == Role.NURSE:
+        return
+    taken = (
+        User.objects.alias(skeleton=display_name_skeleton_sql("display_name"))
+        .filter(skeleton=display_name_skeleton(display_name))
+        .exclude(role=Role.NURSE)
+    )
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
     if taken.exists():
         raise ValidationError({"display_name": TAKEN["display_name"]})
+
+
+def staff_titles() -> list[str]:
+    """Every title staff publish under: the nurses' own titles and the moderators' badge."""
+    titles = User.objects.filter(role=Role.NURSE).values_list("title", flat=True).distinct()
+    return [*titles, User(role=Role.MODERATOR).public_title or ""]
+
+
+def check_member_display_name(display_name: str, *, user: User | None = None) -> str:
+    """A name a member may take: not the team's words or a staff title, not another's name.
+
+    Names are compared by skeleton (``display_name_skeleton``), so "Breast Care Nurs3"
+    is a staff title and "B0nnie52" is Bonnie52. Returns the name as it is stored.
+    """
+    display_name = normalise_display_name(display_name)
+    validate_member_display_name(display_name)
+    if looks_like(display_name, staff_titles()):
+        raise ValidationError(RESERVED_MESSAGE, code="reserved")
+    try:
+        _check_display_name_free(display_name, exclude=user)
+    except ValidationError as exc:
+        raise ValidationError(TAKEN["display_name"], code="taken") from exc
+    return display_name
 
 
 @transaction.atomic
@@ -95,13 +136,24 @@ def user_create(
 def user_set_role(*, user: User, role: Role | str, actor: User | None = None) -> User:
     """Give a user exactly one role: its group joined, every other role group left.
 
-    The change is recorded in the audit log.
+    The change is recorded in the audit log. A nurse's display name is private while she
+    is one; leaving the role makes it public, so it must then look like no one else's.
     """
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; choose one of {Role.values}."})
     locked = User.objects.select_for_update().get(pk=user.pk)
     previous = locked.role
     locked.role = Role(role)
+    if previous == Role.NURSE and locked.role != Role.NURSE:
+        try:
+            _check_display_name_free(locked.display_name, exclude=locked)
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    "display_name": "Another account's display name looks like this one: "
+                    "rename this account before changing its role."
+                }
+            ) from exc
     locked.save(update_fields=["role"])
     role_groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
     locked.groups.remove(*role_groups)
@@ -131,19 +183,23 @@ def user_update_profile(
 ) -> User:
     """What a member may change about themselves: public name, email preference, a nurse's sign-off.
 
-    Email and password change through allauth's own flows, which re-verify them.
+    Turning reply emails off only reduces what the member receives, so it is allowed even
+    while suspended or unverified; any other change needs a member who may write, and a
+    request that mixes the two is refused whole. Email and password change through
+    allauth's own flows, which re-verify them.
     """
-    check_can_write(user)
+    if display_name is not None or sign_off is not None or email_on_reply:
+        check_can_write(user)
     locked = User.objects.select_for_update().get(pk=user.pk)
     update_fields = []
     if display_name is not None:
         display_name = normalise_display_name(display_name)
-        if display_name.lower() != locked.display_name.lower():
+        # Only a new look is checked: "SPARROWHAWK" is still Sparrowhawk.
+        if display_name_skeleton(display_name) != display_name_skeleton(locked.display_name):
             try:
-                validate_member_display_name(display_name)
+                display_name = check_member_display_name(display_name, user=locked)
             except ValidationError as exc:
                 raise ValidationError({"display_name": exc.messages}) from exc
-            _check_display_name_free(display_name, exclude=locked)
         locked.display_name = display_name
         update_fields.append("display_name")
     if sign_off is not None:

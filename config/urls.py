@@ -1,13 +1,41 @@
+from allauth.headless import urls as headless_urls
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import core.api.schema  # noqa: F401  (registers the X-Session-Token OpenAPI extension)
 from config.health import health
 from core.api.exceptions import error_body
+
+# Haven keeps no phone numbers, yet allauth serves its phone endpoints whatever the
+# settings. Left out of the URLs, they leave allauth's specification too: it documents
+# only the paths that resolve.
+_NOT_SERVED = {"manage_phone", "verify_phone", "resend_phone_verification_code"}
+
+
+def _without(
+    patterns: list[URLPattern | URLResolver], names: set[str]
+) -> list[URLPattern | URLResolver]:
+    kept: list[URLPattern | URLResolver] = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            pattern = URLResolver(
+                pattern.pattern,
+                _without(pattern.url_patterns, names),
+                pattern.default_kwargs,
+                pattern.app_name,
+                pattern.namespace,
+            )
+        elif pattern.name in names:
+            continue
+        kept.append(pattern)
+    return kept
+
+
+allauth_headless = (_without(headless_urls.urlpatterns, _NOT_SERVED), headless_urls.app_name)
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -18,7 +46,7 @@ api_v1 = [
 urlpatterns = [
     path("health/", health, name="health"),
     path(settings.ADMIN_URL, admin.site.urls),
-    path("_allauth/", include("allauth.headless.urls")),
+    path("_allauth/", include(allauth_headless)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -1,5 +1,6 @@
 """The member-facing forum API. Thin: parse, call one service or selector, render."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -270,6 +271,13 @@ class PostLikeApi(APIView):
 class ThreadFollowApi(APIView):
     class OutputSerializer(serializers.Serializer):
         following = serializers.BooleanField()
+
+    def get_permissions(self) -> Sequence[Any]:
+        # Unfollowing only reduces what a member receives: suspended or unverified, they
+        # may always do it.
+        if self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return super().get_permissions()
 
     @extend_schema(request=None, responses=OutputSerializer)
     def post(self, request: Request, thread_id: int) -> Response:

@@ -38,6 +38,26 @@ def _first_code(codes: Any) -> str:
     return str(codes)
 
 
+def _flatten(detail: Any, name: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as API.md's flat ``{name: [messages]}``, nested names dotted.
+
+    ``{"ids": {1: ["A valid integer is required."]}}`` is ``{"ids.1": [...]}``; a list of
+    nested serializers' errors (``[{}, {"title": [...]}]``) is ``{"items.1.title": [...]}``.
+    """
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            fields.update(_flatten(value, f"{name}.{key}" if name else str(key)))
+        return fields
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        fields = {}
+        for index, value in enumerate(detail):
+            fields.update(_flatten(value, f"{name}.{index}" if name else str(index)))
+        return fields
+    messages = detail if isinstance(detail, list) else [detail]
+    return {name or "non_field_errors": [str(message) for message in messages]}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     headers: dict[str, str] = {}
 
@@ -71,9 +91,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         headers["Retry-After"] = str(int(wait))
 
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        body = error_body("invalid", "The request has invalid fields.", fields)
+        body = error_body("invalid", "The request has invalid fields.", _flatten(exc.detail))
     else:
         code = _first_code(exc.get_codes())
         body = error_body(_CODES.get(code, code), str(exc.detail))
