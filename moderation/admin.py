@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from core.errors import ApplicationError
 from forum.models import Post
 from moderation.answers import nurse_answer_create, unanswered_questions
-from moderation.forms import SupportServiceForm, hours_fieldsets
+from moderation.forms import SupportServiceForm, hours_fieldset
 from moderation.models import (
     InformationResource,
     NurseAnswer,
@@ -59,7 +59,7 @@ class SupportServiceAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        *hours_fieldsets(),
+        hours_fieldset(),
         ("As published", {"fields": ("hours_text", "updated_at")}),
     ]
 

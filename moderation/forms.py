@@ -141,7 +141,7 @@ class SupportServiceForm(WeekFields, forms.ModelForm):  # type: ignore[misc,vali
         return service
 
 
-def hours_fieldsets() -> list[tuple[str, dict[str, Any]]]:
+def hours_fieldset() -> Any:  # an admin fieldset: (title, options)
     """The admin's layout of the week: one line per day."""
     days = tuple(
         tuple(
@@ -151,16 +151,14 @@ def hours_fieldsets() -> list[tuple[str, dict[str, Any]]]:
         )
         for day in WEEKDAYS
     )
-    return [
-        (
-            "Opening hours",
-            {
-                "description": (
-                    "Leave a day empty when the service is closed that day, and every day "
-                    "empty when it has no opening hours. Times are HH:MM, 24-hour "
-                    "(24:00 is midnight at the end of the day)."
-                ),
-                "fields": ("time_zone", *days, "closures"),
-            },
-        )
-    ]
+    return (
+        "Opening hours",
+        {
+            "description": (
+                "Leave a day empty when the service is closed that day, and every day "
+                "empty when it has no opening hours. Times are HH:MM, 24-hour "
+                "(24:00 is midnight at the end of the day)."
+            ),
+            "fields": ("time_zone", *days, "closures"),
+        },
+    )
