@@ -338,3 +338,7 @@ HAVEN_NURSE_SLA_WORKING_HOURS = env.float("HAVEN_NURSE_SLA_WORKING_HOURS", defau
 HAVEN_NURSE_HOURS_SERVICE = env.str("HAVEN_NURSE_HOURS_SERVICE", default="helpline")
 # A notification email is tried this many times (one per outbox sweep) before giving up.
 HAVEN_EMAIL_MAX_ATTEMPTS = 8
+# A worker that claims notification emails may send them for this long; after it, the sweep
+# takes over what is still unsent. Longer than CELERY_TASK_TIME_LIMIT (check forum.E001), so
+# the sweep never takes over a message a living worker may still be sending.
+HAVEN_EMAIL_LEASE_SECONDS = env.int("HAVEN_EMAIL_LEASE_SECONDS", default=300)

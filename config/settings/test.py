@@ -28,13 +28,22 @@ CACHES = {
 }
 
 # Tasks run eagerly unless a test starts a real worker (tests/conftest.py `celery_worker`),
-# which switches the app to the broker for its duration.
+# which switches the app to the broker for its duration. A test that starts its own servers
+# (a worker or gunicorn subprocess) sets CELERY_TASK_ALWAYS_EAGER=false, EMAIL_URL and
+# HAVEN_EMAIL_LEASE_SECONDS in their environment; unset, these defaults hold.
 CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_DEFAULT_QUEUE = "haven-test"
+# The eager and solo pools the suite uses never enforce time limits; short ones let a worker
+# test lease its emails for a few seconds (forum.E001 wants the lease longer than the limit),
+# and a local mail server answers in milliseconds.
+CELERY_TASK_SOFT_TIME_LIMIT = 2
+CELERY_TASK_TIME_LIMIT = 3
+EMAIL_TIMEOUT = 1
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HAVEN_ALLOW_DEMO_SEED = True
 
 # Static files come from the apps directly: nothing to collect before a run.
