@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sites.models import Site
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
@@ -195,6 +196,11 @@ def _send_claimed(
             try:
                 connection.open()
                 if lease_until - timezone.now() < smtp_conversation_time():
+                    if not done:  # a fresh lease that fits no message: claiming again is futile
+                        raise ImproperlyConfigured(
+                            "HAVEN_EMAIL_LEASE_SECONDS is shorter than one SMTP conversation "
+                            "(forum.E001)"
+                        )
                     break  # the lease could expire mid-message: leave the rest to a new claim
                 message = _notification_email(notification, domain=domain)
                 message.connection = connection

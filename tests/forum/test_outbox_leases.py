@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.db import connection
 from django.utils import timezone
@@ -216,3 +217,14 @@ def test_a_lease_shorter_than_the_task_time_limit_is_refused(settings):
     settings.EMAIL_TIMEOUT = 30  # one conversation may take 120 s: more than the time limit
     settings.HAVEN_EMAIL_LEASE_SECONDS = 100
     assert [e.id for e in check_email_lease(None)] == ["forum.E001"]
+
+
+def test_a_lease_too_short_for_one_message_stops_instead_of_claiming_forever(settings):
+    """Workers skip the start-up checks: a lease that fits no message must not spin."""
+    settings.HAVEN_EMAIL_LEASE_SECONDS = 3
+    settings.EMAIL_TIMEOUT = 1
+    rows = pending_notifications(1)
+    with pytest.raises(ImproperlyConfigured, match="HAVEN_EMAIL_LEASE_SECONDS"):
+        notification_emails_send(post_id=rows[0].post_id)
+    assert [state(n.pk) for n in rows] == [("pending", 0), ("pending", 0)]
+    assert mail.outbox == []
