@@ -167,23 +167,14 @@ class DjangoProcess:
                 self.kill()
 
 
+def celery_process(args: list[str], env: dict[str, str], log: Path) -> DjangoProcess:
+    command = [sys.executable, "-m", "celery", "-A", "config", *args, "--loglevel", "INFO"]
+    return DjangoProcess(command, env, log)
+
+
 def celery_worker_process(env: dict[str, str], log: Path) -> DjangoProcess:
-    return DjangoProcess(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ],
+    return celery_process(
+        ["worker", "--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         env,
         log,
     )

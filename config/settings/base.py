@@ -210,6 +210,8 @@ SPECTACULAR_SETTINGS = {
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
+# No results are kept, so none expire: beat then adds no "celery.backend_cleanup" job.
+CELERY_RESULT_EXPIRES = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -228,24 +230,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 # Django's LOGGING configures every process, workers included.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The schedule lives in the database, created once by moderation's migration 0006 and then
+# edited in the admin; no CELERY_BEAT_SCHEDULE, which beat would write over the edits.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("HAVEN_TIME_ZONE", default="Europe/London")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Loaded into django-celery-beat's tables when beat starts: editable in the admin after.
-CELERY_BEAT_SCHEDULE = {
-    "resend-pending-notification-emails": {
-        "task": "forum.tasks.resend_pending_notification_emails",
-        "schedule": timedelta(minutes=5),
-    },
-    "remind-nurses-of-overdue-questions": {
-        "task": "moderation.tasks.remind_nurses_of_overdue_questions",
-        "schedule": timedelta(minutes=15),
-    },
-    "alert-overdue-information-pages": {
-        "task": "moderation.tasks.alert_overdue_information_pages",
-        "schedule": timedelta(days=1),
-    },
-}
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # --- Email --------------------------------------------------------------------------------
