@@ -89,14 +89,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "haven",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+
+def redis_cache(location: str, key_prefix: str) -> dict[str, Any]:
+    """Redis as a cache that degrades, never fails a request (core/cache.py).
+
+    Connections are pooled, so connecting is rare while Redis is up: a short connect timeout
+    bounds what an unreachable (black-holed) Redis costs, and after one failed connect the
+    process stops trying for a few seconds.
+    """
+    return {
+        "BACKEND": "core.cache.FailOpenRedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.05,
+            "SOCKET_TIMEOUT": 0.5,
+            "CONNECTION_POOL_CLASS": "core.cache.FailFastConnectionPool",
+        },
     }
-}
+
+
+CACHES = {"default": redis_cache(REDIS_URL, "haven")}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "core.cache"
 
 # --- Accounts -----------------------------------------------------------------------------
 
@@ -223,11 +239,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Tasks sent while the broker is down fail fast instead of hanging a web request; the
-# outbox re-sends what was not delivered.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# A job published while the broker is down fails at once instead of holding a web worker:
+# one connection attempt (kombu would otherwise sleep 2 s before giving up), no publish
+# retries, a short connect timeout: a refused connection fails in about a millisecond, a
+# black-holed one in 50 ms. What must not be lost is a row that a periodic job re-sends (the
+# outbox); account emails are sent in-process instead (core/jobs.py). Workers reconnect on
+# their own terms (broker_connection_retry, broker_connection_max_retries).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 0.05,
+    "max_retries": 0,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.05
+CELERY_TASK_PUBLISH_RETRY = False
 # Django's LOGGING configures every process, workers included.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The schedule lives in the database, created once by moderation's migration 0006 and then
@@ -302,8 +326,13 @@ LOGGING: dict[str, Any] = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"once_a_minute": {"()": "core.logging.OncePerInterval", "seconds": 60}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("HAVEN_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A Redis outage fails every cache call: one warning a minute says so.
+        "core.cache": {"filters": ["once_a_minute"]},
+    },
 }
 
 # --- Haven --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ prefix the suite alone uses, and only those keys are ever deleted.
 """
 
 from .base import *
-from .base import env
+from .base import env, redis_cache
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
@@ -18,14 +18,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "haven-test",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-    }
-}
+CACHES = {"default": redis_cache(REDIS_URL, "haven-test")}
 
 # Tasks run eagerly unless a test starts a real worker (tests/conftest.py `celery_worker`),
 # which switches the app to the broker for its duration. A test that starts its own servers
