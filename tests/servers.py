@@ -2,22 +2,26 @@
 
 A private Redis (to stop and start again), an SMTP sink that records every Message-ID, and
 Django processes (a Celery worker or beat, gunicorn) run with the test settings against the
-test database, the private Redis and the sink.
+test database, the private Redis and the sink; and an HTTP client that times each request.
 """
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from aiosmtpd.controller import Controller
@@ -85,7 +89,7 @@ class SmtpSink:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.message_ids: list[str] = []
-        self.messages: list[Any] = []
+        self.messages: list[bytes] = []
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=closed_port())
         self.url = f"smtp://127.0.0.1:{self.controller.port}"
@@ -94,7 +98,7 @@ class SmtpSink:
         headers = BytesHeaderParser().parsebytes(envelope.content)
         with self._lock:
             self.message_ids.append(headers["Message-ID"])
-            self.messages.append(headers)
+            self.messages.append(envelope.content)
         if self.delay:
             await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
@@ -201,3 +205,62 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
     started = time.monotonic()
     if not wait_until(predicate, timeout=timeout):
         raise AssertionError(f"{what}: not after {time.monotonic() - started:.0f} s")
+
+
+def gunicorn_process(env: dict[str, str], log: Path) -> tuple[DjangoProcess, str]:
+    """gunicorn serving Haven with one sync worker, as production runs it; returns its URL."""
+    port = closed_port()
+    server = DjangoProcess(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--access-logfile",
+            "-",
+        ],
+        env,
+        log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _listening(port), 30, "gunicorn listening")
+    return server, base
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: Any
+    body: Any
+    seconds: float
+
+
+def http(
+    method: str, url: str, payload: Any = None, *, token: str | None = None, timeout: float = 10
+) -> Reply:
+    """One HTTP request as a client makes it; JSON in and (when JSON) out, and how long it took."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (loopback)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("X-Session-Token", token)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status, headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, raw = error.code, error.headers, error.read()
+    seconds = time.perf_counter() - started
+    body: Any = raw.decode(errors="replace")
+    if headers.get("Content-Type", "").startswith("application/json"):
+        body = json.loads(raw)
+    return Reply(status, headers, body, seconds)
