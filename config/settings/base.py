@@ -85,6 +85,12 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A PostgreSQL host that does not answer at all (packets dropped) fails a request in seconds,
+# with a 503 (config/urls.py handler500), instead of holding a web worker for the operating
+# system's TCP timeout (minutes). libpq's smallest timeout is 2 s.
+POSTGRES_CONNECT_TIMEOUT = 3
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

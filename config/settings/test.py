@@ -14,6 +14,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://haven:haven@127.0.0.1:5432/haven"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["OPTIONS"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
 # test_<name>: two checkouts pointed at two names never share a test database.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 

@@ -197,3 +197,21 @@ def test_a_database_failure_in_a_middleware_before_the_view_is_a_503(signed_in, 
     ]
     request.getfixturevalue("database_down")
     assert_503_json(browser.get("/api/v1/categories/"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_host_that_never_answers_is_a_503_within_seconds():
+    """Packets dropped: the connect timeout, not the operating system's minutes, decides."""
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    with blackholed_port() as hanging:
+        connection.settings_dict["PORT"] = hanging
+        try:
+            started = time.perf_counter()
+            response = outside().get("/api/v1/threads/")
+            elapsed = time.perf_counter() - started
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = port
+    assert_503_json(response)
+    assert elapsed < 5
