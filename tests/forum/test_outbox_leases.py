@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
@@ -21,7 +21,7 @@ from forum.checks import check_email_lease
 from forum.models import Notification, Subscription
 from forum.outbox import notification_emails_send
 from forum.services import post_create
-from forum.tasks import resend_pending_notification_emails
+from forum.tasks import deliver_notification_emails, resend_pending_notification_emails
 from tests.factories import UserFactory, make_thread
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +228,22 @@ def test_a_lease_too_short_for_one_message_stops_instead_of_claiming_forever(set
         notification_emails_send(post_id=rows[0].post_id)
     assert [state(n.pk) for n in rows] == [("pending", 0), ("pending", 0)]
     assert mail.outbox == []
+
+
+def test_a_job_cut_off_by_its_time_limit_is_retried_and_carries_on(monkeypatch):
+    rows = pending_notifications(3)
+    calls = []
+
+    def time_limit_on_the_second(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return _send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMessage, "send", time_limit_on_the_second)
+    with pytest.raises(Retry):  # eager here; a worker runs the retry after its countdown
+        deliver_notification_emails.apply(kwargs={"post_id": rows[0].post_id})
+    assert [state(n.pk) for n in rows] == [("sent", 1)] + [("pending", 0)] * 3
+    deliver_notification_emails.apply(kwargs={"post_id": rows[0].post_id})  # the retry
+    assert [state(n.pk) for n in rows] == [("sent", 1)] * 4
+    assert len(message_ids()) == 4
