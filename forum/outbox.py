@@ -108,7 +108,7 @@ def smtp_conversation_time() -> timedelta:
 
 
 def _claim(
-    *, post_id: int | None, created_before: datetime | None, batch: int, refused: set[int]
+    *, post_id: int | None, created_before: datetime | None, batch: int, failed: set[int]
 ) -> tuple[list[Notification], datetime]:
     """Lease a batch of due rows to this worker, in a short committed transaction."""
     now = timezone.now()
@@ -117,8 +117,8 @@ def _claim(
     if created_before is not None:
         pending &= Q(created_at__lt=created_before)
     expired = Q(email=Notification.Email.SENDING, email_lease_until__lt=now)
-    # A message refused in this run waits for the next one.
-    due = Notification.objects.filter(pending | expired).exclude(pk__in=refused)
+    # A message that failed in this run waits for the next one.
+    due = Notification.objects.filter(pending | expired).exclude(pk__in=failed)
     if post_id is not None:
         due = due.filter(post_id=post_id)
     with transaction.atomic():
@@ -176,11 +176,11 @@ def _close_quietly(connection: BaseEmailBackend) -> None:
 
 
 def _send_claimed(
-    rows: list[Notification], lease_until: datetime, refused: set[int]
+    rows: list[Notification], lease_until: datetime, failed: set[int]
 ) -> tuple[int, bool]:
     """Send leased rows one by one; returns (emails sent, whether the mail server failed).
 
-    Rows the server refused are added to ``refused``.
+    Rows that failed are added to ``failed``.
 
     Only mail errors count as a failed attempt. Anything else (Celery's
     ``SoftTimeLimitExceeded``, a database error) propagates once the rows not yet done are
@@ -209,7 +209,7 @@ def _send_claimed(
                 logger.warning("email for notification %s failed", notification.pk, exc_info=True)
                 _mark_failed_attempt(notification)
                 done.add(notification.pk)
-                refused.add(notification.pk)
+                failed.add(notification.pk)
                 _close_quietly(connection)
                 if not isinstance(error, _REFUSED):
                     server_failing = True
@@ -230,21 +230,22 @@ def notification_emails_send(
     """Send the emails the outbox owes: for one post, or every one older than a time.
 
     Rows are claimed on a lease (see the module docstring), so two workers, a job and the
-    periodic sweep, or two overlapping beats never send the same email twice; only a worker
-    killed in the middle of an SMTP conversation can cause one resend, of that one message.
+    periodic sweep, or two overlapping beats never send the same email twice. Only the
+    message in flight can go twice: when its worker is killed, cut off by a time limit, or
+    loses the database between handing it to the mail server and marking it sent.
     Rows left ``sending`` by a dead worker are taken again only once their lease expired.
     A message the mail server fails is retried by later runs until
     ``HAVEN_EMAIL_MAX_ATTEMPTS``; then it is marked ``failed``. Returns how many were sent.
     """
     sent = 0
-    refused: set[int] = set()
+    failed: set[int] = set()
     while True:
         rows, lease_until = _claim(
-            post_id=post_id, created_before=created_before, batch=batch, refused=refused
+            post_id=post_id, created_before=created_before, batch=batch, failed=failed
         )
         if not rows:
             return sent
-        sent_now, server_failing = _send_claimed(rows, lease_until, refused)
+        sent_now, server_failing = _send_claimed(rows, lease_until, failed)
         sent += sent_now
         if server_failing:
             return sent  # the mail server is failing: a later run tries again
