@@ -1,7 +1,13 @@
-"""GET /health/: is this instance able to serve? Database, cache and broker, each checked.
+"""GET /health/: can this instance serve? Database, cache and broker, each checked.
 
-Answers 200 when all three answer, 503 naming the part that does not. The reason is logged,
-never shown: a health page is public.
+For a load balancer: 503 only when this instance cannot serve, that is when its database is
+unreachable; a cache or broker outage degrades the service (sessions from the database,
+throttles open, jobs re-sent by the outbox sweep later) and answers 200 with ``"status":
+"degraded"`` naming the failing parts, so healthy instances stay in rotation.
+
+For monitoring: ``/health/?strict=1`` answers 503 when any part fails.
+
+The reason is logged, never shown: a health page is public.
 """
 
 import logging
@@ -15,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
+from config.outage import RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +33,7 @@ def check_database() -> None:
 
 
 def check_cache() -> None:
+    # The cache ignores its own connection errors (core/cache.py): ask for a round trip.
     key = f"health:{uuid4().hex}"
     cache.set(key, "ok", timeout=10)
     value = cache.get(key)
@@ -36,7 +44,7 @@ def check_cache() -> None:
 
 def check_broker() -> None:
     with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=0)
 
 
 CHECKS: dict[str, Callable[[], None]] = {
@@ -44,6 +52,8 @@ CHECKS: dict[str, Callable[[], None]] = {
     "cache": check_cache,
     "broker": check_broker,
 }
+# Without these this instance cannot serve at all.
+ESSENTIAL = {"database"}
 
 
 @never_cache
@@ -54,10 +64,18 @@ def health(request: HttpRequest) -> JsonResponse:
         try:
             check()
         except Exception:
-            logger.exception("health check %s failed", name)
+            logger.warning("health check %s failed", name, exc_info=True)
             results[name] = "unavailable"
         else:
             results[name] = "ok"
     failing = [name for name, state in results.items() if state != "ok"]
-    body = {"status": "unavailable" if failing else "ok", "checks": results, "failing": failing}
-    return JsonResponse(body, status=503 if failing else 200)
+    strict = request.GET.get("strict", "").lower() in {"1", "true", "yes"}
+    if ESSENTIAL.intersection(failing) or (strict and failing):
+        status = "unavailable"
+    else:
+        status = "degraded" if failing else "ok"
+    body = {"status": status, "checks": results, "failing": failing}
+    response = JsonResponse(body, status=503 if status == "unavailable" else 200)
+    if status == "unavailable":
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

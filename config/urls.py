@@ -1,6 +1,9 @@
+import sys
+
 from allauth.headless import urls as headless_urls
 from django.conf import settings
 from django.contrib import admin
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django.views import defaults
@@ -8,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 import core.api.schema  # noqa: F401  (registers the X-Session-Token OpenAPI extension)
 from config.health import health
+from config.outage import service_unavailable
 from core.api.exceptions import error_body
 
 # Haven keeps no phone numbers, yet allauth serves its phone endpoints whatever the
@@ -76,6 +80,15 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    """Django calls this inside the ``except`` that caught the failure, wherever it was
+    raised (a view, or a middleware such as sessions or authentication before the view).
+
+    A database that cannot answer now (Django's OperationalError and InterfaceError: refused,
+    restarting, gone away, a deadlock's loser) is transient, not a bug: 503 and when to try
+    again, never a 500.
+    """
+    if isinstance(sys.exception(), OperationalError | InterfaceError):
+        return service_unavailable(request)
     if _is_api(request):
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side."), status=500

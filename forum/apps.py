@@ -7,7 +7,11 @@ class ForumConfig(AppConfig):
     verbose_name = "Forum"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from accounts.selectors import register_me_annotation
+        from forum.checks import check_email_lease
         from forum.selectors import unread_notifications_of
 
         register_me_annotation("unread_notifications", unread_notifications_of)
+        checks.register(check_email_lease)

@@ -204,6 +204,7 @@ class Notification(models.Model):
     class Email(models.TextChoices):
         NOT_WANTED = "not_wanted", "No email wanted"
         PENDING = "pending", "Email to send"
+        SENDING = "sending", "Email claimed by a worker"
         SENT = "sent", "Email sent"
         FAILED = "failed", "Email gave up"
 
@@ -226,6 +227,11 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     email = models.CharField(max_length=12, choices=Email.choices, default=Email.NOT_WANTED)
     email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While sending: the claiming worker may send until then; the sweep after.",
+    )
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -246,6 +252,11 @@ class Notification(models.Model):
                 fields=["created_at"],
                 condition=Q(email="pending"),
                 name="forum_notif_outbox_idx",
+            ),
+            models.Index(
+                fields=["email_lease_until"],
+                condition=Q(email="sending"),
+                name="forum_notif_lease_idx",
             ),
         ]
 

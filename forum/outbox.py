@@ -1,11 +1,35 @@
-"""The email outbox: notifications are rows first; this sends the emails they are owed."""
+"""The email outbox: notifications are rows first; this sends the emails they are owed.
+
+Delivery works on leases, so that a worker killed at any moment loses nothing and doubles
+at most the one message it was in the middle of:
+
+1. *Claim*: a short committed transaction takes a batch of due rows (``pending``, or
+   ``sending`` with an expired lease) with ``SELECT ... FOR UPDATE SKIP LOCKED``, marks them
+   ``sending`` until ``now + HAVEN_EMAIL_LEASE_SECONDS`` and counts the attempt. Two workers,
+   two overlapping beats, or a job and the sweep never claim the same row.
+2. *Send*, outside any transaction. Before each message the worker checks that its lease
+   leaves room for a whole SMTP conversation; it never sends on an expired lease.
+3. *Mark* each message ``sent`` the moment the server accepted it, in its own UPDATE.
+4. *Release* what it did not send (lease running out, a time limit, any other error) back
+   to ``pending``, uncounted, before the error propagates.
+
+A worker that dies between 2 and 3 leaves its claimed rows ``sending``; once the lease
+expires the sweep claims them again, so the message in flight is the only one sent twice.
+Every email carries a Message-ID derived from its notification, so a resend is recognisable.
+"""
 
 import logging
-from datetime import datetime
+import smtplib
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.sites.models import Site
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.identity import author_public
@@ -46,7 +70,12 @@ _EMAILS = {
 }
 
 
-def _notification_email(notification: Notification) -> EmailMessage:
+def _message_id(notification: Notification, domain: str) -> str:
+    """The same for every resend of one notification: a receiving server can tell."""
+    return f"<notification-{notification.pk}@{domain}>"
+
+
+def _notification_email(notification: Notification, *, domain: str) -> EmailMessage:
     """Says who and where, never what: post text stays on the forum, behind sign-in.
 
     Health details do not belong in inboxes that others may read.
@@ -60,52 +89,163 @@ def _notification_email(notification: Notification) -> EmailMessage:
         body=f"{event.format(**names)}\n\nRead it on Haven: {link}\n\n{why}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
+        headers={"Message-ID": _message_id(notification, domain)},
     )
+
+
+# The server answered and refused this one message: the next ones may well go through.
+_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+# Anything else from the mail server or the network: it is failing, stop for this run.
+_MAIL_ERRORS = (smtplib.SMTPException, OSError)
+# A message on an open connection waits for at most four replies (MAIL, RCPT, DATA, the end
+# of data), each bounded by EMAIL_TIMEOUT: the room one SMTP conversation needs.
+_REPLIES_PER_MESSAGE = 4
+
+
+def smtp_conversation_time() -> timedelta:
+    """The longest one message can take to send on an open connection."""
+    return timedelta(seconds=_REPLIES_PER_MESSAGE * settings.EMAIL_TIMEOUT)
+
+
+def _claim(
+    *, post_id: int | None, created_before: datetime | None, batch: int, failed: set[int]
+) -> tuple[list[Notification], datetime]:
+    """Lease a batch of due rows to this worker, in a short committed transaction."""
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.HAVEN_EMAIL_LEASE_SECONDS)
+    pending = Q(email=Notification.Email.PENDING)
+    if created_before is not None:
+        pending &= Q(created_at__lt=created_before)
+    expired = Q(email=Notification.Email.SENDING, email_lease_until__lt=now)
+    # A message that failed in this run waits for the next one.
+    due = Notification.objects.filter(pending | expired).exclude(pk__in=failed)
+    if post_id is not None:
+        due = due.filter(post_id=post_id)
+    with transaction.atomic():
+        rows = list(
+            due.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient", "thread", "actor")
+            .defer("thread__search_vector")
+            .order_by("created_at", "id")[:batch]
+        )
+        # An expired lease whose worker died on the last allowed attempt: give up on it.
+        spent = [n.pk for n in rows if n.email_attempts >= settings.HAVEN_EMAIL_MAX_ATTEMPTS]
+        Notification.objects.filter(pk__in=spent).update(
+            email=Notification.Email.FAILED, email_lease_until=None
+        )
+        claimed = [n for n in rows if n.pk not in spent]
+        Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(
+            email=Notification.Email.SENDING,
+            email_lease_until=lease_until,
+            email_attempts=F("email_attempts") + 1,
+        )
+    for notification in claimed:
+        notification.email_attempts += 1
+    return claimed, lease_until
+
+
+def _mark_sent(notification: Notification) -> None:
+    Notification.objects.filter(pk=notification.pk).update(
+        email=Notification.Email.SENT, email_lease_until=None, emailed_at=timezone.now()
+    )
+
+
+def _mark_failed_attempt(notification: Notification) -> None:
+    """A mail error: try again at the next run, or give up after the last attempt."""
+    gave_up = notification.email_attempts >= settings.HAVEN_EMAIL_MAX_ATTEMPTS
+    Notification.objects.filter(pk=notification.pk).update(
+        email=Notification.Email.FAILED if gave_up else Notification.Email.PENDING,
+        email_lease_until=None,
+    )
+
+
+def _release(ids: list[int]) -> None:
+    """Hand back claimed rows that were not tried: pending again, the attempt not counted."""
+    Notification.objects.filter(pk__in=ids, email=Notification.Email.SENDING).update(
+        email=Notification.Email.PENDING,
+        email_lease_until=None,
+        email_attempts=F("email_attempts") - 1,
+    )
+
+
+def _close_quietly(connection: BaseEmailBackend) -> None:
+    try:
+        connection.close()
+    except _MAIL_ERRORS:
+        logger.info("the mail server connection did not close cleanly", exc_info=True)
+
+
+def _send_claimed(
+    rows: list[Notification], lease_until: datetime, failed: set[int]
+) -> tuple[int, bool]:
+    """Send leased rows one by one; returns (emails sent, whether the mail server failed).
+
+    Rows that failed are added to ``failed``.
+
+    Only mail errors count as a failed attempt. Anything else (Celery's
+    ``SoftTimeLimitExceeded``, a database error) propagates once the rows not yet done are
+    released.
+    """
+    domain = urlsplit(f"//{Site.objects.get_current().domain}").hostname or "haven.invalid"
+    connection = get_connection()
+    done: set[int] = set()
+    sent = 0
+    server_failing = False
+    try:
+        for notification in rows:
+            try:
+                connection.open()
+                if lease_until - timezone.now() < smtp_conversation_time():
+                    if not done:  # a fresh lease that fits no message: claiming again is futile
+                        raise ImproperlyConfigured(
+                            "HAVEN_EMAIL_LEASE_SECONDS is shorter than one SMTP conversation "
+                            "(forum.E001)"
+                        )
+                    break  # the lease could expire mid-message: leave the rest to a new claim
+                message = _notification_email(notification, domain=domain)
+                message.connection = connection
+                message.send()
+            except _MAIL_ERRORS as error:
+                logger.warning("email for notification %s failed", notification.pk, exc_info=True)
+                _mark_failed_attempt(notification)
+                done.add(notification.pk)
+                failed.add(notification.pk)
+                _close_quietly(connection)
+                if not isinstance(error, _REFUSED):
+                    server_failing = True
+                    break
+                continue
+            _mark_sent(notification)
+            done.add(notification.pk)
+            sent += 1
+    finally:
+        _close_quietly(connection)
+        _release([n.pk for n in rows if n.pk not in done])
+    return sent, server_failing
 
 
 def notification_emails_send(
     *, post_id: int | None = None, created_before: datetime | None = None, batch: int = 100
 ) -> int:
-    """Send the pending emails of the outbox: for one post, or every one older than a time.
+    """Send the emails the outbox owes: for one post, or every one older than a time.
 
-    Each batch is locked with SKIP LOCKED and marked in the transaction that sends it, so two
-    workers (or a retry and the periodic sweep) never send the same email twice. A failed
-    send is retried by the next sweep until ``HAVEN_EMAIL_MAX_ATTEMPTS``.
+    Rows are claimed on a lease (see the module docstring), so two workers, a job and the
+    periodic sweep, or two overlapping beats never send the same email twice. Only the
+    message in flight can go twice: when its worker is killed, cut off by a time limit, or
+    loses the database between handing it to the mail server and marking it sent.
+    Rows left ``sending`` by a dead worker are taken again only once their lease expired.
+    A message the mail server fails is retried by later runs until
+    ``HAVEN_EMAIL_MAX_ATTEMPTS``; then it is marked ``failed``. Returns how many were sent.
     """
     sent = 0
+    failed: set[int] = set()
     while True:
-        with transaction.atomic():
-            pending = Notification.objects.filter(email=Notification.Email.PENDING)
-            if post_id is not None:
-                pending = pending.filter(post_id=post_id)
-            if created_before is not None:
-                pending = pending.filter(created_at__lt=created_before)
-            rows = list(
-                pending.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient", "thread", "actor")
-                .defer("thread__search_vector")
-                .order_by("created_at", "id")[:batch]
-            )
-            if not rows:
-                return sent
-            now = timezone.now()
-            with get_connection() as connection:
-                for notification in rows:
-                    notification.email_attempts += 1
-                    try:
-                        message = _notification_email(notification)
-                        message.connection = connection
-                        message.send()
-                    except Exception:
-                        logger.warning(
-                            "email for notification %s failed", notification.pk, exc_info=True
-                        )
-                        if notification.email_attempts >= settings.HAVEN_EMAIL_MAX_ATTEMPTS:
-                            notification.email = Notification.Email.FAILED
-                    else:
-                        notification.email = Notification.Email.SENT
-                        notification.emailed_at = now
-                        sent += 1
-            Notification.objects.bulk_update(rows, ["email", "email_attempts", "emailed_at"])
-            if any(n.email == Notification.Email.PENDING for n in rows):
-                return sent  # the mail server is failing: the next sweep tries again
+        rows, lease_until = _claim(
+            post_id=post_id, created_before=created_before, batch=batch, failed=failed
+        )
+        if not rows:
+            return sent
+        sent_now, server_failing = _send_claimed(rows, lease_until, failed)
+        sent += sent_now
+        if server_failing:
+            return sent  # the mail server is failing: a later run tries again

@@ -8,11 +8,20 @@ from forum.outbox import notification_emails_send
 
 @shared_task(acks_late=True, max_retries=5, autoretry_for=(Exception,), retry_backoff=5)
 def deliver_notification_emails(*, post_id: int) -> int:
-    """Email the followers notified about one post. Safe to run twice: sent rows are skipped."""
+    """Email the followers notified about one post. Safe to run twice: sent rows are skipped.
+
+    A time limit (``SoftTimeLimitExceeded``) is not swallowed: the unsent rows go back to
+    pending and the task is retried, carrying on where it stopped.
+    """
     return notification_emails_send(post_id=post_id)
 
 
 @shared_task(acks_late=True)
 def resend_pending_notification_emails() -> int:
-    """Periodic sweep of the outbox: whatever a lost job or a mail outage left pending."""
+    """Periodic sweep of the outbox: whatever a lost job or a mail outage left pending, and
+    what a dead worker left ``sending`` once its lease has expired.
+
+    Safe when two beats overlap (or the sweep meets a post's own job): rows are claimed with
+    ``SELECT ... FOR UPDATE SKIP LOCKED`` onto a lease, so no email is claimed twice.
+    """
     return notification_emails_send(created_before=timezone.now() - timedelta(minutes=2))

@@ -211,6 +211,16 @@ class SlaReminder(models.Model):
         return f"Reminder {self.level} for thread {self.thread_id}"
 
 
+class ReviewDateAlert(models.Model):
+    """The admins' alert about pages past their review date: one a day, however many beats."""
+
+    day = models.DateField(unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Review-date alert of {self.day}"
+
+
 class UnansweredQuestion(Thread):
     """Ask Our Nurses questions awaiting a nurse, as the nurses' admin page lists them."""
 

@@ -3,12 +3,13 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from moderation.models import (
     InformationResource,
+    ReviewDateAlert,
     SignpostingTemplate,
     SignpostingTemplateVersion,
     SupportService,
@@ -101,7 +102,13 @@ def signposting_template_save(
 
 
 def resources_overdue_alert(*, today: date | None = None) -> int:
-    """Tell the admins which information pages are past their review date (one email a day)."""
+    """Tell the admins which information pages are past their review date: one email a day.
+
+    The day is claimed by a committed row first, so two overlapping beats (or a re-run) send
+    it once; the email leaves outside the transaction and, if the mail server refuses it, the
+    claim is withdrawn so a later run sends it. A worker dying between the two leaves that
+    day's alert unsent: the next day's names the same pages.
+    """
     today = today or timezone.localdate()
     overdue = list(
         InformationResource.objects.filter(next_review_due__lt=today).order_by("next_review_due")
@@ -111,14 +118,23 @@ def resources_overdue_alert(*, today: date | None = None) -> int:
     )
     if not overdue or not admins:
         return 0
+    try:
+        with transaction.atomic():
+            claim = ReviewDateAlert.objects.create(day=today)
+    except IntegrityError:
+        return 0  # another beat (or an earlier run) sent today's
     lines = [f"- {r.title}: review was due {r.next_review_due:%-d %B %Y}" for r in overdue]
-    send_mail(
-        subject=f"[Haven] {len(overdue)} information page(s) past their review date",
-        message="These pages are flagged in the nurses' signpost picker until reviewed:\n\n"
-        + "\n".join(lines),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=admins,
-    )
+    try:
+        send_mail(
+            subject=f"[Haven] {len(overdue)} information page(s) past their review date",
+            message="These pages are flagged in the nurses' signpost picker until reviewed:\n\n"
+            + "\n".join(lines),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=admins,
+        )
+    except BaseException:
+        claim.delete()
+        raise
     return len(overdue)
 
 

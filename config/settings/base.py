@@ -88,18 +88,40 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A PostgreSQL host that does not answer at all (packets dropped) fails a request in seconds,
+# with a 503 (config/urls.py handler500), instead of holding a web worker for the operating
+# system's TCP timeout (minutes). libpq's smallest timeout is 2 s.
+POSTGRES_CONNECT_TIMEOUT = 3
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "haven",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+
+def redis_cache(location: str, key_prefix: str) -> dict[str, Any]:
+    """Redis as a cache that degrades, never fails a request (core/cache.py).
+
+    Connections are pooled, so connecting is rare while Redis is up: a short connect timeout
+    bounds what an unreachable (black-holed) Redis costs, and after one failed connect the
+    process stops trying for a few seconds.
+    """
+    return {
+        "BACKEND": "core.cache.FailOpenRedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.05,
+            "SOCKET_TIMEOUT": 0.5,
+            "CONNECTION_POOL_CLASS": "core.cache.FailFastConnectionPool",
+        },
     }
-}
+
+
+CACHES = {"default": redis_cache(REDIS_URL, "haven")}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "core.cache"
 
 # --- Accounts -----------------------------------------------------------------------------
 
@@ -213,6 +235,8 @@ SPECTACULAR_SETTINGS = {
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
+# No results are kept, so none expire: beat then adds no "celery.backend_cleanup" job.
+CELERY_RESULT_EXPIRES = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -224,31 +248,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Tasks sent while the broker is down fail fast instead of hanging a web request; the
-# outbox re-sends what was not delivered.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# A job published while the broker is down fails at once instead of holding a web worker:
+# one connection attempt (kombu would otherwise sleep 2 s before giving up), no publish
+# retries, a short connect timeout: a refused connection fails in about a millisecond, a
+# black-holed one in 50 ms. What must not be lost is a row that a periodic job re-sends (the
+# outbox); account emails are sent in-process instead (core/jobs.py). Workers reconnect on
+# their own terms (broker_connection_retry, broker_connection_max_retries).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 0.05,
+    "max_retries": 0,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.05
+CELERY_TASK_PUBLISH_RETRY = False
 # Django's LOGGING configures every process, workers included.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The schedule lives in the database, created once by moderation's migration 0006 and then
+# edited in the admin; no CELERY_BEAT_SCHEDULE, which beat would write over the edits.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("HAVEN_TIME_ZONE", default="Europe/London")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Loaded into django-celery-beat's tables when beat starts: editable in the admin after.
-CELERY_BEAT_SCHEDULE = {
-    "resend-pending-notification-emails": {
-        "task": "forum.tasks.resend_pending_notification_emails",
-        "schedule": timedelta(minutes=5),
-    },
-    "remind-nurses-of-overdue-questions": {
-        "task": "moderation.tasks.remind_nurses_of_overdue_questions",
-        "schedule": timedelta(minutes=15),
-    },
-    "alert-overdue-information-pages": {
-        "task": "moderation.tasks.alert_overdue_information_pages",
-        "schedule": timedelta(days=1),
-    },
-}
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # --- Email --------------------------------------------------------------------------------
@@ -316,8 +335,13 @@ LOGGING: dict[str, Any] = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"once_a_minute": {"()": "core.logging.OncePerInterval", "seconds": 60}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("HAVEN_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A Redis outage fails every cache call: one warning a minute says so.
+        "core.cache": {"filters": ["once_a_minute"]},
+    },
 }
 
 # --- Haven --------------------------------------------------------------------------------
@@ -341,3 +365,7 @@ HAVEN_NURSE_SLA_WORKING_HOURS = env.float("HAVEN_NURSE_SLA_WORKING_HOURS", defau
 HAVEN_NURSE_HOURS_SERVICE = env.str("HAVEN_NURSE_HOURS_SERVICE", default="helpline")
 # A notification email is tried this many times (one per outbox sweep) before giving up.
 HAVEN_EMAIL_MAX_ATTEMPTS = 8
+# A worker that claims notification emails may send them for this long; after it, the sweep
+# takes over what is still unsent. Longer than CELERY_TASK_TIME_LIMIT (check forum.E001), so
+# the sweep never takes over a message a living worker may still be sending.
+HAVEN_EMAIL_LEASE_SECONDS = env.int("HAVEN_EMAIL_LEASE_SECONDS", default=300)

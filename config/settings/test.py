@@ -5,7 +5,7 @@ prefix the suite alone uses, and only those keys are ever deleted.
 """
 
 from .base import *
-from .base import env
+from .base import env, redis_cache
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
@@ -14,27 +14,30 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://haven:haven@127.0.0.1:5432/haven"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["OPTIONS"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
 # test_<name>: two checkouts pointed at two names never share a test database.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "haven-test",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-    }
-}
+CACHES = {"default": redis_cache(REDIS_URL, "haven-test")}
 
 # Tasks run eagerly unless a test starts a real worker (tests/conftest.py `celery_worker`),
-# which switches the app to the broker for its duration.
+# which switches the app to the broker for its duration. A test that starts its own servers
+# (a worker or gunicorn subprocess) sets CELERY_TASK_ALWAYS_EAGER=false, EMAIL_URL and
+# HAVEN_EMAIL_LEASE_SECONDS in their environment; unset, these defaults hold.
 CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_DEFAULT_QUEUE = "haven-test"
+# The eager and solo pools the suite uses never enforce time limits; short ones let a worker
+# test lease its emails for a few seconds (forum.E001 wants the lease longer than the limit),
+# and a local mail server answers in milliseconds.
+CELERY_TASK_SOFT_TIME_LIMIT = 2
+CELERY_TASK_TIME_LIMIT = 3
+EMAIL_TIMEOUT = 1
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HAVEN_ALLOW_DEMO_SEED = True
 
 # Static files come from the apps directly: nothing to collect before a run.

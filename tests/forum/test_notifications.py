@@ -164,10 +164,13 @@ def test_reply_emails_are_delivered_by_a_real_worker(celery_worker, mailoutbox):
     assert wait_until(lambda: Notification.objects.get(recipient=asker).email == "sent")
 
 
-def test_the_outbox_sweep_is_scheduled_with_beat(settings):
+def test_the_outbox_sweep_is_scheduled_with_beat():
+    from django_celery_beat.models import PeriodicTask
+
     from config.celery import app
 
     app.loader.import_default_modules()
-    entry = settings.CELERY_BEAT_SCHEDULE["resend-pending-notification-emails"]
-    assert entry["task"] in app.tasks
-    assert entry["schedule"].total_seconds() <= 600
+    entry = PeriodicTask.objects.get(name="resend-pending-notification-emails")
+    assert entry.enabled
+    assert entry.task in app.tasks
+    assert entry.schedule.run_every.total_seconds() <= 600

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("moderation", "0005_rolepermission_delete_moderationaction"),
+        ("moderation", "0007_review_date_alert"),
     ]
 
     operations = [

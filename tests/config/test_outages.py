@@ -1,0 +1,217 @@
+"""Redis or PostgreSQL going away, in-process: degrade with Redis, 503 without the database.
+
+tests/config/test_outage_live.py does the same against gunicorn with a Redis it stops.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from config.settings.base import redis_cache
+from core.logging import OncePerInterval
+from tests.factories import PASSWORD, UserFactory
+from tests.utils import blackholed_port, closed_port
+
+LOGIN = "/_allauth/app/v1/auth/login"
+
+
+def sign_in(user: User) -> APIClient:
+    """An app client holding a real allauth session token (sessions: cached_db)."""
+    client = APIClient()
+    response = client.post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    client.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
+    return client
+
+
+@pytest.fixture
+def cache_warnings(caplog) -> Iterator[pytest.LogCaptureFixture]:
+    """What core.cache logs, its once-a-minute filter starting afresh."""
+    for log_filter in logging.getLogger("core.cache").filters:
+        if isinstance(log_filter, OncePerInterval):
+            log_filter.__init__(log_filter.seconds)  # type: ignore[misc]
+    caplog.set_level(logging.WARNING, logger="core.cache")
+    yield caplog
+
+
+@pytest.fixture(params=["refused", "black-holed"])
+def dead_cache(request, settings) -> Iterator[str]:
+    """Redis as a cache, unreachable: nothing listens, or connections hang."""
+    if request.param == "refused":
+        settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
+        yield request.param
+    else:
+        with blackholed_port() as port:
+            settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{port}/0", "t")}
+            yield request.param
+
+
+def timed(call, *args, **kwargs):
+    started = time.perf_counter()
+    response = call(*args, **kwargs)
+    return response, time.perf_counter() - started
+
+
+@pytest.mark.django_db
+def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, cache_warnings):
+    member = UserFactory(display_name="Sparrowhawk")
+    settings.CACHES = {"default": redis_cache(settings.REDIS_URL, "haven-test")}
+    client = sign_in(member)  # the session is written to Redis and to the database
+    settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
+
+    response, elapsed = timed(client.get, "/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "Sparrowhawk"
+    assert elapsed < 0.5
+    anonymous, elapsed = timed(APIClient().get, "/api/v1/threads/")
+    assert anonymous.status_code == 200
+    assert elapsed < 0.5
+    # Said once, as a warning, however many calls failed.
+    records = [r for r in cache_warnings.records if r.name == "core.cache"]
+    assert len(records) == 1
+    assert records[0].levelname == "WARNING"
+
+
+@pytest.mark.django_db
+def test_throttles_fail_open_while_the_cache_is_down(settings, dead_cache, cache_warnings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "anon": "2/min",
+        },
+    }
+    statuses = []
+    for _ in range(5):
+        response, elapsed = timed(APIClient().get, "/api/v1/categories/")
+        statuses.append(response.status_code)
+        assert elapsed < 0.5
+    assert statuses == [200] * 5
+    assert [r.levelname for r in cache_warnings.records if r.name == "core.cache"] == ["WARNING"]
+
+    # With Redis back, the same rate throttles again.
+    settings.CACHES = {"default": redis_cache(settings.REDIS_URL, "haven-test")}
+    assert [APIClient().get("/api/v1/categories/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_allauth_rate_limits_fail_open_and_fast_while_the_cache_is_down(dead_cache):
+    """allauth locks each rate limit with cache.add: a lock that never comes meant 1 s and 429."""
+    user = UserFactory()
+    client = APIClient()
+    for _ in range(7):
+        response, elapsed = timed(
+            client.post, LOGIN, {"email": user.email, "password": "wrong-password"}, format="json"
+        )
+        assert response.status_code == 400
+        assert "too_many_login_attempts" not in str(response.json())
+        assert elapsed < 0.5
+    response, elapsed = timed(
+        client.post, LOGIN, {"email": user.email, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    assert elapsed < 0.5
+
+
+def test_the_warning_filter_lets_one_record_a_minute_through_with_a_count():
+    once = OncePerInterval(seconds=60)
+
+    def record() -> logging.LogRecord:
+        return logging.LogRecord("core.cache", logging.ERROR, "f", 1, "Exception ignored", (), None)
+
+    records = [record() for _ in range(4)]
+    assert [once.filter(r) for r in records] == [True, False, False, False]
+    assert records[0].levelname == "WARNING"
+    once._last = {key: value - 61 for key, value in once._last.items()}  # a minute later
+    later = record()
+    assert once.filter(later)
+    assert later.getMessage() == "Exception ignored (and 3 more in the last 60 s)"
+
+
+# --- The database going away --------------------------------------------------------------
+
+
+@pytest.fixture
+def database_down(transactional_db) -> Iterator[None]:
+    """PostgreSQL on a port where nothing listens, for this test's requests."""
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = closed_port()
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
+
+
+def outside() -> APIClient:
+    """A client that gets the response a real one would, not the server's exception."""
+    return APIClient(raise_request_exception=False)
+
+
+def assert_503_json(response) -> None:
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "30"
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "service_unavailable"
+
+
+@pytest.fixture
+def signed_in(transactional_db):
+    user = UserFactory()
+    app = sign_in(user)
+    app.raise_request_exception = False
+    browser = outside()
+    browser.force_login(user)  # a browser session cookie, kept in the database
+    return app, browser
+
+
+def test_an_unreachable_database_answers_503_with_retry_after(signed_in, settings, request):
+    app, browser = signed_in
+    settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
+    request.getfixturevalue("database_down")
+
+    assert_503_json(outside().get("/api/v1/threads/"))
+    assert_503_json(app.get("/api/v1/me/"))
+    assert_503_json(browser.get("/api/v1/me/"))
+    assert_503_json(
+        outside().post(LOGIN, {"email": "a@haven.test", "password": "x"}, format="json")
+    )
+    page = browser.get(f"/{settings.ADMIN_URL}")  # a page: who is signed in needs the database
+    assert page.status_code == 503
+    assert page["Retry-After"] == "30"
+    assert page["Content-Type"].startswith("text/plain")
+
+
+def test_a_database_failure_in_a_middleware_before_the_view_is_a_503(signed_in, settings, request):
+    """Django's LoginRequiredMiddleware loads the signed-in user before any view runs."""
+    _, browser = signed_in
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    request.getfixturevalue("database_down")
+    assert_503_json(browser.get("/api/v1/categories/"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_host_that_never_answers_is_a_503_within_seconds():
+    """Packets dropped: the connect timeout, not the operating system's minutes, decides."""
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    with blackholed_port() as hanging:
+        connection.settings_dict["PORT"] = hanging
+        try:
+            started = time.perf_counter()
+            response = outside().get("/api/v1/threads/")
+            elapsed = time.perf_counter() - started
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = port
+    assert_503_json(response)
+    assert elapsed < 5
