@@ -3,6 +3,13 @@
 Each service checks (who may, is the input valid, what state is it in, with the rows it
 changes locked), then writes, then schedules side effects on commit. Counters move with
 ``F()`` under a row lock, or are recounted; they never drift.
+
+Lock order, everywhere (here and in every app that builds on these services): the thread
+first, then the post, then user rows. A service that changes a post or its counters locks
+its thread with ``thread_lock_visible`` before ``post_lock``, even when it only updates the
+thread afterwards, so two writers never hold one row each while waiting for the other's.
+Both are ``FOR NO KEY UPDATE`` locks: they serialise the writers of a thread, while inserts
+that merely point at the row (a like, a notification, a follow) are not held up by them.
 """
 
 from collections.abc import Iterable, Iterator
@@ -91,9 +98,12 @@ def clean_body(body: str) -> str:
 
 
 def thread_lock_visible(thread_id: int) -> Thread:
-    """The thread, row-locked for the rest of the transaction; 404 unless visible."""
+    """The thread, row-locked for the rest of the transaction; 404 unless visible.
+
+    The first lock of every write to a thread or its posts (see the lock order above).
+    """
     thread = (
-        Thread.objects.select_for_update(of=("self",))
+        Thread.objects.select_for_update(of=("self",), no_key=True)
         .select_related("category")
         .filter(pk=thread_id)
         .first()
@@ -101,6 +111,15 @@ def thread_lock_visible(thread_id: int) -> Thread:
     if thread is None or thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such thread.")
     return thread
+
+
+def post_lock(*, thread: Thread, post_id: int) -> Post:
+    """One post of a thread the caller has already locked, row-locked in its turn."""
+    post = Post.objects.select_for_update(no_key=True).filter(pk=post_id, thread=thread).first()
+    if post is None:
+        raise Http404("No such post.")
+    post.thread = thread
+    return post
 
 
 # --- Threads and posts ------------------------------------------------------------------------
@@ -204,8 +223,8 @@ def post_edit(*, user: User, post: Post, body: str) -> Post:
     """Authors edit their own posts within the edit window; moderators edit any, any time."""
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
-    thread = thread_lock_visible(post.thread_id)  # the search index is rebuilt below
-    post = Post.objects.select_for_update().get(pk=post.pk)
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
     if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "This post can no longer be edited.")
@@ -249,8 +268,8 @@ def post_delete(*, user: User, post: Post) -> Post:
     """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
-    thread_lock_visible(post.thread_id)
-    post = Post.objects.select_for_update().get(pk=post.pk)
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
     if post.author_id != user.pk and not moderator:
         raise Forbidden("not_author", "You can only delete your own posts.")
@@ -343,14 +362,11 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
 
 
 def _likeable_for_update(*, user: User, post: Post) -> Post:
+    """The post to like, locked after its thread: a like changes the thread's counter too."""
     check_can_write(user)
-    post = (
-        Post.objects.select_for_update(of=("self",))
-        .select_related("thread")
-        .defer("thread__search_vector")
-        .get(pk=post.pk)
-    )
-    if post.status != Post.Status.VISIBLE or post.thread.visibility != Thread.Visibility.VISIBLE:
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
+    if post.status != Post.Status.VISIBLE:
         raise Http404("No such post.")
     if post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_likeable", "Notices cannot be liked.")
@@ -361,7 +377,8 @@ def _likeable_for_update(*, user: User, post: Post) -> Post:
 def post_like(*, user: User, post: Post) -> Post:
     """One like per member per post; liking twice is the same as once. Closed threads too.
 
-    The post row is locked, so concurrent likes are counted one after the other, exactly.
+    The thread and post rows are locked, so concurrent likes are counted one after the
+    other, exactly.
     """
     post = _likeable_for_update(user=user, post=post)
     if post.author_id == user.pk:
