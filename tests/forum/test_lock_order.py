@@ -69,7 +69,7 @@ def test_likes_edits_deletes_and_replies_on_one_post_never_deadlock_and_counters
     def liker(n: int) -> Callable[[], None]:
         def work() -> None:
             client = client_for(likers[n])
-            chance = random.Random(n)  # noqa: S311  (a fixed mix of actions, not security)
+            chance = random.Random(n)  # a fixed mix of actions per liker
             for _ in range(ROUNDS):
                 post = target if chance.random() < 0.6 else chance.choice(doomed)
                 method = "post" if chance.random() < 0.6 else "delete"
