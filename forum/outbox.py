@@ -8,7 +8,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.identity import author_public
+from accounts.identity import published_author
 from forum.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ def _notification_email(notification: Notification) -> EmailMessage:
     """
     thread = notification.thread
     subject, event, why = _EMAILS[Notification.Kind(notification.kind)]
-    names = {"title": thread.title, "actor": author_public(notification.actor)["display_name"]}
+    # The actor as the post shows them: a nurse by the title she answered under.
+    actor = published_author(notification.post)["display_name"] if notification.actor_id else ""
+    names = {"title": thread.title, "actor": actor}
     link = f"{settings.FRONTEND_URL}/threads/{thread.pk}/"
     return EmailMessage(
         subject=subject.format(**names),
@@ -82,8 +84,8 @@ def notification_emails_send(
                 pending = pending.filter(created_at__lt=created_before)
             rows = list(
                 pending.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient", "thread", "actor")
-                .defer("thread__search_vector")
+                .select_related("recipient", "thread", "post__author")
+                .defer("thread__search_vector", "post__body", "post__body_html")
                 .order_by("created_at", "id")[:batch]
             )
             if not rows:

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.identity import voice_of
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
@@ -144,11 +145,24 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         raise ValidationError(errors)
 
     now = timezone.now()
+    voice = voice_of(author)
     thread = Thread.objects.create(
-        category=category, author=author, title=title, created_at=now, last_activity_at=now
+        category=category,
+        author=author,
+        author_role=voice.role,
+        author_title=voice.title,
+        title=title,
+        created_at=now,
+        last_activity_at=now,
     )
     opening = Post.objects.create(
-        thread=thread, author=author, body=body, body_html=render_markdown(body), created_at=now
+        thread=thread,
+        author=author,
+        author_role=voice.role,
+        author_title=voice.title,
+        body=body,
+        body_html=render_markdown(body),
+        created_at=now,
     )
     Subscription.objects.create(user=author, thread=thread)
     thread_reindex(thread_id=thread.pk)
@@ -187,12 +201,16 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
 def post_add(*, thread: Thread, author: User, body: str, kind: Post.Kind = Post.Kind.POST) -> Post:
     """Append a reply to a thread the caller has locked: counters, search index, follow.
 
-    The shared step of a member's reply and a nurse's answer; callers check and notify.
+    The shared step of a member's reply and a nurse's answer; callers check and notify. The
+    author's public identity is fixed on the post now (``accounts.identity.voice_of``).
     """
     now = timezone.now()
+    voice = voice_of(author)
     post = Post.objects.create(
         thread=thread,
         author=author,
+        author_role=voice.role,
+        author_title=voice.title,
         kind=kind,
         body=body,
         body_html=render_markdown(body),
@@ -295,8 +313,14 @@ def post_delete(*, user: User, post: Post) -> Post:
 # --- Closing ------------------------------------------------------------------------------
 
 
+def may_close(user: User) -> bool:
+    """Closing speaks for the staff: it takes the nurse or moderator role itself (a superuser
+    without one has no title to close under), and the role's permission."""
+    return user.role in (Role.NURSE, Role.MODERATOR) and user.has_perm("forum.close_thread")
+
+
 def _check_may_close(user: User) -> None:
-    if not user.has_perm("forum.close_thread"):
+    if not may_close(user):
         raise Forbidden("not_allowed", "Only nurses and moderators close or reopen threads.")
 
 
@@ -311,14 +335,25 @@ def _system_post(*, thread: Thread, text: str, now: datetime) -> Post:
     )
 
 
+_CLOSING_FIELDS = (
+    "status",
+    "closed_at",
+    "closed_by",
+    "closed_by_role",
+    "closed_by_title",
+    "close_reason",
+)
+
+
 @transaction.atomic
 def thread_close(
     *, actor: User, thread: Thread, reason: str = "", notice: str | None = None
 ) -> Thread:
     """Close a thread to replies; it stays readable, likeable and flaggable.
 
-    A notice (``notice``, else the reason) is added to the thread and the closing is
-    recorded in the audit log.
+    Only nurses and moderators close. Who closed shows as their staff title, fixed now
+    (``closed_by`` itself stays for the records). A notice (``notice``, else the reason) is
+    added to the thread and the closing is recorded in the audit log.
     """
     _check_may_close(actor)
     thread = thread_lock_visible(thread.pk)
@@ -328,12 +363,12 @@ def thread_close(
     reason = reason.strip()
     if len(reason) > 500:
         raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    voice = voice_of(actor)
     thread.status = Thread.Status.CLOSED
     thread.closed_at, thread.closed_by, thread.close_reason = now, actor, reason
+    thread.closed_by_role, thread.closed_by_title = voice.role, voice.title
     thread.last_activity_at = now
-    thread.save(
-        update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
-    )
+    thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     text = (notice or reason or "This thread has been closed to new replies.").strip()
     _system_post(thread=thread, text=text, now=now)
     audit_record(actor=actor, action="thread_closed", target=thread, reason=reason)
@@ -342,6 +377,7 @@ def thread_close(
 
 @transaction.atomic
 def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
+    """Open a closed thread to replies again; nurses and moderators only, audited."""
     _check_may_close(actor)
     thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.OPEN:
@@ -349,10 +385,9 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     now = timezone.now()
     thread.status = Thread.Status.OPEN
     thread.closed_at, thread.closed_by, thread.close_reason = None, None, ""
+    thread.closed_by_role, thread.closed_by_title = "", ""
     thread.last_activity_at = now
-    thread.save(
-        update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
-    )
+    thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     _system_post(thread=thread, text="This thread has been reopened for replies.", now=now)
     audit_record(actor=actor, action="thread_reopened", target=thread, reason=reason.strip())
     return thread

@@ -47,7 +47,9 @@ SIGNPOST_KINDS = (SignpostingTemplate.Kind.SERVICE, SignpostingTemplate.Kind.INF
 
 
 def check_is_nurse(user: User) -> None:
-    if not user.has_perm("moderation.answer_as_nurse"):
+    """Nurse work takes the nurse role itself, and its permission: a superuser has every
+    permission but, without the role, no title to answer under."""
+    if user.role != Role.NURSE or not user.has_perm("moderation.answer_as_nurse"):
         raise Forbidden("not_nurse", "Only the nursing team can do this.")
 
 

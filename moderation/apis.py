@@ -143,7 +143,7 @@ class NurseQueueApi(APIView):
         id = serializers.IntegerField(source="thread.id")
         title = serializers.CharField(source="thread.title")
         category = serializers.SlugField(source="thread.category.slug")
-        author = AuthorField(source="thread.author")
+        author = AuthorField(source="thread")
         created_at = serializers.DateTimeField(source="thread.created_at")
         age_working_hours = serializers.FloatField()
         overdue = serializers.BooleanField()
