@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.errors import ApplicationError
-from forum.models import Category, Like, Post, Thread
+from forum.models import Category, Like, Post, PostRevision, Thread
 from forum.services import may_close, thread_close, thread_reopen
 
 
@@ -96,6 +96,23 @@ class ThreadAdmin(admin.ModelAdmin):
         return may_close(request.user)  # type: ignore[arg-type]
 
 
+class PostRevisionInline(admin.TabularInline):
+    """What the post said before each edit by someone else, or a correction: read-only."""
+
+    model = PostRevision
+    fields = ("created_at", "editor", "editor_title", "reason", "body")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     list_display = ("id", "thread", "author", "kind", "status", "like_count", "created_at")
@@ -118,6 +135,8 @@ class PostAdmin(admin.ModelAdmin):
         "created_at",
         "edited_at",
     )
+
+    inlines = [PostRevisionInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

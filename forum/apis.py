@@ -13,14 +13,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.identity import published_author, staff_public
-from accounts.permissions import ReadOnlyOrParticipant
+from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
 from accounts.serializers import AuthorField
 from core.api.pagination import (
     NotificationCursorPagination,
     PostCursorPagination,
+    RevisionCursorPagination,
     ThreadPagination,
 )
 from core.api.throttling import ScopedThrottle
+from core.errors import Forbidden
 from forum import selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
@@ -236,6 +238,7 @@ class PostDetailApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
     def _render(self, request: Request, post_id: int) -> Response:
         post = selectors.post_for_viewer(post_id=post_id, viewer=request.user)
@@ -254,6 +257,40 @@ class PostDetailApi(APIView):
         post = selectors.post_get(post_id=post_id)
         services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
         return self._render(request, post_id)
+
+
+class CanModeratePosts(IsParticipant):
+    """Signed in (401 otherwise) and a moderator (403 ``not_moderator`` otherwise)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if not request.user.has_perm("forum.moderate_post"):
+            raise Forbidden("not_moderator", "Only moderators see the history of a post.")
+        return True
+
+
+class PostRevisionListApi(APIView):
+    """What a post said before each edit by someone else, or a correction: newest first."""
+
+    permission_classes = [CanModeratePosts]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        body = serializers.CharField(help_text="The text before this change.")
+        editor = AuthorField(user_field="editor")
+        reason = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request, post_id: int) -> Response:
+        post = get_object_or_404(Post, pk=post_id)
+        paginator = RevisionCursorPagination()
+        page = paginator.paginate_queryset(selectors.post_revisions(post=post), request, self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
 class PostLikeApi(APIView):

@@ -187,6 +187,29 @@ class Post(models.Model):
         return f"Post {self.pk} in thread {self.thread_id}"
 
 
+class PostRevision(models.Model):
+    """The text a post had before an edit or a correction: moderators see what changed."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField(help_text="The text before this change.")
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # How the editor is shown, fixed at the edit (see accounts.identity).
+    editor_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    editor_title = models.CharField(max_length=60, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["post", "-created_at", "-id"], name="forum_revision_post_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Revision of post {self.post_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class Like(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")

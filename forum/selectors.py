@@ -6,7 +6,7 @@ from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Su
 from django.http import Http404
 
 from accounts.models import User
-from forum.models import Category, Like, Notification, Post, Subscription, Thread
+from forum.models import Category, Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import threads_like_title
 
 SIMILAR_LIMIT = 5
@@ -77,6 +77,11 @@ def post_get(*, post_id: int) -> Post:
     if post is None or post.thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such post.")
     return post
+
+
+def post_revisions(*, post: Post) -> QuerySet[PostRevision]:
+    """A post's earlier texts, newest first (the cursor pagination orders them)."""
+    return PostRevision.objects.filter(post=post).select_related("editor")
 
 
 def notification_list(*, user: User) -> QuerySet[Notification]:

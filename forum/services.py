@@ -32,7 +32,15 @@ from accounts.roles import Role
 from core.audit import audit_record
 from core.errors import Conflict, Forbidden
 from core.jobs import enqueue_on_commit
-from forum.models import Category, Like, Notification, Post, Subscription, Thread
+from forum.models import (
+    Category,
+    Like,
+    Notification,
+    Post,
+    PostRevision,
+    Subscription,
+    Thread,
+)
 from forum.rendering import render_markdown
 from forum.search import thread_index_append, thread_reindex
 
@@ -236,16 +244,61 @@ def edit_window() -> timedelta:
     return timedelta(minutes=settings.HAVEN_EDIT_WINDOW_MINUTES)
 
 
+def _clean_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    return reason
+
+
+def post_revision_keep(*, post: Post, editor: User, reason: str, now: datetime) -> PostRevision:
+    """Keep the text a locked post has now, before someone changes it: who, and why.
+
+    The editor is recorded in the voice she writes in (a nurse by her title).
+    """
+    voice = voice_of(editor)
+    return PostRevision.objects.create(
+        post=post,
+        body=post.body,
+        editor=editor,
+        editor_role=voice.role,
+        editor_title=voice.title,
+        reason=reason,
+        created_at=now,
+    )
+
+
+def post_text_replace(*, post: Post, body: str, now: datetime) -> None:
+    """Give a locked post new text: rendered, shown as edited, and searchable as such."""
+    post.body = body
+    post.body_html = render_markdown(body)
+    post.edited_at = now
+    post.save(update_fields=["body", "body_html", "edited_at"])
+    thread_reindex(thread_id=post.thread_id)
+
+
 @transaction.atomic
-def post_edit(*, user: User, post: Post, body: str) -> Post:
-    """Authors edit their own posts within the edit window; moderators edit any, any time."""
+def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
+    """Authors edit their own posts within the edit window; moderators edit any, any time.
+
+    Nurse answers are published clinical text: they change only through a nurse's
+    correction, never here, not even by a moderator (403 ``correction_required``). An edit
+    of someone else's post keeps the text it replaces (a revision, with the reason) and is
+    recorded in the audit log. Sending the text unchanged changes nothing.
+    """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
+    reason = _clean_reason(reason)
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
     if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "This post can no longer be edited.")
+    if post.kind == Post.Kind.NURSE_ANSWER:
+        raise Forbidden(
+            "correction_required",
+            "A nurse answer changes only through a correction published by a nurse.",
+        )
     if not moderator:
         if post.author_id != user.pk:
             raise Forbidden("not_author", "You can only edit your own posts.")
@@ -257,11 +310,20 @@ def post_edit(*, user: User, post: Post, body: str) -> Post:
             )
         if thread.status == Thread.Status.CLOSED:
             raise Forbidden("thread_closed", "This thread is closed.")
-    post.body = clean_body(body)
-    post.body_html = render_markdown(post.body)
-    post.edited_at = timezone.now()
-    post.save(update_fields=["body", "body_html", "edited_at"])
-    thread_reindex(thread_id=post.thread_id)
+    body = clean_body(body)
+    if body == post.body:
+        return post
+    now = timezone.now()
+    if post.author_id != user.pk:
+        revision = post_revision_keep(post=post, editor=user, reason=reason, now=now)
+        audit_record(
+            actor=user,
+            action="post_edited",
+            target=post,
+            reason=reason,
+            data={"revision": revision.pk},
+        )
+    post_text_replace(post=post, body=body, now=now)
     return post
 
 
@@ -279,13 +341,15 @@ def _thread_recount(*, thread_id: int) -> None:
 
 
 @transaction.atomic
-def post_delete(*, user: User, post: Post) -> Post:
+def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     """Soft delete: the text is removed and a tombstone keeps the thread's order coherent.
 
-    Authors delete their own posts, moderators any. Deleting twice changes nothing.
+    Authors delete their own posts, moderators any: then the text is kept as a revision and
+    the deletion is recorded in the audit log. Deleting twice changes nothing.
     """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
+    reason = _clean_reason(reason)
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
@@ -298,6 +362,15 @@ def post_delete(*, user: User, post: Post) -> Post:
         raise Forbidden("not_editable", "Nurse answers are kept as published.")
     if post.status == Post.Status.DELETED:
         return post
+    if post.author_id != user.pk:
+        revision = post_revision_keep(post=post, editor=user, reason=reason, now=timezone.now())
+        audit_record(
+            actor=user,
+            action="post_deleted",
+            target=post,
+            reason=reason,
+            data={"revision": revision.pk},
+        )
     Like.objects.filter(post=post).delete()
     post.status = Post.Status.DELETED
     post.body = ""
