@@ -9,7 +9,7 @@ display name ("Former member" once erased), even if she later joins the staff.
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.models import User
+from accounts.models import DEFAULT_NURSE_TITLE, User
 from accounts.roles import Role
 
 FORMER_MEMBER = "Former member"
@@ -28,7 +28,7 @@ def voice_of(user: User) -> Voice:
     """The voice of what ``user`` writes now: a nurse under her title, a moderator as
     "Moderator", anyone else as herself."""
     if user.role == Role.NURSE:
-        return Voice(Role.NURSE, user.title)
+        return Voice(Role.NURSE, user.title or DEFAULT_NURSE_TITLE)
     if user.role == Role.MODERATOR:
         return Voice(Role.MODERATOR, MODERATOR_TITLE)
     return Voice(Role.MEMBER, "")

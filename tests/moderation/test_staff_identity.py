@@ -22,7 +22,7 @@ from accounts.services import user_set_role
 from forum.models import Notification, Post, Thread
 from forum.outbox import notification_emails_send
 from forum.services import post_create, post_like, thread_close, thread_follow
-from moderation.answers import nurse_answer_create
+from moderation.answers import nurse_answer_correct, nurse_answer_create
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
 from tests.utils import client_for
 
@@ -248,8 +248,11 @@ def test_no_get_endpoint_names_or_links_any_staff_member(ask_our_nurses):
     post_like(user=asker, post=closing)
     second = make_thread(author=reader, category=ask_our_nurses, title="Scan results wait")
     thread_follow(user=asker, thread=second)
-    _answer(margaret, second)
+    first_answer = _answer(margaret, second)
     _answer(helen, second, follow_up=True, body="A follow-up from the team.")
+    nurse_answer_correct(
+        nurse=margaret, post=first_answer, body="Corrected.", signposts=[], reason="Typo"
+    )
     user_set_role(user=margaret, role=Role.MEMBER)  # demoted after answering
     peer = make_thread(author=asker, category=peers, title="Feeling low after treatment")
     post_create(author=helen, thread=peer, body="You are not alone in this.")
@@ -298,3 +301,10 @@ def test_no_get_endpoint_names_or_links_any_staff_member(ask_our_nurses):
     # The world really showed staff content, under titles only.
     assert all(seen.values()), seen
     assert scanned > 100
+
+
+def test_a_nurse_without_a_title_answers_under_the_default_one(ask_our_nurses, nurse):
+    User.objects.filter(pk=nurse.pk).update(title="")  # e.g. cleared from a shell
+    nurse.refresh_from_db()
+    post = _answer(nurse, make_thread(category=ask_our_nurses))
+    assert (post.author_role, post.author_title) == ("nurse", "Breast Care Nurse")
