@@ -1,16 +1,64 @@
-"""How a person appears to everyone else: ``{id, display_name, role, title}``, nothing more."""
+"""How a person appears to everyone else: ``{id, display_name, role, title}``, nothing more.
 
+The identity is fixed when content is written and stored with it (``voice_of``): staff write
+as their role, never as a person, so a nurse answer shows her title and no user id forever,
+whatever happens to her account later; a member's content shows the member, by her live
+display name ("Former member" once erased), even if she later joins the staff.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
-from accounts.models import User
+from accounts.models import DEFAULT_NURSE_TITLE, User
 from accounts.roles import Role
 
 FORMER_MEMBER = "Former member"
+MODERATOR_TITLE = "Moderator"
 
 
-def author_public(user: User | None) -> dict[str, Any]:
-    """A nurse appears under her public title only: never her name, never an email."""
+@dataclass(frozen=True)
+class Voice:
+    """The role and public title a piece of content is written under (no title: a member)."""
+
+    role: str
+    title: str
+
+
+def voice_of(user: User) -> Voice:
+    """The voice of what ``user`` writes now: a nurse under her title, a moderator as
+    "Moderator", anyone else as herself."""
+    if user.role == Role.NURSE:
+        return Voice(Role.NURSE, user.title or DEFAULT_NURSE_TITLE)
+    if user.role == Role.MODERATOR:
+        return Voice(Role.MODERATOR, MODERATOR_TITLE)
+    return Voice(Role.MEMBER, "")
+
+
+def staff_public(*, role: str, title: str) -> dict[str, Any]:
+    """Staff appear under their title only: no name, no user id, nothing to link."""
+    return {"id": None, "display_name": title, "role": role, "title": title}
+
+
+def author_public(user: User | None, *, role: str = Role.MEMBER, title: str = "") -> dict[str, Any]:
+    """The author of content written in ``role``/``title`` (as stored with the content)."""
+    if role != Role.MEMBER:
+        return staff_public(role=role, title=title)
     if user is None or not user.is_active:
         return {"id": None, "display_name": FORMER_MEMBER, "role": Role.MEMBER.value, "title": None}
-    name = user.title if user.role == Role.NURSE else user.display_name
-    return {"id": user.pk, "display_name": name, "role": user.role, "title": user.public_title}
+    return {
+        "id": user.pk,
+        "display_name": user.display_name,
+        "role": Role.MEMBER.value,
+        "title": None,
+    }
+
+
+def published_author(content: Any, user_field: str = "author") -> dict[str, Any]:
+    """The author of a thread or post (``user_field`` and its ``_role``/``_title`` beside it).
+
+    Staff content never reads the user row, so it needs no join.
+    """
+    role = getattr(content, f"{user_field}_role")
+    if role != Role.MEMBER:
+        return staff_public(role=role, title=getattr(content, f"{user_field}_title"))
+    return author_public(getattr(content, user_field))

@@ -5,10 +5,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.identity import author_public
+from accounts.identity import published_author
 from accounts.roles import Role
-
-_FORMER = object()
 
 
 @extend_schema_field(
@@ -24,19 +22,19 @@ _FORMER = object()
     }
 )
 class AuthorField(serializers.Field):
-    """Read-only; the related user must be fetched with ``select_related``.
+    """Read-only: the author of a piece of content as it was published.
 
-    With ``allow_null`` a missing user is ``null`` (``closed_by`` of an open thread);
-    without, it is the "Former member" of an erased account.
+    Its source is the content itself (a thread or a post, by default the object being
+    serialised); ``user_field`` names the content's user, beside which ``<user_field>_role``
+    and ``<user_field>_title`` hold the identity fixed when it was written. Member content
+    needs that user fetched with ``select_related``.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, user_field: str = "author", **kwargs: Any) -> None:
         kwargs["read_only"] = True
+        kwargs.setdefault("source", "*")
+        self.user_field = user_field
         super().__init__(**kwargs)
 
-    def get_attribute(self, instance: Any) -> Any:
-        value = super().get_attribute(instance)
-        return _FORMER if value is None and not self.allow_null else value
-
-    def to_representation(self, value: Any) -> dict[str, Any]:
-        return author_public(None if value is _FORMER else value)
+    def to_representation(self, content: Any) -> dict[str, Any]:
+        return published_author(content, self.user_field)

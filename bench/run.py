@@ -382,6 +382,9 @@ def seed(posts: int, seed_value: int) -> dict[str, Any]:
                 status="closed" if planned.closed else "open",
                 closed_at=last + timedelta(minutes=30) if planned.closed else None,
                 closed_by_id=closer,
+                # Stored as forum.services.thread_close fixes it: the closing nurse's title.
+                closed_by_role=Role.NURSE if planned.closed else "",
+                closed_by_title=users[MEMBERS].title if planned.closed else "",
                 close_reason="Answered; closing to keep the board tidy." if planned.closed else "",
                 reply_count=replies,
                 like_count=sum(p.like_count for p in visible),
@@ -429,9 +432,13 @@ def seed(posts: int, seed_value: int) -> dict[str, Any]:
         for p in planned.posts:
             author_id = user_ids[p.author]
             deleted = p.status == "deleted"
+            nurse_answer = p.kind == "nurse_answer"
             post = Post(
                 thread_id=thread_id,
                 author_id=author_id,
+                # Stored as forum.services.post_add fixes it: a nurse answers under her title.
+                author_role=Role.NURSE if nurse_answer else Role.MEMBER,
+                author_title=users[p.author].title if nurse_answer else "",
                 kind=p.kind,
                 body="" if deleted else pool[p.body],
                 body_html=TOMBSTONE_HTML if deleted else html[p.body],

@@ -3,24 +3,29 @@
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.identity import author_public
-from accounts.permissions import ReadOnlyOrParticipant
+from accounts.identity import published_author, staff_public
+from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
 from accounts.serializers import AuthorField
 from core.api.pagination import (
     NotificationCursorPagination,
     PostCursorPagination,
+    RevisionCursorPagination,
     ThreadPagination,
 )
 from core.api.throttling import ScopedThrottle
+from core.errors import Forbidden
 from forum import selectors, services
+from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
 
@@ -59,7 +64,7 @@ class ThreadOutputSerializer(serializers.Serializer):
     author = AuthorField()
     status = serializers.CharField()
     closed_at = serializers.DateTimeField(allow_null=True)
-    closed_by = AuthorField(allow_null=True)
+    closed_by = AuthorField(user_field="closed_by", allow_null=True)
     close_reason = serializers.CharField()
     reply_count = serializers.IntegerField()
     like_count = serializers.IntegerField()
@@ -73,10 +78,14 @@ class ThreadOutputSerializer(serializers.Serializer):
             "id": t.pk,
             "title": t.title,
             "category": t.category.slug,
-            "author": author_public(t.author),
+            "author": published_author(t),
             "status": t.status,
             "closed_at": _when(t.closed_at),
-            "closed_by": author_public(t.closed_by) if t.closed_by_id else None,
+            "closed_by": (
+                staff_public(role=t.closed_by_role, title=t.closed_by_title)
+                if t.closed_by_role
+                else None
+            ),
             "close_reason": t.close_reason,
             "reply_count": t.reply_count,
             "like_count": t.like_count,
@@ -106,7 +115,7 @@ class PostOutputSerializer(serializers.Serializer):
         return {
             "id": p.pk,
             "thread": p.thread_id,
-            "author": None if p.kind == Post.Kind.SYSTEM else author_public(p.author),
+            "author": None if p.kind == Post.Kind.SYSTEM else published_author(p),
             "kind": p.kind,
             "body": p.body,
             "body_html": p.body_html,
@@ -129,13 +138,11 @@ class PostingApi(APIView):
         return [*throttles, ScopedThrottle()] if self.request.method == "POST" else throttles
 
 
-class ThreadListApi(PostingApi):
-    class FilterSerializer(serializers.Serializer):
-        category = serializers.SlugField(required=False)
-        status = serializers.ChoiceField(choices=Thread.Status.choices, required=False)
-        unanswered = serializers.BooleanField(required=False, default=False)
-        author = serializers.IntegerField(required=False, min_value=1)
-        q = serializers.CharField(required=False, max_length=200)
+class ThreadListApi(GenericAPIView, PostingApi):
+    """Filtered by ``forum.filters.ThreadFilter`` through the configured filter backend."""
+
+    filterset_class = ThreadFilter
+    pagination_class = ThreadPagination
 
     class InputSerializer(serializers.Serializer):
         category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
@@ -150,14 +157,14 @@ class ThreadListApi(PostingApi):
             data["first_post"] = PostOutputSerializer(t.first_post).data  # type: ignore[attr-defined]
             return data
 
-    @extend_schema(parameters=[FilterSerializer], responses=ThreadOutputSerializer(many=True))
+    def get_queryset(self) -> QuerySet[Thread]:
+        return selectors.thread_list(viewer=self.request.user)
+
+    @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        threads = selectors.thread_list(viewer=request.user, filters=filters.validated_data)
-        paginator = ThreadPagination()
-        page = paginator.paginate_queryset(threads, request, view=self)
-        return paginator.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
+        threads = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(threads)
+        return self.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
     def post(self, request: Request) -> Response:
@@ -232,6 +239,7 @@ class PostDetailApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
     def _render(self, request: Request, post_id: int) -> Response:
         post = selectors.post_for_viewer(post_id=post_id, viewer=request.user)
@@ -250,6 +258,40 @@ class PostDetailApi(APIView):
         post = selectors.post_get(post_id=post_id)
         services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
         return self._render(request, post_id)
+
+
+class CanModeratePosts(IsParticipant):
+    """Signed in (401 otherwise) and a moderator (403 ``not_moderator`` otherwise)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if not request.user.has_perm("forum.moderate_post"):
+            raise Forbidden("not_moderator", "Only moderators see the history of a post.")
+        return True
+
+
+class PostRevisionListApi(APIView):
+    """What a post said before each edit by someone else, or a correction: newest first."""
+
+    permission_classes = [CanModeratePosts]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        body = serializers.CharField(help_text="The text before this change.")
+        editor = AuthorField(user_field="editor")
+        reason = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request, post_id: int) -> Response:
+        post = get_object_or_404(Post, pk=post_id)
+        paginator = RevisionCursorPagination()
+        page = paginator.paginate_queryset(selectors.post_revisions(post=post), request, self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
 class PostLikeApi(APIView):
@@ -292,6 +334,13 @@ class ThreadFollowApi(APIView):
         return Response({"following": False})
 
 
+class _ActorField(AuthorField):
+    """Who acted, as the post the notice is about shows them: the same fixed identity."""
+
+    def get_attribute(self, notification: Any) -> Any:
+        return notification.post if notification.actor_id else None
+
+
 class NotificationListApi(APIView):
     class OutputSerializer(serializers.Serializer):
         class ThreadRef(serializers.Serializer):
@@ -303,7 +352,7 @@ class NotificationListApi(APIView):
         priority = serializers.CharField()
         thread = ThreadRef()
         post = serializers.IntegerField(source="post_id")
-        actor = AuthorField()
+        actor = _ActorField(allow_null=True)
         created_at = serializers.DateTimeField()
         read_at = serializers.DateTimeField(allow_null=True)
 

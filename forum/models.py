@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.roles import Role
+
 
 class Category(models.Model):
     """A board of the forum. In a nurse-answered one, every thread is a question for nurses."""
@@ -59,6 +61,9 @@ class Thread(models.Model):
         related_name="threads",
         help_text="Empty once the author has erased their account.",
     )
+    # The public identity the thread was written under, fixed then (see accounts.identity).
+    author_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    author_title = models.CharField(max_length=60, blank=True)
     title = models.CharField(max_length=200)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     visibility = models.CharField(
@@ -71,7 +76,10 @@ class Thread(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        help_text="Who closed it: for the records. Everyone else sees the staff title below.",
     )
+    closed_by_role = models.CharField(max_length=16, choices=Role.choices, blank=True)
+    closed_by_title = models.CharField(max_length=60, blank=True)
     close_reason = models.CharField(max_length=500, blank=True)
     reply_count = models.PositiveIntegerField(default=0)
     like_count = models.PositiveIntegerField(default=0)
@@ -104,6 +112,20 @@ class Thread(models.Model):
                 condition=Q(status="open", closed_at__isnull=True) | Q(status="closed"),
                 name="forum_thread_open_has_no_closed_at",
             ),
+            models.CheckConstraint(
+                condition=Q(author_role=Role.MEMBER, author_title="")
+                | (~Q(author_role=Role.MEMBER) & ~Q(author_title="")),
+                name="forum_thread_staff_author_has_title",
+            ),
+            # Closed by staff, under a staff title; an open thread names no closer.
+            models.CheckConstraint(
+                condition=Q(status="open", closed_by_role="", closed_by_title="")
+                | (
+                    Q(status="closed", closed_by_role__in=[Role.NURSE, Role.MODERATOR])
+                    & ~Q(closed_by_title="")
+                ),
+                name="forum_thread_closed_by_staff_title",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,6 +154,9 @@ class Post(models.Model):
         on_delete=models.SET_NULL,
         related_name="posts",
     )
+    # The public identity the post was written under, fixed then (see accounts.identity).
+    author_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    author_title = models.CharField(max_length=60, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POST)
     body = models.TextField()
     body_html = models.TextField()
@@ -146,9 +171,43 @@ class Post(models.Model):
             models.Index(fields=["thread", "created_at", "id"], name="forum_post_thread_order_idx"),
             models.Index(fields=["author", "-created_at"], name="forum_post_author_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(author_role=Role.MEMBER, author_title="")
+                | (~Q(author_role=Role.MEMBER) & ~Q(author_title="")),
+                name="forum_post_staff_author_has_title",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="nurse_answer") | Q(author_role=Role.NURSE),
+                name="forum_post_nurse_answer_by_nurse",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Post {self.pk} in thread {self.thread_id}"
+
+
+class PostRevision(models.Model):
+    """The text a post had before an edit or a correction: moderators see what changed."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField(help_text="The text before this change.")
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # How the editor is shown, fixed at the edit (see accounts.identity).
+    editor_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    editor_title = models.CharField(max_length=60, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["post", "-created_at", "-id"], name="forum_revision_post_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Revision of post {self.post_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Like(models.Model):

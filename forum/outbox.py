@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.identity import author_public
+from accounts.identity import published_author
 from forum.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,9 @@ def _notification_email(notification: Notification, *, domain: str) -> EmailMess
     """
     thread = notification.thread
     subject, event, why = _EMAILS[Notification.Kind(notification.kind)]
-    names = {"title": thread.title, "actor": author_public(notification.actor)["display_name"]}
+    # The actor as the post shows them: a nurse by the title she answered under.
+    actor = published_author(notification.post)["display_name"] if notification.actor_id else ""
+    names = {"title": thread.title, "actor": actor}
     link = f"{settings.FRONTEND_URL}/threads/{thread.pk}/"
     return EmailMessage(
         subject=subject.format(**names),
@@ -124,8 +126,8 @@ def _claim(
     with transaction.atomic():
         rows = list(
             due.select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient", "thread", "actor")
-            .defer("thread__search_vector")
+            .select_related("recipient", "thread", "post__author")
+            .defer("thread__search_vector", "post__body", "post__body_html")
             .order_by("created_at", "id")[:batch]
         )
         # An expired lease whose worker died on the last allowed attempt: give up on it.

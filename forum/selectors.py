@@ -6,8 +6,8 @@ from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Su
 from django.http import Http404
 
 from accounts.models import User
-from forum.models import Category, Like, Notification, Post, Subscription, Thread
-from forum.search import threads_like_title, threads_matching
+from forum.models import Category, Like, Notification, Post, PostRevision, Subscription, Thread
+from forum.search import threads_like_title
 
 SIMILAR_LIMIT = 5
 
@@ -29,29 +29,13 @@ def _with_following(threads: QuerySet[Thread], viewer: Any) -> QuerySet[Thread]:
 
 def _visible_threads() -> QuerySet[Thread]:
     return Thread.objects.filter(visibility=Thread.Visibility.VISIBLE).select_related(
-        "category", "author", "closed_by"
+        "category", "author"
     )
 
 
-def thread_list(*, viewer: Any, filters: dict[str, Any]) -> QuerySet[Thread]:
-    """Visible threads, newest activity first (best match first when searching)."""
-    threads = _visible_threads()
-    if category := filters.get("category"):
-        threads = threads.filter(category__slug=category)
-    if status := filters.get("status"):
-        threads = threads.filter(status=status)
-    if filters.get("unanswered"):
-        threads = threads.filter(
-            category__nurse_answered=True,
-            nurse_answered_at__isnull=True,
-            status=Thread.Status.OPEN,
-        )
-    if author := filters.get("author"):
-        threads = threads.filter(author_id=author)
-    threads = _with_following(threads, viewer)
-    if q := filters.get("q"):
-        return threads_matching(threads, q)
-    return threads.order_by("-last_activity_at", "-id")
+def thread_list(*, viewer: Any) -> QuerySet[Thread]:
+    """Visible threads, newest activity first; ``forum.filters.ThreadFilter`` narrows them."""
+    return _with_following(_visible_threads(), viewer).order_by("-last_activity_at", "-id")
 
 
 def thread_get(*, thread_id: int, viewer: Any) -> Thread:
@@ -95,11 +79,16 @@ def post_get(*, post_id: int) -> Post:
     return post
 
 
+def post_revisions(*, post: Post) -> QuerySet[PostRevision]:
+    """A post's earlier texts, newest first (the cursor pagination orders them)."""
+    return PostRevision.objects.filter(post=post).select_related("editor")
+
+
 def notification_list(*, user: User) -> QuerySet[Notification]:
     return (
         Notification.objects.filter(recipient=user, thread__visibility=Thread.Visibility.VISIBLE)
-        .select_related("thread", "actor")
-        .defer("thread__search_vector")
+        .select_related("thread", "post__author")
+        .defer("thread__search_vector", "post__body", "post__body_html")
     )
 
 

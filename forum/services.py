@@ -3,6 +3,13 @@
 Each service checks (who may, is the input valid, what state is it in, with the rows it
 changes locked), then writes, then schedules side effects on commit. Counters move with
 ``F()`` under a row lock, or are recounted; they never drift.
+
+Lock order, everywhere (here and in every app that builds on these services): the thread
+first, then the post, then user rows. A service that changes a post or its counters locks
+its thread with ``thread_lock_visible`` before ``post_lock``, even when it only updates the
+thread afterwards, so two writers never hold one row each while waiting for the other's.
+Both are ``FOR NO KEY UPDATE`` locks: they serialise the writers of a thread, while inserts
+that merely point at the row (a like, a notification, a follow) are not held up by them.
 """
 
 from collections.abc import Iterable, Iterator
@@ -18,13 +25,22 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.identity import voice_of
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
 from core.audit import audit_record
 from core.errors import Conflict, Forbidden
 from core.jobs import enqueue_on_commit
-from forum.models import Category, Like, Notification, Post, Subscription, Thread
+from forum.models import (
+    Category,
+    Like,
+    Notification,
+    Post,
+    PostRevision,
+    Subscription,
+    Thread,
+)
 from forum.rendering import render_markdown
 from forum.search import thread_index_append, thread_reindex
 
@@ -91,9 +107,12 @@ def clean_body(body: str) -> str:
 
 
 def thread_lock_visible(thread_id: int) -> Thread:
-    """The thread, row-locked for the rest of the transaction; 404 unless visible."""
+    """The thread, row-locked for the rest of the transaction; 404 unless visible.
+
+    The first lock of every write to a thread or its posts (see the lock order above).
+    """
     thread = (
-        Thread.objects.select_for_update(of=("self",))
+        Thread.objects.select_for_update(of=("self",), no_key=True)
         .select_related("category")
         .filter(pk=thread_id)
         .first()
@@ -101,6 +120,15 @@ def thread_lock_visible(thread_id: int) -> Thread:
     if thread is None or thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such thread.")
     return thread
+
+
+def post_lock(*, thread: Thread, post_id: int) -> Post:
+    """One post of a thread the caller has already locked, row-locked in its turn."""
+    post = Post.objects.select_for_update(no_key=True).filter(pk=post_id, thread=thread).first()
+    if post is None:
+        raise Http404("No such post.")
+    post.thread = thread
+    return post
 
 
 # --- Threads and posts ------------------------------------------------------------------------
@@ -125,11 +153,24 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         raise ValidationError(errors)
 
     now = timezone.now()
+    voice = voice_of(author)
     thread = Thread.objects.create(
-        category=category, author=author, title=title, created_at=now, last_activity_at=now
+        category=category,
+        author=author,
+        author_role=voice.role,
+        author_title=voice.title,
+        title=title,
+        created_at=now,
+        last_activity_at=now,
     )
     opening = Post.objects.create(
-        thread=thread, author=author, body=body, body_html=render_markdown(body), created_at=now
+        thread=thread,
+        author=author,
+        author_role=voice.role,
+        author_title=voice.title,
+        body=body,
+        body_html=render_markdown(body),
+        created_at=now,
     )
     Subscription.objects.create(user=author, thread=thread)
     thread_reindex(thread_id=thread.pk)
@@ -168,12 +209,16 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
 def post_add(*, thread: Thread, author: User, body: str, kind: Post.Kind = Post.Kind.POST) -> Post:
     """Append a reply to a thread the caller has locked: counters, search index, follow.
 
-    The shared step of a member's reply and a nurse's answer; callers check and notify.
+    The shared step of a member's reply and a nurse's answer; callers check and notify. The
+    author's public identity is fixed on the post now (``accounts.identity.voice_of``).
     """
     now = timezone.now()
+    voice = voice_of(author)
     post = Post.objects.create(
         thread=thread,
         author=author,
+        author_role=voice.role,
+        author_title=voice.title,
         kind=kind,
         body=body,
         body_html=render_markdown(body),
@@ -199,16 +244,61 @@ def edit_window() -> timedelta:
     return timedelta(minutes=settings.HAVEN_EDIT_WINDOW_MINUTES)
 
 
+def _clean_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    return reason
+
+
+def post_revision_keep(*, post: Post, editor: User, reason: str, now: datetime) -> PostRevision:
+    """Keep the text a locked post has now, before someone changes it: who, and why.
+
+    The editor is recorded in the voice she writes in (a nurse by her title).
+    """
+    voice = voice_of(editor)
+    return PostRevision.objects.create(
+        post=post,
+        body=post.body,
+        editor=editor,
+        editor_role=voice.role,
+        editor_title=voice.title,
+        reason=reason,
+        created_at=now,
+    )
+
+
+def post_text_replace(*, post: Post, body: str, now: datetime) -> None:
+    """Give a locked post new text: rendered, shown as edited, and searchable as such."""
+    post.body = body
+    post.body_html = render_markdown(body)
+    post.edited_at = now
+    post.save(update_fields=["body", "body_html", "edited_at"])
+    thread_reindex(thread_id=post.thread_id)
+
+
 @transaction.atomic
-def post_edit(*, user: User, post: Post, body: str) -> Post:
-    """Authors edit their own posts within the edit window; moderators edit any, any time."""
+def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
+    """Authors edit their own posts within the edit window; moderators edit any, any time.
+
+    Nurse answers are published clinical text: they change only through a nurse's
+    correction, never here, not even by a moderator (403 ``correction_required``). An edit
+    of someone else's post keeps the text it replaces (a revision, with the reason) and is
+    recorded in the audit log. Sending the text unchanged changes nothing.
+    """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
-    thread = thread_lock_visible(post.thread_id)  # the search index is rebuilt below
-    post = Post.objects.select_for_update().get(pk=post.pk)
+    reason = _clean_reason(reason)
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
     if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "This post can no longer be edited.")
+    if post.kind == Post.Kind.NURSE_ANSWER:
+        raise Forbidden(
+            "correction_required",
+            "A nurse answer changes only through a correction published by a nurse.",
+        )
     if not moderator:
         if post.author_id != user.pk:
             raise Forbidden("not_author", "You can only edit your own posts.")
@@ -220,11 +310,20 @@ def post_edit(*, user: User, post: Post, body: str) -> Post:
             )
         if thread.status == Thread.Status.CLOSED:
             raise Forbidden("thread_closed", "This thread is closed.")
-    post.body = clean_body(body)
-    post.body_html = render_markdown(post.body)
-    post.edited_at = timezone.now()
-    post.save(update_fields=["body", "body_html", "edited_at"])
-    thread_reindex(thread_id=post.thread_id)
+    body = clean_body(body)
+    if body == post.body:
+        return post
+    now = timezone.now()
+    if post.author_id != user.pk:
+        revision = post_revision_keep(post=post, editor=user, reason=reason, now=now)
+        audit_record(
+            actor=user,
+            action="post_edited",
+            target=post,
+            reason=reason,
+            data={"revision": revision.pk},
+        )
+    post_text_replace(post=post, body=body, now=now)
     return post
 
 
@@ -242,15 +341,17 @@ def _thread_recount(*, thread_id: int) -> None:
 
 
 @transaction.atomic
-def post_delete(*, user: User, post: Post) -> Post:
+def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     """Soft delete: the text is removed and a tombstone keeps the thread's order coherent.
 
-    Authors delete their own posts, moderators any. Deleting twice changes nothing.
+    Authors delete their own posts, moderators any: then the text is kept as a revision and
+    the deletion is recorded in the audit log. Deleting twice changes nothing.
     """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
-    thread_lock_visible(post.thread_id)
-    post = Post.objects.select_for_update().get(pk=post.pk)
+    reason = _clean_reason(reason)
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
     if post.author_id != user.pk and not moderator:
         raise Forbidden("not_author", "You can only delete your own posts.")
@@ -261,6 +362,15 @@ def post_delete(*, user: User, post: Post) -> Post:
         raise Forbidden("not_editable", "Nurse answers are kept as published.")
     if post.status == Post.Status.DELETED:
         return post
+    if post.author_id != user.pk:
+        revision = post_revision_keep(post=post, editor=user, reason=reason, now=timezone.now())
+        audit_record(
+            actor=user,
+            action="post_deleted",
+            target=post,
+            reason=reason,
+            data={"revision": revision.pk},
+        )
     Like.objects.filter(post=post).delete()
     post.status = Post.Status.DELETED
     post.body = ""
@@ -276,8 +386,14 @@ def post_delete(*, user: User, post: Post) -> Post:
 # --- Closing ------------------------------------------------------------------------------
 
 
+def may_close(user: User) -> bool:
+    """Closing speaks for the staff: it takes the nurse or moderator role itself (a superuser
+    without one has no title to close under), and the role's permission."""
+    return user.role in (Role.NURSE, Role.MODERATOR) and user.has_perm("forum.close_thread")
+
+
 def _check_may_close(user: User) -> None:
-    if not user.has_perm("forum.close_thread"):
+    if not may_close(user):
         raise Forbidden("not_allowed", "Only nurses and moderators close or reopen threads.")
 
 
@@ -292,14 +408,25 @@ def _system_post(*, thread: Thread, text: str, now: datetime) -> Post:
     )
 
 
+_CLOSING_FIELDS = (
+    "status",
+    "closed_at",
+    "closed_by",
+    "closed_by_role",
+    "closed_by_title",
+    "close_reason",
+)
+
+
 @transaction.atomic
 def thread_close(
     *, actor: User, thread: Thread, reason: str = "", notice: str | None = None
 ) -> Thread:
     """Close a thread to replies; it stays readable, likeable and flaggable.
 
-    A notice (``notice``, else the reason) is added to the thread and the closing is
-    recorded in the audit log.
+    Only nurses and moderators close. Who closed shows as their staff title, fixed now
+    (``closed_by`` itself stays for the records). A notice (``notice``, else the reason) is
+    added to the thread and the closing is recorded in the audit log.
     """
     _check_may_close(actor)
     thread = thread_lock_visible(thread.pk)
@@ -309,12 +436,12 @@ def thread_close(
     reason = reason.strip()
     if len(reason) > 500:
         raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    voice = voice_of(actor)
     thread.status = Thread.Status.CLOSED
     thread.closed_at, thread.closed_by, thread.close_reason = now, actor, reason
+    thread.closed_by_role, thread.closed_by_title = voice.role, voice.title
     thread.last_activity_at = now
-    thread.save(
-        update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
-    )
+    thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     text = (notice or reason or "This thread has been closed to new replies.").strip()
     _system_post(thread=thread, text=text, now=now)
     audit_record(actor=actor, action="thread_closed", target=thread, reason=reason)
@@ -323,6 +450,7 @@ def thread_close(
 
 @transaction.atomic
 def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
+    """Open a closed thread to replies again; nurses and moderators only, audited."""
     _check_may_close(actor)
     thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.OPEN:
@@ -330,10 +458,9 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     now = timezone.now()
     thread.status = Thread.Status.OPEN
     thread.closed_at, thread.closed_by, thread.close_reason = None, None, ""
+    thread.closed_by_role, thread.closed_by_title = "", ""
     thread.last_activity_at = now
-    thread.save(
-        update_fields=["status", "closed_at", "closed_by", "close_reason", "last_activity_at"]
-    )
+    thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     _system_post(thread=thread, text="This thread has been reopened for replies.", now=now)
     audit_record(actor=actor, action="thread_reopened", target=thread, reason=reason.strip())
     return thread
@@ -343,14 +470,11 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
 
 
 def _likeable_for_update(*, user: User, post: Post) -> Post:
+    """The post to like, locked after its thread: a like changes the thread's counter too."""
     check_can_write(user)
-    post = (
-        Post.objects.select_for_update(of=("self",))
-        .select_related("thread")
-        .defer("thread__search_vector")
-        .get(pk=post.pk)
-    )
-    if post.status != Post.Status.VISIBLE or post.thread.visibility != Thread.Visibility.VISIBLE:
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
+    if post.status != Post.Status.VISIBLE:
         raise Http404("No such post.")
     if post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_likeable", "Notices cannot be liked.")
@@ -361,7 +485,8 @@ def _likeable_for_update(*, user: User, post: Post) -> Post:
 def post_like(*, user: User, post: Post) -> Post:
     """One like per member per post; liking twice is the same as once. Closed threads too.
 
-    The post row is locked, so concurrent likes are counted one after the other, exactly.
+    The thread and post rows are locked, so concurrent likes are counted one after the
+    other, exactly.
     """
     post = _likeable_for_update(user=user, post=post)
     if post.author_id == user.pk:

@@ -11,6 +11,11 @@ urlpatterns = [
     path("threads/<int:thread_id>/follow/", apis.ThreadFollowApi.as_view(), name="thread-follow"),
     path("posts/<int:post_id>/", apis.PostDetailApi.as_view(), name="post-detail"),
     path("posts/<int:post_id>/like/", apis.PostLikeApi.as_view(), name="post-like"),
+    path(
+        "posts/<int:post_id>/revisions/",
+        apis.PostRevisionListApi.as_view(),
+        name="post-revisions",
+    ),
     path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
     path("notifications/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
 ]

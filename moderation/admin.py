@@ -7,11 +7,20 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from core.errors import ApplicationError
 from forum.models import Post
-from moderation.answers import nurse_answer_create, unanswered_questions
+from forum.rendering import render_markdown
+from moderation.answers import (
+    ComposedAnswer,
+    check_is_nurse,
+    nurse_answer_compose,
+    nurse_answer_create,
+    unanswered_questions,
+)
 from moderation.forms import SupportServiceForm, hours_fieldset
 from moderation.models import (
     InformationResource,
@@ -132,7 +141,10 @@ class SignpostingTemplateAdmin(admin.ModelAdmin):
     def preview(self, obj: SignpostingTemplate) -> str:
         if not obj.pk:
             return "—"
-        text = render_template(obj.body, signposting_context(now=timezone.now()))
+        try:
+            text = render_template(obj.body, signposting_context(now=timezone.now()))
+        except ValidationError as exc:  # written around the form's check: say what to fix
+            text = "This template is broken. " + " ".join(exc.messages)
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
 
     def save_model(
@@ -192,18 +204,69 @@ class InformationResourceAdmin(admin.ModelAdmin):
 
 @admin.register(NurseAnswer)
 class NurseAnswerAdmin(ReadOnlyAdmin):
-    list_display = ("thread", "nurse", "is_follow_up", "created_at")
+    """Every published version of every nurse answer; corrections add versions, never edit."""
+
+    list_display = ("thread", "version", "nurse", "is_follow_up", "reason", "created_at")
     list_select_related = ("thread", "nurse")
-    readonly_fields = ("post", "thread", "nurse", "published_body", "services", "resources")
+    readonly_fields = (
+        "post",
+        "version",
+        "thread",
+        "nurse",
+        "reason",
+        "published_body",
+        "services",
+        "resources",
+    )
     filter_horizontal = ()
 
 
+class AnswerPreviewWidget(forms.Widget):
+    """The answer exactly as it will publish, and (hidden) the digest of what it shows."""
+
+    composed: ComposedAnswer | None = None
+    digest = ""
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        hidden = format_html('<input type="hidden" name="{}" value="{}">', name, self.digest)
+        if self.composed is None:
+            return format_html(
+                "{}<p>Press “Preview the full answer” to read it, signposts, sign-off and "
+                "disclaimer included, exactly as it will go out.</p>",
+                hidden,
+            )
+        notice = self.composed.closing_notice
+        closing = (
+            format_html(
+                "<p><strong>Then the thread closes with this notice:</strong></p>{}",
+                mark_safe(render_markdown(notice)),  # noqa: S308  (sanitised by nh3)
+            )
+            if notice
+            else ""
+        )
+        return format_html(
+            '{}<div class="nurse-answer-preview">{}</div>{}',
+            hidden,
+            mark_safe(self.composed.html),  # noqa: S308  (sanitised by nh3)
+            closing,
+        )
+
+
 class AnswerForm(forms.ModelForm):
-    """The nurse's answer, composed in the admin: her text, signposts, and whether to close."""
+    """The nurse's answer, composed in the admin: her text, signposts, and whether to close.
+
+    It publishes only what the nurse has seen: the first submission shows the full answer as
+    it would go out; publishing then needs the digest of exactly that text, so a changed
+    answer, choice or service detail shows the new preview instead of publishing.
+    """
 
     answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=True)
     signposts = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     close = forms.BooleanField(required=False, initial=True, label="Close the thread")
+    preview_digest = forms.CharField(
+        required=False, widget=AnswerPreviewWidget, label="What will publish"
+    )
+    nurse: Any = None  # the signed-in nurse, set by the admin for each request
 
     class Meta:
         model = UnansweredQuestion
@@ -226,6 +289,43 @@ class AnswerForm(forms.ModelForm):
         assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101  (declared above)
         field.choices = choices
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        try:
+            composed = nurse_answer_compose(
+                nurse=self.nurse,
+                body=cleaned["answer"],
+                signposts=cleaned["signposts"],
+                close=cleaned["close"],
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
+                self.add_error({"body": "answer"}.get(field, field), errors)
+            if not hasattr(exc, "error_dict"):
+                self.add_error(None, exc)
+            return cleaned
+        digest = composed.digest(thread=self.instance, nurse=self.nurse)
+        widget = self.fields["preview_digest"].widget
+        assert isinstance(widget, AnswerPreviewWidget)  # noqa: S101  (declared above)
+        widget.composed, widget.digest = composed, digest
+        seen = cleaned.get("preview_digest") or ""
+        if "_preview" in self.data or not seen:
+            raise ValidationError(
+                "Nothing is published yet. Read the full answer below, exactly as it will go "
+                "out, then press Publish.",
+                code="preview",
+            )
+        if not constant_time_compare(seen, digest):
+            raise ValidationError(
+                "What would publish has changed since your preview (your text, the signposts "
+                "or today's service details). Read it again below, then press Publish.",
+                code="preview_outdated",
+            )
+        return cleaned
+
 
 @admin.register(UnansweredQuestion)
 class UnansweredQuestionAdmin(admin.ModelAdmin):
@@ -233,7 +333,7 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
 
     form = AnswerForm
     list_display = ("title", "author", "created_at", "reply_count")
-    fields = ("question", "answer", "signposts", "close")
+    fields = ("question", "answer", "signposts", "close", "preview_digest")
     readonly_fields = ("question",)
     ordering = ("created_at", "id")
 
@@ -247,8 +347,22 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
         opening = Post.objects.filter(thread=obj).order_by("created_at", "id").first()
         return format_html("<strong>{}</strong><br>{}", obj.title, opening.body if opening else "")
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"nurse": request.user})
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only nurses answer (a superuser without the role reads the questions)."""
+        try:
+            check_is_nurse(request.user)  # type: ignore[arg-type]
+        except ApplicationError:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -263,6 +377,7 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
                 body=form.cleaned_data["answer"],
                 signposts=form.cleaned_data["signposts"],
                 close=form.cleaned_data["close"],
+                preview_digest=form.cleaned_data["preview_digest"],
             )
         except (ApplicationError, ValidationError) as exc:
             message = exc.detail if isinstance(exc, ApplicationError) else "; ".join(exc.messages)

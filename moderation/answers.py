@@ -7,23 +7,31 @@ themselves record to the audit log there.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
+from core.audit import audit_record
 from core.errors import Conflict, Forbidden
 from forum.models import Notification, Post, Thread
+from forum.rendering import render_markdown
+from forum.selectors import thread_get
 from forum.services import (
     clean_body,
     notify_followers,
     notify_users,
     post_add,
+    post_lock,
+    post_revision_keep,
+    post_text_replace,
     thread_close,
     thread_lock_visible,
 )
@@ -47,7 +55,9 @@ SIGNPOST_KINDS = (SignpostingTemplate.Kind.SERVICE, SignpostingTemplate.Kind.INF
 
 
 def check_is_nurse(user: User) -> None:
-    if not user.has_perm("moderation.answer_as_nurse"):
+    """Nurse work takes the nurse role itself, and its permission: a superuser has every
+    permission but, without the role, no title to answer under."""
+    if user.role != Role.NURSE or not user.has_perm("moderation.answer_as_nurse"):
         raise Forbidden("not_nurse", "Only the nursing team can do this.")
 
 
@@ -86,6 +96,120 @@ def _first_template(kind: SignpostingTemplate.Kind) -> SignpostingTemplate | Non
     )
 
 
+def _render(template: SignpostingTemplate, context: dict[str, Any], field: str | None) -> str:
+    """A stored template rendered; a broken one is a clear error naming it, never a 500."""
+    try:
+        return render_template(template.body, context)
+    except ValidationError as exc:
+        message = f"The signposting template “{template.name}” is broken. {' '.join(exc.messages)}"
+        raise ValidationError({field: [message]} if field else message) from exc
+
+
+@dataclass(frozen=True)
+class ComposedAnswer:
+    """A nurse answer exactly as it would publish: what the preview shows and the post stores."""
+
+    text: str
+    closing_notice: str | None
+    templates: list[SignpostingTemplate]
+    resources: list[InformationResource]
+    services: dict[str, Any]
+
+    @property
+    def html(self) -> str:
+        return render_markdown(self.text)
+
+    def digest(self, *, thread: Thread, nurse: User) -> str:
+        """Names this exact text, for this question and nurse: what a preview showed."""
+        seen = f"{thread.pk}\n{nurse.pk}\n{self.text}\n{self.closing_notice or ''}"
+        return salted_hmac("haven.nurse-answer-preview", seen, algorithm="sha256").hexdigest()
+
+
+def nurse_answer_compose(
+    *, nurse: User, body: str, signposts: list[str], close: bool, now: datetime
+) -> ComposedAnswer:
+    """The one composition of a nurse answer, for publishing, correcting and previewing.
+
+    The nurse's text, the chosen signposts rendered with the service details of ``now``,
+    her sign-off (or the sign-off template) and the disclaimer; with ``close``, the closing
+    notice. Writes nothing.
+    """
+    body = clean_body(body)
+    templates, resources = _signposts(signposts)
+    context = signposting_context(now=now, nurse=nurse)
+    used = list(templates)
+    parts = [body]
+    parts += [_render(t, context, "signposts") for t in templates]
+    parts += [resource_markdown(r) for r in resources]
+    if nurse.sign_off:
+        parts.append(nurse.sign_off)
+    elif sign_off := _first_template(SignpostingTemplate.Kind.SIGN_OFF):
+        parts.append(_render(sign_off, context, None))
+        used.append(sign_off)
+    if disclaimer := _first_template(SignpostingTemplate.Kind.DISCLAIMER):
+        parts.append(_render(disclaimer, context, None))
+        used.append(disclaimer)
+    notice = None
+    if close:
+        closing = _first_template(SignpostingTemplate.Kind.CLOSING)
+        notice = _render(closing, context, None) if closing else DEFAULT_CLOSING
+        used += [closing] if closing else []
+    return ComposedAnswer(
+        text="\n\n".join(part for part in parts if part),
+        closing_notice=notice,
+        templates=used,
+        resources=resources,
+        services=context["services"],
+    )
+
+
+def _check_answerable(thread: Thread) -> None:
+    if not thread.category.nurse_answered:
+        raise Forbidden("not_nurse_answered", "Nurse answers belong in Ask Our Nurses.")
+
+
+def nurse_answer_preview(
+    *, nurse: User, thread: Thread, body: str, signposts: list[str], close: bool
+) -> ComposedAnswer:
+    """What ``nurse_answer_create`` would publish on this question now; nothing is saved."""
+    check_is_nurse(nurse)
+    thread = thread_get(thread_id=thread.pk, viewer=None)
+    _check_answerable(thread)
+    return nurse_answer_compose(
+        nurse=nurse, body=body, signposts=signposts, close=close, now=timezone.now()
+    )
+
+
+def _snapshot(
+    *,
+    post: Post,
+    nurse: User,
+    composed: ComposedAnswer,
+    version: int,
+    is_follow_up: bool,
+    reason: str = "",
+    now: datetime,
+) -> NurseAnswer:
+    answer = NurseAnswer.objects.create(
+        post=post,
+        version=version,
+        thread_id=post.thread_id,
+        nurse=nurse,
+        is_follow_up=is_follow_up,
+        published_body=composed.text,
+        published_html=post.body_html,
+        services=composed.services,
+        resources=[{"key": r.key, "title": r.title, "url": r.url} for r in composed.resources],
+        reason=reason,
+        created_at=now,
+    )
+    answer.template_versions.set(
+        SignpostingTemplateVersion.objects.get(template=t, version=t.version)
+        for t in composed.templates
+    )
+    return answer
+
+
 @transaction.atomic
 def nurse_answer_create(
     *,
@@ -95,22 +219,23 @@ def nurse_answer_create(
     signposts: list[str],
     close: bool,
     follow_up: bool = False,
+    preview_digest: str | None = None,
 ) -> Post:
     """A nurse answers an Ask Our Nurses question, signposting support, optionally closing.
 
     The answer is the nurse's text, the chosen signposts rendered with today's service
-    details, her sign-off and the disclaimer: one post, shown under her public title only,
-    and an immutable snapshot of what was published with the template versions used. The
-    first answer to a question is unique: a second nurse gets 409 ``already_answered``
-    unless she sends hers as a follow-up. With ``close`` the thread closes in the same
-    transaction, with the closing notice.
+    details, her sign-off and the disclaimer (``nurse_answer_compose``): one post, shown
+    under her public title only, and an immutable snapshot of what was published with the
+    template versions used. The first answer to a question is unique: a second nurse gets
+    409 ``already_answered`` unless she sends hers as a follow-up. With ``close`` the thread
+    closes in the same transaction, with the closing notice. With ``preview_digest`` (what
+    the nurse's preview showed), anything else would publish is refused: 409
+    ``preview_outdated``.
     """
     check_is_nurse(nurse)
     check_can_write(nurse)
-    body = clean_body(body)
     thread = thread_lock_visible(thread.pk)
-    if not thread.category.nurse_answered:
-        raise Forbidden("not_nurse_answered", "Nurse answers belong in Ask Our Nurses.")
+    _check_answerable(thread)
     answered = thread.nurse_answered_at is not None
     if answered and not follow_up:
         raise Conflict(
@@ -119,45 +244,29 @@ def nurse_answer_create(
         )
     if thread.status == Thread.Status.CLOSED:
         raise Forbidden("thread_closed", "This thread is closed. Reopen it to answer.")
-    templates, resources = _signposts(signposts)
-
     now = timezone.now()
-    context = signposting_context(now=now, nurse=nurse)
-    used = list(templates)
-    parts = [body]
-    parts += [render_template(t.body, context) for t in templates]
-    parts += [resource_markdown(r) for r in resources]
-    if nurse.sign_off:
-        parts.append(nurse.sign_off)
-    elif sign_off := _first_template(SignpostingTemplate.Kind.SIGN_OFF):
-        parts.append(render_template(sign_off.body, context))
-        used.append(sign_off)
-    if disclaimer := _first_template(SignpostingTemplate.Kind.DISCLAIMER):
-        parts.append(render_template(disclaimer.body, context))
-        used.append(disclaimer)
-    text = "\n\n".join(part for part in parts if part)
+    composed = nurse_answer_compose(
+        nurse=nurse, body=body, signposts=signposts, close=close, now=now
+    )
+    if preview_digest is not None and not constant_time_compare(
+        preview_digest, composed.digest(thread=thread, nurse=nurse)
+    ):
+        raise Conflict(
+            "preview_outdated",
+            "The answer is no longer what the preview showed (its text or the service "
+            "details changed). Preview it again before publishing.",
+        )
 
-    post = post_add(thread=thread, author=nurse, body=text, kind=Post.Kind.NURSE_ANSWER)
+    post = post_add(thread=thread, author=nurse, body=composed.text, kind=Post.Kind.NURSE_ANSWER)
     if not answered:
         Thread.objects.filter(pk=thread.pk).update(nurse_answered_at=now)
     try:
         with transaction.atomic():
-            answer = NurseAnswer.objects.create(
-                post=post,
-                thread=thread,
-                nurse=nurse,
-                is_follow_up=answered,
-                published_body=text,
-                published_html=post.body_html,
-                services=context["services"],
-                resources=[{"key": r.key, "title": r.title, "url": r.url} for r in resources],
-                created_at=now,
+            _snapshot(
+                post=post, nurse=nurse, composed=composed, version=1, is_follow_up=answered, now=now
             )
     except IntegrityError as exc:  # belt and braces behind the row lock
         raise Conflict("already_answered", "A nurse has already answered this question.") from exc
-    answer.template_versions.set(
-        SignpostingTemplateVersion.objects.get(template=t, version=t.version) for t in used
-    )
     notify_followers(
         thread=thread,
         post=post,
@@ -167,13 +276,65 @@ def nurse_answer_create(
         high_priority_for=[thread.author_id] if thread.author_id else [],
     )
     if close:
-        closing = _first_template(SignpostingTemplate.Kind.CLOSING)
-        notice = render_template(closing.body, context) if closing else DEFAULT_CLOSING
-        thread_close(actor=nurse, thread=thread, reason="Answered by our nurses.", notice=notice)
-        if closing:
-            answer.template_versions.add(
-                SignpostingTemplateVersion.objects.get(template=closing, version=closing.version)
-            )
+        thread_close(
+            actor=nurse,
+            thread=thread,
+            reason="Answered by our nurses.",
+            notice=composed.closing_notice,
+        )
+    return post
+
+
+@transaction.atomic
+def nurse_answer_correct(
+    *, nurse: User, post: Post, body: str, signposts: list[str], reason: str
+) -> Post:
+    """Correct a published nurse answer: the only way its text ever changes.
+
+    A nurse recomposes the answer as it was first composed (her text, signposts rendered
+    with today's details, sign-off, disclaimer). The correction is the answer's next
+    immutable version, with its reason; the post shows it, marked as edited; the text it
+    replaces is kept as a revision, and the audit log records who corrected it and why.
+    The post keeps the identity it was published under.
+    """
+    check_is_nurse(nurse)
+    check_can_write(nurse)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the answer is corrected."})
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    thread = thread_lock_visible(post.thread_id)
+    post = post_lock(thread=thread, post_id=post.pk)
+    if post.kind != Post.Kind.NURSE_ANSWER:
+        raise Forbidden("not_nurse_answer", "Only nurse answers are corrected this way.")
+    if post.status != Post.Status.VISIBLE:
+        raise Forbidden("not_editable", "This answer is not published.")
+    now = timezone.now()
+    composed = nurse_answer_compose(
+        nurse=nurse, body=body, signposts=signposts, close=False, now=now
+    )
+    if composed.text == post.body:
+        raise ValidationError({"body": "This is the answer as it is published already."})
+    previous = NurseAnswer.objects.filter(post=post).order_by("-version").first()
+    post_revision_keep(post=post, editor=nurse, reason=reason, now=now)
+    post_text_replace(post=post, body=composed.text, now=now)
+    answer = _snapshot(
+        post=post,
+        nurse=nurse,
+        composed=composed,
+        version=(previous.version if previous else 0) + 1,
+        is_follow_up=previous.is_follow_up if previous else True,
+        reason=reason,
+        now=now,
+    )
+    audit_record(
+        actor=nurse,
+        action="nurse_answer_corrected",
+        target=post,
+        reason=reason,
+        data={"version": answer.version, "snapshot": answer.pk},
+    )
     return post
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -17,11 +17,13 @@ from accounts.serializers import AuthorField
 from core.api.pagination import ThreadPagination
 from forum.apis import PostOutputSerializer, ThreadOutputSerializer
 from forum.models import Thread
-from forum.selectors import post_page_queryset, thread_get
+from forum.selectors import post_for_viewer, post_get, post_page_queryset, thread_get
 from forum.services import thread_close, thread_reopen
 from moderation.answers import (
     check_is_nurse,
+    nurse_answer_correct,
     nurse_answer_create,
+    nurse_answer_preview,
     nurse_queue,
     resource_markdown,
     unanswered_questions,
@@ -50,6 +52,13 @@ class CanSeeNurseQueue(IsNurse):
         return True
 
 
+def _preview(body: str, context: dict[str, Any]) -> str:
+    try:
+        return render_template(body, context)
+    except ValidationError as exc:  # a broken row: say so in the picker, list the rest
+        return "This template is broken. " + " ".join(exc.messages)
+
+
 class SignpostListApi(APIView):
     permission_classes: list[type[BasePermission]] = [IsNurse]
 
@@ -69,7 +78,7 @@ class SignpostListApi(APIView):
                 "key": t.key,
                 "name": t.name,
                 "kind": t.kind,
-                "preview": render_template(t.body, context),
+                "preview": _preview(t.body, context),
                 "review_overdue": False,
             }
             for t in SignpostingTemplate.objects.filter(
@@ -90,16 +99,57 @@ class SignpostListApi(APIView):
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
+class _AnswerInput(serializers.Serializer):
+    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    signposts = serializers.ListField(
+        child=serializers.SlugField(), required=False, default=list, max_length=20
+    )
+    close = serializers.BooleanField(required=False, default=False)
+
+
+class NurseAnswerPreviewApi(APIView):
+    """The answer exactly as it would publish now (signposts, sign-off, disclaimer, and the
+    closing notice when closing), with the digest that publishing it unchanged accepts.
+    Nothing is saved."""
+
+    permission_classes: list[type[BasePermission]] = [IsNurse]
+
+    class InputSerializer(_AnswerInput):
+        pass
+
+    class OutputSerializer(serializers.Serializer):
+        body = serializers.CharField()
+        body_html = serializers.CharField()
+        closing_notice = serializers.CharField(allow_null=True)
+        preview_digest = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, thread_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        thread = get_object_or_404(Thread, pk=thread_id)
+        nurse: Any = request.user
+        composed = nurse_answer_preview(nurse=nurse, thread=thread, **serializer.validated_data)
+        return Response(
+            {
+                "body": composed.text,
+                "body_html": composed.html,
+                "closing_notice": composed.closing_notice,
+                "preview_digest": composed.digest(thread=thread, nurse=nurse),
+            }
+        )
+
+
 class NurseAnswerApi(APIView):
     permission_classes: list[type[BasePermission]] = [IsNurse]
 
-    class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
-        signposts = serializers.ListField(
-            child=serializers.SlugField(), required=False, default=list, max_length=20
-        )
-        close = serializers.BooleanField(required=False, default=False)
+    class InputSerializer(_AnswerInput):
         follow_up = serializers.BooleanField(required=False, default=False)
+        preview_digest = serializers.CharField(
+            required=False,
+            max_length=128,
+            help_text="From the preview: publish only if the answer is still what it showed.",
+        )
 
     @extend_schema(request=InputSerializer, responses={201: PostOutputSerializer})
     def post(self, request: Request, thread_id: int) -> Response:
@@ -109,6 +159,30 @@ class NurseAnswerApi(APIView):
         post = nurse_answer_create(nurse=request.user, thread=thread, **serializer.validated_data)  # type: ignore[arg-type]
         post = post_page_queryset(thread=thread, viewer=request.user).get(pk=post.pk)
         return Response(PostOutputSerializer(post).data, status=status.HTTP_201_CREATED)
+
+
+class NurseAnswerCorrectionApi(APIView):
+    """A nurse publishes a correction of a nurse answer: a new version, audited, shown as
+    edited. Nurse answers change no other way."""
+
+    permission_classes: list[type[BasePermission]] = [IsNurse]
+
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+        signposts = serializers.ListField(
+            child=serializers.SlugField(), required=False, default=list, max_length=20
+        )
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(request=InputSerializer, responses=PostOutputSerializer)
+    def post(self, request: Request, post_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        post = post_get(post_id=post_id)
+        nurse_answer_correct(nurse=request.user, post=post, **serializer.validated_data)  # type: ignore[arg-type]
+        return Response(
+            PostOutputSerializer(post_for_viewer(post_id=post_id, viewer=request.user)).data
+        )
 
 
 class ThreadCloseApi(APIView):
@@ -143,7 +217,7 @@ class NurseQueueApi(APIView):
         id = serializers.IntegerField(source="thread.id")
         title = serializers.CharField(source="thread.title")
         category = serializers.SlugField(source="thread.category.slug")
-        author = AuthorField(source="thread.author")
+        author = AuthorField(source="thread")
         created_at = serializers.DateTimeField(source="thread.created_at")
         age_working_hours = serializers.FloatField()
         overdue = serializers.BooleanField()

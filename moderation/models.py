@@ -166,12 +166,21 @@ class InformationResource(models.Model):
 
 
 class NurseAnswer(models.Model):
-    """The immutable record of a published nurse answer: its text, and what it was made of."""
+    """One published version of a nurse answer: its text, and what it was made of. Immutable.
 
-    post = models.OneToOneField("forum.Post", on_delete=models.PROTECT, related_name="nurse_answer")
+    Version 1 is the answer as first published; each correction adds the next version, with
+    its reason, and the post shows the latest.
+    """
+
+    post = models.ForeignKey("forum.Post", on_delete=models.PROTECT, related_name="snapshots")
+    version = models.PositiveSmallIntegerField(default=1)
     thread = models.ForeignKey("forum.Thread", on_delete=models.CASCADE, related_name="+")
     nurse = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The nurse who published this version.",
     )
     is_follow_up = models.BooleanField(default=False)
     published_body = models.TextField()
@@ -179,20 +188,27 @@ class NurseAnswer(models.Model):
     template_versions = models.ManyToManyField(SignpostingTemplateVersion, related_name="+")
     services = models.JSONField(default=dict, help_text="Service details as published.")
     resources = models.JSONField(default=list)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why this correction was published."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        ordering = ["post", "version"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["post", "version"], name="moderation_answer_version_once"
+            ),
             # Two nurses answering at once: the database lets only one first answer in.
             models.UniqueConstraint(
                 fields=["thread"],
-                condition=models.Q(is_follow_up=False),
+                condition=models.Q(is_follow_up=False, version=1),
                 name="moderation_one_first_nurse_answer",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Nurse answer in thread {self.thread_id}"
+        return f"Nurse answer in thread {self.thread_id}, version {self.version}"
 
 
 class SlaReminder(models.Model):

@@ -3,8 +3,10 @@
 Templates are Django templates restricted to ``{% if %}`` and a handful of filters, over a
 fixed context (``services.<key>.<field>``, ``nurse.<field>``, ``disclaimer_url``,
 ``privacy_url``). Everything a template refers to is checked when it is saved, so a typo
-is a clear error in the admin, never a blank in a published answer. The output is
-Markdown and goes through ``forum.rendering`` like any post.
+is a clear error in the admin, never a blank in a published answer; and the engine that
+renders them knows nothing else (``signposting_library``), so a row written around that
+check fails to render, with a clear error, rather than running anything more. The output
+is Markdown and goes through ``forum.rendering`` like any post.
 """
 
 import re
@@ -14,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, TokenType
 from django.utils.text import smart_split
+
+from moderation.signposting_library import ALLOWED_FILTERS, ALLOWED_TAGS
 
 SERVICE_FIELDS = frozenset(
     {
@@ -32,14 +36,18 @@ SERVICE_FIELDS = frozenset(
 )
 NURSE_FIELDS = frozenset({"title", "sign_off"})
 PLAIN_NAMES = frozenset({"disclaimer_url", "privacy_url"})
-ALLOWED_TAGS = frozenset({"if", "elif", "else", "endif"})
-ALLOWED_FILTERS = frozenset({"default", "upper", "lower", "capfirst", "yesno"})
 _OPERATORS = frozenset({"and", "or", "not", "in", "is", "==", "!=", "<", ">", "<=", ">="})
 _LITERAL = re.compile(r"""^(?:"[^"]*"|'[^']*'|-?\d+(?:\.\d+)?|True|False|None)$""")
 
-# No loaders and no libraries beyond the built-ins: nothing can be included or loaded.
-ENGINE = Engine(
-    builtins=["django.template.defaulttags", "django.template.defaultfilters"],
+
+class _SignpostingEngine(Engine):
+    # Engine adds Django's built-in tags and filters to any ``builtins`` it is given: none.
+    default_builtins = []
+
+
+# No loaders, no libraries to {% load %}, and only the library of allowed tags and filters.
+ENGINE = _SignpostingEngine(
+    builtins=["moderation.signposting_library"],
     autoescape=False,
     string_if_invalid="",
 )
@@ -115,4 +123,12 @@ def check_template(body: str, *, service_keys: frozenset[str] | set[str]) -> Non
 
 
 def render_template(body: str, context: dict[str, Any]) -> str:
-    return ENGINE.from_string(body).render(Context(context, autoescape=False)).strip()
+    """Render a template; one that does not parse (only possible for a row written around
+    ``check_template``) is a ``ValidationError`` saying what to fix, never a server error."""
+    try:
+        template = ENGINE.from_string(body)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(f"It cannot be used until it is fixed in the admin: {exc}") from exc
+    except RecursionError as exc:
+        raise ValidationError("It nests too deeply: fix it in the admin.") from exc
+    return template.render(Context(context, autoescape=False)).strip()

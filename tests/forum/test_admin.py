@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.roles import Role
 from core.models import AuditEntry
 from forum.models import Like, Post, Thread
 from forum.services import post_create, post_like
@@ -40,23 +41,37 @@ def test_a_thread_page_shows_the_question_and_links_to_its_posts(admin_client, t
     assert "All 2 posts" in html
 
 
-def test_close_and_reopen_actions_go_through_the_services(admin_client, thread):
-    response = admin_client.post(
+def test_close_and_reopen_actions_go_through_the_services(client, thread):
+    moderator = UserFactory(display_name="Site Moderator", role=Role.MODERATOR, is_superuser=True)
+    client.force_login(moderator)
+    response = client.post(
         "/admin/forum/thread/", {"action": "close_threads", "_selected_action": [thread.pk]}
     )
     assert response.status_code == 302
     thread.refresh_from_db()
     assert thread.status == "closed"
-    assert thread.closed_by == admin_client.admin
+    assert thread.closed_by == moderator
+    assert (thread.closed_by_role, thread.closed_by_title) == ("moderator", "Moderator")
     assert Post.objects.filter(thread=thread, kind="system").count() == 1
     assert AuditEntry.objects.for_target(thread).filter(action="thread_closed").exists()
 
-    admin_client.post(
+    client.post(
         "/admin/forum/thread/", {"action": "reopen_threads", "_selected_action": [thread.pk]}
     )
     thread.refresh_from_db()
     assert thread.status == "open"
     assert thread.closed_at is None
+
+
+def test_an_admin_without_a_staff_role_is_not_offered_the_close_action(admin_client, thread):
+    """Closing shows who closed by staff title: a superuser without a role has none."""
+    page = admin_client.get("/admin/forum/thread/").content.decode()
+    assert "close_threads" not in page
+    admin_client.post(
+        "/admin/forum/thread/", {"action": "close_threads", "_selected_action": [thread.pk]}
+    )
+    thread.refresh_from_db()
+    assert thread.status == "open"
 
 
 def test_posts_are_read_only_in_the_admin_and_never_a_select_of_threads(admin_client, thread):

@@ -9,10 +9,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 from forum import selectors
+from forum.filters import ThreadFilter
 from forum.models import Post, Thread
 thread = Thread.objects.get()
 print(thread.title, thread.reply_count, sum(p.like_count for p in Post.objects.all()))
-print([t.title for t in selectors.thread_list(viewer=None, filters={"q": "recurrence"})])
+threads = selectors.thread_list(viewer=None)
+print([t.title for t in ThreadFilter({"q": "recurrence"}, queryset=threads).qs])
 print([t.title for t in selectors.thread_similar(title="treatment after a recurrence")])
 """
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
-from forum.models import Like, Post, Subscription, Thread
+from forum.models import Like, Post, Subscription
+from forum.services import thread_close
 from tests.factories import UserFactory, make_thread
 from tests.utils import client_for
 
@@ -73,7 +74,7 @@ def test_a_bad_reply_is_a_field_error(thread, bonnie, body, message):
 
 def test_a_closed_thread_refuses_replies_but_stays_readable_and_likeable(thread, bonnie, member):
     post = Post.objects.get(pk=_reply(bonnie, thread).json()["id"])
-    Thread.objects.filter(pk=thread.pk).update(status="closed", closed_at=timezone.now())
+    thread_close(actor=UserFactory(role=Role.MODERATOR), thread=thread)
     response = _reply(member, thread)
     assert response.status_code == 403
     assert response.json() == {

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.roles import Role
 from forum.models import Post, Subscription, Thread
+from forum.services import thread_close
 from tests.factories import CategoryFactory, UserFactory, make_thread
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_the_list_is_newest_activity_first_and_filters(member_client, member):
     first = make_thread(author=member, category=nurses, title="First question here")
     second = make_thread(author=other, category=peers, title="Second thread here")
     third = make_thread(author=other, category=nurses, title="Third question here")
-    Thread.objects.filter(pk=third.pk).update(status="closed", closed_at=third.created_at)
+    thread_close(actor=UserFactory(role=Role.MODERATOR), thread=third)
 
     def ids(**params):
         response = member_client.get(THREADS, params)
@@ -178,7 +179,7 @@ def test_a_nurse_appears_under_her_title_never_her_name(api_client):
     assert "Helen" not in text
     assert "helen@haven.test" not in text
     assert api_client.get(f"{THREADS}{thread.pk}/").json()["author"] == {
-        "id": nurse.pk,
+        "id": None,
         "display_name": "Breast Care Nurse",
         "role": "nurse",
         "title": "Breast Care Nurse",

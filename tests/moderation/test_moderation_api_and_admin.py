@@ -1,5 +1,6 @@
 """Closing and reopening through the API, information pages' reviews, and the admin pages."""
 
+import re
 from datetime import date
 
 import pytest
@@ -137,10 +138,16 @@ def test_a_staff_nurse_answers_from_the_admin(client, ask_our_nurses):
     page = client.get(url)
     assert page.status_code == 200
     assert "Someone Like Me" in page.content.decode()
-    response = client.post(
-        url,
-        {"answer": "Hi Sparrowhawk", "signposts": ["someone_like_me", "helpline"], "close": "on"},
-    )
+    answer = {
+        "answer": "Hi Sparrowhawk",
+        "signposts": ["someone_like_me", "helpline"],
+        "close": "on",
+    }
+    preview = client.post(url, answer)  # the first press shows what would publish
+    assert preview.status_code == 200
+    assert not NurseAnswer.objects.exists()
+    digest = re.search(r'name="preview_digest" value="(\w+)"', preview.content.decode())[1]
+    response = client.post(url, {**answer, "preview_digest": digest, "_save": "Publish"})
     assert response.status_code == 302
     answer = NurseAnswer.objects.get(thread=thread)
     assert "0114 263 6490" in answer.published_body

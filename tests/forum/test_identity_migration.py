@@ -1,0 +1,91 @@
+"""The data migration fixes, on existing rows, the identity each piece of content showed."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("forum", "0005_notification_email_lease")]
+AFTER = [("forum", "0007_identity_constraints")]
+
+
+def _state_after(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    executor.loader.build_graph()  # what is applied now, every app included
+    return executor.loader.project_state(list(executor.loader.applied_migrations)).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_content_keeps_the_identity_it_was_published_under():
+    apps = _state_after(BEFORE)
+    User = apps.get_model("accounts", "User")
+    Category = apps.get_model("forum", "Category")
+    Thread = apps.get_model("forum", "Thread")
+    Post = apps.get_model("forum", "Post")
+
+    def user(name: str, role: str, title: str = "Breast Care Nurse"):
+        return User.objects.create(
+            email=f"{name}@haven.test", display_name=name, role=role, title=title
+        )
+
+    member = user("Sparrowhawk", "member")
+    nurse = user("Helen Smith", "nurse", "Secondary Breast Care Nurse")
+    demoted = user("Margaret Jones", "member")  # answered as a nurse, a member since
+    moderator = user("Oliver Brown", "moderator")
+    category = Category.objects.create(slug="ask-our-nurses", name="Ask Our Nurses")
+    question = Thread.objects.create(category=category, author=member, title="A question")
+    by_nurse = Thread.objects.create(
+        category=category,
+        author=nurse,
+        title="Closed by a nurse",
+        status="closed",
+        closed_at=question.created_at,
+        closed_by=nurse,
+    )
+    by_admin = Thread.objects.create(
+        category=category,
+        author=moderator,
+        title="Closed by an admin",
+        status="closed",
+        closed_at=question.created_at,
+        closed_by=member,
+    )
+
+    def post(author, kind="post", thread=question):
+        return Post.objects.create(thread=thread, author=author, kind=kind, body="x", body_html="x")
+
+    rows = {
+        "member": post(member),
+        "nurse answer": post(nurse, "nurse_answer"),
+        "demoted answer": post(demoted, "nurse_answer"),
+        "erased answer": post(None, "nurse_answer"),
+        "nurse reply": post(nurse),
+        "moderator reply": post(moderator),
+        "notice": post(None, "system"),
+    }
+
+    apps = _state_after(AFTER)
+    Thread = apps.get_model("forum", "Thread")
+    Post = apps.get_model("forum", "Post")
+    identities = {
+        name: tuple(Post.objects.filter(pk=row.pk).values_list("author_role", "author_title")[0])
+        for name, row in rows.items()
+    }
+    assert identities == {
+        "member": ("member", ""),
+        "nurse answer": ("nurse", "Secondary Breast Care Nurse"),
+        "demoted answer": ("nurse", "Breast Care Nurse"),
+        "erased answer": ("nurse", "Breast Care Nurse"),
+        "nurse reply": ("nurse", "Secondary Breast Care Nurse"),
+        "moderator reply": ("moderator", "Moderator"),
+        "notice": ("member", ""),
+    }
+    fields = ("author_role", "author_title", "closed_by_role", "closed_by_title")
+    assert list(Thread.objects.order_by("pk").values_list(*fields)) == [
+        ("member", "", "", ""),
+        ("nurse", "Secondary Breast Care Nurse", "nurse", "Secondary Breast Care Nurse"),
+        ("moderator", "Moderator", "moderator", "Moderator"),
+    ]
+    assert by_nurse.pk < by_admin.pk
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
