@@ -51,5 +51,7 @@ class IsParticipant(BasePermission):
 class ReadOnlyOrParticipant(IsParticipant):
     """Anyone may read; writing needs a participant."""
 
+    anonymous_reads = True  # the OpenAPI schema marks reads public (core.api.schema)
+
     def has_permission(self, request: Request, view: Any) -> bool:
         return request.method in SAFE_METHODS or super().has_permission(request, view)

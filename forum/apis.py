@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -201,7 +201,12 @@ class ThreadSimilarApi(APIView):
         nurse_answered_at = serializers.DateTimeField(allow_null=True)
         created_at = serializers.DateTimeField()
 
-    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "ThreadSimilarResults", {"results": OutputSerializer(many=True)}
+        ),
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -210,17 +215,16 @@ class ThreadSimilarApi(APIView):
 
 
 class ThreadPostsApi(PostingApi):
+    pagination_class = PostCursorPagination
+
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
-        responses=PostOutputSerializer(many=True),
-    )
+    @extend_schema(responses=PostOutputSerializer(many=True))
     def get(self, request: Request, thread_id: int) -> Response:
         thread = get_object_or_404(Thread, pk=thread_id, visibility=Thread.Visibility.VISIBLE)
         posts = selectors.post_page_queryset(thread=thread, viewer=request.user)
-        paginator = PostCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(posts, request, view=self)
         return paginator.get_paginated_response(PostOutputSerializer(page, many=True).data)
 
@@ -253,7 +257,7 @@ class PostDetailApi(APIView):
         services.post_edit(user=request.user, post=post, **serializer.validated_data)  # type: ignore[arg-type]
         return self._render(request, post_id)
 
-    @extend_schema(responses=PostOutputSerializer)
+    @extend_schema(responses={200: PostOutputSerializer})
     def delete(self, request: Request, post_id: int) -> Response:
         post = selectors.post_get(post_id=post_id)
         services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
@@ -275,6 +279,7 @@ class PostRevisionListApi(APIView):
     """What a post said before each edit by someone else, or a correction: newest first."""
 
     permission_classes = [CanModeratePosts]
+    pagination_class = RevisionCursorPagination
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -283,13 +288,10 @@ class PostRevisionListApi(APIView):
         reason = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(
-        parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
-        responses=OutputSerializer(many=True),
-    )
+    @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request, post_id: int) -> Response:
         post = get_object_or_404(Post, pk=post_id)
-        paginator = RevisionCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.post_revisions(post=post), request, self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
@@ -304,7 +306,7 @@ class PostLikeApi(APIView):
         post = services.post_like(user=request.user, post=selectors.post_get(post_id=post_id))  # type: ignore[arg-type]
         return Response({"like_count": post.like_count, "liked_by_me": True})
 
-    @extend_schema(request=None, responses=OutputSerializer)
+    @extend_schema(request=None, responses={200: OutputSerializer})
     def delete(self, request: Request, post_id: int) -> Response:
         post = services.post_unlike(user=request.user, post=selectors.post_get(post_id=post_id))  # type: ignore[arg-type]
         return Response({"like_count": post.like_count, "liked_by_me": False})
@@ -327,7 +329,7 @@ class ThreadFollowApi(APIView):
         services.thread_follow(user=request.user, thread=thread)  # type: ignore[arg-type]
         return Response({"following": True})
 
-    @extend_schema(request=None, responses=OutputSerializer)
+    @extend_schema(request=None, responses={200: OutputSerializer})
     def delete(self, request: Request, thread_id: int) -> Response:
         thread = get_object_or_404(Thread, pk=thread_id)
         services.thread_unfollow(user=request.user, thread=thread)  # type: ignore[arg-type]
@@ -342,6 +344,8 @@ class _ActorField(AuthorField):
 
 
 class NotificationListApi(APIView):
+    pagination_class = NotificationCursorPagination
+
     class OutputSerializer(serializers.Serializer):
         class ThreadRef(serializers.Serializer):
             id = serializers.IntegerField()
@@ -359,7 +363,7 @@ class NotificationListApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         notifications = selectors.notification_list(user=request.user)  # type: ignore[arg-type]
-        paginator = NotificationCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(notifications, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 

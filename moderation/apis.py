@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsParticipant
 from accounts.serializers import AuthorField
 from core.api.pagination import ThreadPagination
+from core.api.schema import conflict
 from forum.apis import PostOutputSerializer, ThreadOutputSerializer
 from forum.models import Thread
 from forum.selectors import post_for_viewer, post_get, post_page_queryset, thread_get
@@ -151,7 +152,13 @@ class NurseAnswerApi(APIView):
             help_text="From the preview: publish only if the answer is still what it showed.",
         )
 
-    @extend_schema(request=InputSerializer, responses={201: PostOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: PostOutputSerializer,
+            409: conflict("already_answered", "preview_outdated"),
+        },
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -199,19 +206,26 @@ class ThreadCloseApi(APIView):
         thread = thread_get(thread_id=thread_id, viewer=request.user)
         return Response(ThreadOutputSerializer(thread).data)
 
-    @extend_schema(request=InputSerializer, responses=ThreadOutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ThreadOutputSerializer, 409: conflict("already_closed")},
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         return self._change(request, thread_id, thread_close)
 
 
 class ThreadReopenApi(ThreadCloseApi):
-    @extend_schema(request=ThreadCloseApi.InputSerializer, responses=ThreadOutputSerializer)
+    @extend_schema(
+        request=ThreadCloseApi.InputSerializer,
+        responses={200: ThreadOutputSerializer, 409: conflict("already_open")},
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         return self._change(request, thread_id, thread_reopen)
 
 
 class NurseQueueApi(APIView):
     permission_classes: list[type[BasePermission]] = [CanSeeNurseQueue]
+    pagination_class = ThreadPagination
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="thread.id")
@@ -225,7 +239,7 @@ class NurseQueueApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = ThreadPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(unanswered_questions(), request, view=self)
         entries = nurse_queue(threads=page)
         return paginator.get_paginated_response(self.OutputSerializer(entries, many=True).data)

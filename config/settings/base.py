@@ -206,6 +206,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.HavenAutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
+    # OPTIONS describes nothing (405): the OpenAPI schema is the one description.
+    "DEFAULT_METADATA_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

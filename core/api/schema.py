@@ -9,14 +9,24 @@ from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import SAFE_METHODS
 
 
 class HavenAutoSchema(AutoSchema):
     """Names nested serializers after their view: ``MeApi.OutputSerializer`` is ``MeOutput``.
 
     Every view declares its own ``InputSerializer``/``OutputSerializer`` (STYLE.md), so the
-    bare class names would collide across views.
+    bare class names would collide across views. A permission class that lets anyone read
+    (``anonymous_reads = True``) makes its safe methods public in the schema too.
     """
+
+    def get_auth(self) -> list[dict[str, Any]]:
+        auths: list[dict[str, Any]] = super().get_auth()
+        public = any(getattr(p, "anonymous_reads", False) for p in self.view.get_permissions())
+        if public and self.method in SAFE_METHODS and {} not in auths:
+            auths.append({})
+        return auths
 
     def get_serializer_name(
         self, serializer: Any, direction: Literal["request", "response"]
@@ -91,24 +101,83 @@ _ERROR_SCHEMA = {
         "detail": {"type": "string"},
         "fields": {
             "type": "object",
+            "description": "Invalid fields by name; nested ones by dotted path (`ids.1`).",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
     },
     "required": ["code", "detail", "fields"],
 }
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def conflict(*codes: str) -> OpenApiResponse:
+    """A 409 a view declares: ``responses={..., 409: conflict("already_answered")}``."""
+    return OpenApiResponse(response=ERROR_REF, description=_codes("State conflict", codes))
+
+
+def _codes(what: str, codes: tuple[str, ...] | list[str]) -> str:
+    return f"{what}: " + ", ".join(f"`{code}`" for code in codes) + "."
+
+
+# What every operation may answer, by what it is (API.md's statuses and codes).
+_ALWAYS = {
+    "400": _codes("Invalid input, with `fields`", ["invalid", "bad_request"]),
+    "429": _codes("Throttled; `Retry-After` says when to try again", ["throttled"]),
+}
+_SIGNED_IN = {
+    "401": _codes("Not signed in", ["not_authenticated"]),
+    "403": _codes(
+        "Not allowed",
+        [
+            "permission_denied",
+            "email_unverified",
+            "suspended",
+            "not_nurse",
+            "not_allowed",
+            "not_author",
+            "thread_closed",
+            "not_editable",
+            "…",
+        ],
+    ),
+}
+_WITH_BODY = {
+    "413": _codes("The body is over the size cap", ["too_large"]),
+    "415": _codes("The body is not JSON or a form", ["unsupported_media_type"]),
+}
+_SAFE = {"get", "head", "options"}
 
 
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Document API.md's error shape once, as the 4XX answer of every /api/v1/ operation."""
+    """Document API.md's error shape, and each status every /api/v1/ operation can answer.
+
+    400 and 429 anywhere; 401 and 403 where signing in is needed; 404 where the path names
+    a row; 413 and 415 where there is a body; 409 where the view declares it, naming its
+    codes (``conflict``). Every one of them has the ``Error`` shape.
+    """
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
-    error = {
-        "description": "400 invalid, 401 not signed in, 403 not allowed, 404, 409, 413, 429.",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/v1/"):
             continue
-        for operation in operations.values():
-            if isinstance(operation, dict) and "responses" in operation:
-                operation["responses"].setdefault("4XX", error)
+        for method, operation in operations.items():
+            if not (isinstance(operation, dict) and "responses" in operation):
+                continue
+            statuses = dict(_ALWAYS)
+            if {} not in operation.get("security", [{}]):
+                statuses.update(_SIGNED_IN)
+            if "{" in path:
+                statuses["404"] = _codes("No such row, or not visible to you", ["not_found"])
+            elif any(p["name"] == "page" for p in operation.get("parameters", [])):
+                statuses["404"] = _codes("No such page: past the last one", ["not_found"])
+            if "requestBody" in operation or method not in _SAFE:
+                statuses.update(_WITH_BODY)
+            for status, description in statuses.items():
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    },
+                )
+            operation["responses"] = dict(sorted(operation["responses"].items()))
     return result

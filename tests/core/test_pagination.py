@@ -72,3 +72,29 @@ def test_a_late_cursor_page_costs_what_the_first_one_does(rows, django_assert_nu
         with django_assert_num_queries(1):
             paginator.paginate_queryset(rows, _request(url))
     assert paginator.get_next_link() is None
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "x", "1.5", "٣"])
+def test_a_page_that_is_not_a_page_is_bad_input_naming_it(rows, page):
+    from rest_framework.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        ThreadPagination().paginate_queryset(rows, _request(f"/api/v1/threads/?page={page}"))
+    assert "page" in caught.value.detail
+
+
+def test_a_page_past_the_last_is_not_found(rows):
+    from rest_framework.exceptions import NotFound
+
+    with pytest.raises(NotFound):
+        ThreadPagination().paginate_queryset(rows, _request("/api/v1/threads/?page=99"))
+
+
+def test_a_cursor_that_is_not_one_is_bad_input_naming_it(rows, api_client):
+    from rest_framework.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        PostCursorPagination().paginate_queryset(
+            rows.order_by("id"), _request("/api/v1/threads/1/posts/?cursor=not-a-cursor")
+        )
+    assert "cursor" in caught.value.detail
