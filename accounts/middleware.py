@@ -3,7 +3,9 @@
 Two sign-ups for the same email or display name can both pass the form's checks; the
 database constraint stops the second, and this turns its IntegrityError into the 400 the
 client would have had a moment earlier. JSON nested deeper than Python's parser allows is a
-400 too. Nothing else is touched.
+400 too. And where allauth itself answers an error without a body of its shape (a body
+that is not a JSON object gets an empty HTML 400), the answer is given that shape, keeping
+its status. Nothing else is touched.
 """
 
 from collections.abc import Callable
@@ -26,6 +28,14 @@ def headless_error_response(errors: list[dict[str, str]], status: int = 400) -> 
     return JsonResponse({"status": status, "errors": errors}, status=status)
 
 
+_UNSHAPED = {
+    400: "The request body must be a JSON object.",
+    403: "Not allowed: a browser session needs its CSRF token.",
+    404: "Not found.",
+    405: "Method not allowed.",
+}
+
+
 def _error(message: str, code: str, param: str | None = None) -> JsonResponse:
     return headless_error_response([headless_error(message, code, param)])
 
@@ -35,7 +45,17 @@ class HeadlessErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/_allauth/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return headless_error_response(
+                [headless_error(_UNSHAPED.get(response.status_code, "Not allowed."), "invalid")],
+                status=response.status_code,
+            )
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/_allauth/"):

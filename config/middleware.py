@@ -83,6 +83,9 @@ def _inputs(request: HttpRequest) -> Iterator[tuple[str, str]]:
         return
     content_type = request.content_type or ""
     if content_type in _FORM_TYPES:
+        # Read the raw body first: once request.POST has consumed the stream, request.body
+        # is gone, and a view that reads it (allauth's) would fail with a 500.
+        _ = request.body
         for key, values in request.POST.lists():
             yield key, key
             for value in values:

@@ -89,8 +89,65 @@ def add_allauth_headless(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                     known.add(name)
                     tags.append({"name": name})
     tags.extend(tag for tag in spec.get("tags", []) if tag["name"] not in known)
+    _add_served_statuses(paths, components["responses"], components["schemas"])
     result.setdefault("paths", {}).update(paths)
     return result
+
+
+def _allauth_response(ref: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{ref}"}
+
+
+def _add_served_statuses(
+    paths: dict[str, Any], responses: dict[str, Any], schemas: dict[str, Any]
+) -> None:
+    """What allauth's endpoints answer here beyond its own specification, in its shape.
+
+    Every request passes Haven's guard first (400 for characters that cannot be stored,
+    413 for a body over the cap); a client that is neither ``app`` nor ``browser`` is 404;
+    an unsafe browser request without its CSRF token is 403, and is rate limited (429); an
+    operation that reads the session answers 401 without one and 410 for one that ended
+    (whose ``meta.is_authenticated`` allauth sends as ``null``).
+    """
+    responses["AllauthTooLarge"] = {
+        "description": "The body is over the size cap.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "status": {"type": "integer", "enum": [413]},
+                        "errors": {
+                            "$ref": "#/components/schemas/AllauthErrorResponse/properties/errors"
+                        },
+                    },
+                    "required": ["status", "errors"],
+                }
+            }
+        },
+    }
+    meta = schemas["AllauthAuthenticationMeta"]["allOf"][1]["properties"]["is_authenticated"]
+    meta["nullable"] = True
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if not (isinstance(operation, dict) and "responses" in operation):
+                continue
+            served = operation["responses"]
+            served.setdefault("400", _allauth_response("AllauthError"))
+            if "{client}" in path:
+                served.setdefault("404", _allauth_response("AllauthNotFound"))
+            if method.upper() not in SAFE_METHODS:
+                served.setdefault("403", _allauth_response("AllauthForbidden"))
+                served.setdefault("413", _allauth_response("AllauthTooLarge"))
+                served.setdefault("429", _allauth_response("AllauthTooManyRequests"))
+            reads_session = any(
+                parameter.get("$ref", "").endswith("/AllauthSessionToken")
+                for parameter in operation.get("parameters", [])
+            )
+            if reads_session:
+                served.setdefault("401", _allauth_response("AllauthUnauthenticated"))
+                served.setdefault("410", _allauth_response("AllauthSessionGone"))
+            operation["responses"] = dict(sorted(served.items()))
 
 
 _ERROR_SCHEMA = {
