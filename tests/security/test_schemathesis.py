@@ -5,54 +5,20 @@ each answer: never a 5xx, a documented status and content type, a body of the do
 shape. Bounded (a few examples per operation) so it fits in ``make test``.
 """
 
-import json
 import os
 
 import pytest
-import schemathesis
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from accounts.roles import Role
 from forum.services import post_create
-from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-
-
-def _login(client, email: str) -> str:
-    response = client.post(
-        "/_allauth/app/v1/auth/login",
-        {"email": email, "password": PASSWORD},
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["meta"]["session_token"]
+from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.openapi import CHECKS, in_test_transaction, load_schema, session_token, unthrottled
 
 
 @pytest.fixture
 def world(db, client, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": dict.fromkeys(
-            settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min"
-        ),
-    }
+    unthrottled(settings)
     member = UserFactory(email="fuzz-member@haven.test")
     nurse = UserFactory(email="fuzz-nurse@haven.test", role=Role.NURSE)
     category = CategoryFactory(slug="ask-our-nurses", nurse_answered=True)
@@ -60,34 +26,14 @@ def world(db, client, settings):
     post_create(author=UserFactory(), thread=thread, body="A reply to fuzz around.")
     headers = {
         "anonymous": {},
-        "member": {"X-Session-Token": _login(client, member.email)},
-        "nurse": {"X-Session-Token": _login(client, nurse.email)},
+        "member": {"X-Session-Token": session_token(client, member.email)},
+        "nurse": {"X-Session-Token": session_token(client, nurse.email)},
     }
-    # Keep the WSGI handler from closing the test's connection around each request, as
-    # Django's test client does (and after its logins, which reconnect the receivers).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield headers
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with in_test_transaction():
+        yield headers
 
 
-def _load_schema() -> schemathesis.schemas.BaseSchema:
-    """The schema the app serves, generated once at collection (it needs no database)."""
-    raw = SchemaGenerator().get_schema(request=None, public=True)
-    loaded = schemathesis.openapi.from_dict(json.loads(OpenApiJsonRenderer().render(raw)))
-    handler = WSGIHandler()
-
-    def app(environ, start_response):
-        # A real server always says who is asking; allauth's rate limits need it.
-        environ.setdefault("REMOTE_ADDR", "127.0.0.1")
-        return handler(environ, start_response)
-
-    loaded.app = app
-    return loaded
-
-
-schema = _load_schema()
+schema = load_schema()
 
 
 # Bounded, and the same examples every run: CI proves what a developer saw. Raise
