@@ -86,12 +86,18 @@ class SupportServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="opening hours")
     def hours_text(self, obj: SupportService) -> str:
-        hours = obj.opening_hours
+        try:
+            hours = obj.opening_hours
+        except ValidationError as exc:  # written around the check: say what to fix
+            return "Invalid: " + " ".join(exc.messages)
         return hours.describe() if hours else "—"
 
     @admin.display(boolean=True, description="open now")
-    def open_now(self, obj: SupportService) -> bool:
-        hours = obj.opening_hours
+    def open_now(self, obj: SupportService) -> bool | None:
+        try:
+            hours = obj.opening_hours
+        except ValidationError:
+            return None  # "unknown"; the hours column says why
         return bool(hours and hours.is_open(timezone.now()))
 
 
