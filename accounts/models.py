@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.identity import DEFAULT_NURSE_TITLE, voice_of
 from accounts.roles import Role
 from accounts.validators import (
     DISPLAY_NAME_MAX,
@@ -13,8 +14,6 @@ from accounts.validators import (
     display_name_format,
     display_name_skeleton_sql,
 )
-
-DEFAULT_NURSE_TITLE = "Breast Care Nurse"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -105,8 +104,4 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def public_title(self) -> str | None:
         """The badge others see beside the display name; never a person's real name."""
-        if self.role == Role.NURSE:
-            return self.title
-        if self.role == Role.MODERATOR:
-            return "Moderator"
-        return None
+        return voice_of(self).title or None

@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.identity import MODERATOR_TITLE, voice_of
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import ROLE_GROUPS, Role
@@ -71,9 +72,9 @@ def _check_display_name_free(display_name: str, *, exclude: User | None = None) 
 
 
 def staff_titles() -> list[str]:
-    """Every title staff publish under: the nurses' own titles and the moderators' badge."""
-    titles = User.objects.filter(role=Role.NURSE).values_list("title", flat=True).distinct()
-    return [*titles, User(role=Role.MODERATOR).public_title or ""]
+    """Every title staff publish under: the nurses' titles and the moderators' badge."""
+    nurses = User.objects.filter(role=Role.NURSE).only("role", "title")
+    return sorted({voice_of(nurse).title for nurse in nurses} | {MODERATOR_TITLE})
 
 
 def check_member_display_name(display_name: str, *, user: User | None = None) -> str:

@@ -32,6 +32,7 @@ def test_existing_content_keeps_the_identity_it_was_published_under():
     nurse = user("Helen Smith", "nurse", "Secondary Breast Care Nurse")
     demoted = user("Margaret Jones", "member")  # answered as a nurse, a member since
     moderator = user("Oliver Brown", "moderator")
+    untitled = user("Ann Price", "nurse", "")  # a title cleared from a shell
     category = Category.objects.create(slug="ask-our-nurses", name="Ask Our Nurses")
     question = Thread.objects.create(category=category, author=member, title="A question")
     by_nurse = Thread.objects.create(
@@ -51,6 +52,15 @@ def test_existing_content_keeps_the_identity_it_was_published_under():
         closed_by=member,
     )
 
+    by_untitled = Thread.objects.create(
+        category=category,
+        author=member,
+        title="Closed by a nurse without a title",
+        status="closed",
+        closed_at=question.created_at,
+        closed_by=untitled,
+    )
+
     def post(author, kind="post", thread=question):
         return Post.objects.create(thread=thread, author=author, kind=kind, body="x", body_html="x")
 
@@ -61,6 +71,8 @@ def test_existing_content_keeps_the_identity_it_was_published_under():
         "erased answer": post(None, "nurse_answer"),
         "nurse reply": post(nurse),
         "moderator reply": post(moderator),
+        "untitled answer": post(untitled, "nurse_answer"),
+        "untitled reply": post(untitled),
         "notice": post(None, "system"),
     }
 
@@ -78,6 +90,8 @@ def test_existing_content_keeps_the_identity_it_was_published_under():
         "erased answer": ("nurse", "Breast Care Nurse"),
         "nurse reply": ("nurse", "Secondary Breast Care Nurse"),
         "moderator reply": ("moderator", "Moderator"),
+        "untitled answer": ("nurse", "Breast Care Nurse"),
+        "untitled reply": ("nurse", "Breast Care Nurse"),
         "notice": ("member", ""),
     }
     fields = ("author_role", "author_title", "closed_by_role", "closed_by_title")
@@ -85,7 +99,8 @@ def test_existing_content_keeps_the_identity_it_was_published_under():
         ("member", "", "", ""),
         ("nurse", "Secondary Breast Care Nurse", "nurse", "Secondary Breast Care Nurse"),
         ("moderator", "Moderator", "moderator", "Moderator"),
+        ("member", "", "nurse", "Breast Care Nurse"),
     ]
-    assert by_nurse.pk < by_admin.pk
+    assert by_nurse.pk < by_admin.pk < by_untitled.pk
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
