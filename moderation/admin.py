@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -17,8 +16,9 @@ from forum.rendering import render_markdown
 from moderation.answers import (
     ComposedAnswer,
     check_is_nurse,
-    nurse_answer_compose,
+    check_preview_current,
     nurse_answer_create,
+    nurse_answer_preview,
     unanswered_questions,
 )
 from moderation.forms import SupportServiceForm, hours_fieldset
@@ -296,16 +296,17 @@ class AnswerForm(forms.ModelForm):
         field.choices = choices
 
     def clean(self) -> dict[str, Any]:
+        """The service's preview, shown; publishing needs it current (the service decides)."""
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
         try:
-            composed = nurse_answer_compose(
+            composed = nurse_answer_preview(
                 nurse=self.nurse,
+                thread=self.instance,
                 body=cleaned["answer"],
                 signposts=cleaned["signposts"],
                 close=cleaned["close"],
-                now=timezone.now(),
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
@@ -313,10 +314,12 @@ class AnswerForm(forms.ModelForm):
             if not hasattr(exc, "error_dict"):
                 self.add_error(None, exc)
             return cleaned
-        digest = composed.digest(thread=self.instance, nurse=self.nurse)
+        except ApplicationError as exc:  # answered or closed meanwhile
+            raise ValidationError(exc.detail, code=exc.code) from exc
         widget = self.fields["preview_digest"].widget
         assert isinstance(widget, AnswerPreviewWidget)  # noqa: S101  (declared above)
-        widget.composed, widget.digest = composed, digest
+        widget.composed = composed
+        widget.digest = composed.digest(thread=self.instance, nurse=self.nurse)
         seen = cleaned.get("preview_digest") or ""
         if "_preview" in self.data or not seen:
             raise ValidationError(
@@ -324,12 +327,14 @@ class AnswerForm(forms.ModelForm):
                 "out, then press Publish.",
                 code="preview",
             )
-        if not constant_time_compare(seen, digest):
-            raise ValidationError(
-                "What would publish has changed since your preview (your text, the signposts "
-                "or today's service details). Read it again below, then press Publish.",
-                code="preview_outdated",
+        try:
+            check_preview_current(
+                composed, thread=self.instance, nurse=self.nurse, preview_digest=seen
             )
+        except ApplicationError as exc:
+            raise ValidationError(
+                f"{exc.detail} The new one is below: read it, then press Publish.", code=exc.code
+            ) from exc
         return cleaned
 
 
