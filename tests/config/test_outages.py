@@ -6,8 +6,10 @@ tests/config/test_outage_live.py does the same against gunicorn with a Redis it 
 import logging
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytest
+import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -39,16 +41,21 @@ def cache_warnings(caplog) -> Iterator[pytest.LogCaptureFixture]:
     yield caplog
 
 
+class DeadCache(NamedTuple):
+    kind: str
+    caches: dict  # the CACHES setting, for a test that needs the live cache first
+
+
 @pytest.fixture(params=["refused", "black-holed"])
-def dead_cache(request, settings) -> Iterator[str]:
+def dead_cache(request, settings) -> Iterator[DeadCache]:
     """Redis as a cache, unreachable: nothing listens, or connections hang."""
     if request.param == "refused":
         settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
-        yield request.param
+        yield DeadCache(request.param, settings.CACHES)
     else:
         with blackholed_port() as port:
             settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{port}/0", "t")}
-            yield request.param
+            yield DeadCache(request.param, settings.CACHES)
 
 
 def timed(call, *args, **kwargs):
@@ -62,7 +69,7 @@ def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, 
     member = UserFactory(display_name="Sparrowhawk")
     settings.CACHES = {"default": redis_cache(settings.REDIS_URL, "haven-test")}
     client = sign_in(member)  # the session is written to Redis and to the database
-    settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
+    settings.CACHES = dead_cache.caches  # refused, or hanging: the fixture's, not another
 
     response, elapsed = timed(client.get, "/api/v1/me/")
     assert response.status_code == 200
@@ -71,10 +78,12 @@ def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, 
     anonymous, elapsed = timed(APIClient().get, "/api/v1/threads/")
     assert anonymous.status_code == 200
     assert elapsed < 0.5
-    # Said once, as a warning, however many calls failed.
+    # Said once, as a warning, however many calls failed: what this outage looks like.
     records = [r for r in cache_warnings.records if r.name == "core.cache"]
     assert len(records) == 1
     assert records[0].levelname == "WARNING"
+    failure = {"refused": redis.ConnectionError, "black-holed": redis.TimeoutError}
+    assert type(records[0].exc_info[1].__cause__) is failure[dead_cache.kind]
 
 
 @pytest.mark.django_db
