@@ -224,3 +224,41 @@ def test_a_database_host_that_never_answers_is_a_503_within_seconds():
             connection.settings_dict["PORT"] = port
     assert_503_json(response)
     assert elapsed < 5
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "status"),
+    [
+        pytest.param("40P01", 500, id="deadlock"),
+        pytest.param("40001", 500, id="serialization-failure"),
+        pytest.param("57014", 500, id="statement-timeout"),
+        pytest.param("57P01", 503, id="admin-shutdown"),
+        pytest.param("57P03", 503, id="starting-up"),
+        pytest.param("08006", 503, id="connection-failure"),
+    ],
+)
+@pytest.mark.django_db
+def test_only_a_database_that_cannot_be_reached_is_a_503(monkeypatch, caplog, sqlstate, status):
+    """Each error raised by PostgreSQL itself, in a view, through psycopg and Django.
+
+    All of them are Django OperationalErrors; a deadlock's loser is a lock-order bug, a
+    500 in the logs, never an outage's 503.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.fail(code text) RETURNS void LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = code; END $$"
+        )
+
+    def failing():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_temp.fail(%s)", [sqlstate])
+
+    monkeypatch.setattr("forum.selectors.category_list", failing)
+    response = outside().get("/api/v1/categories/")
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == {500: "server_error", 503: "service_unavailable"}[status]
+    assert ("Retry-After" in response) == (status == 503)
+    [logged] = [r for r in caplog.records if r.name == "django.request"]
+    assert logged.levelname == "ERROR"
+    assert logged.exc_info[1].__cause__.sqlstate == sqlstate
