@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from forum.models import Post
 from forum.rendering import render_markdown
@@ -32,19 +33,6 @@ from moderation.models import (
 )
 from moderation.services import signposting_context, signposting_template_save
 from moderation.signposting import check_template, render_template
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are only ever added by the services: never edited, never deleted."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(SupportService)

@@ -26,6 +26,7 @@ from forum.rendering import render_markdown
 from forum.selectors import thread_get
 from forum.services import (
     clean_body,
+    clean_reason,
     notify_followers,
     notify_users,
     post_add,
@@ -316,11 +317,9 @@ def nurse_answer_correct(
     """
     check_is_nurse(nurse)
     check_can_write(nurse)
-    reason = reason.strip()
+    reason = clean_reason(reason)
     if not reason:
         raise ValidationError({"reason": "Say why the answer is corrected."})
-    if len(reason) > 500:
-        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
     if post.kind != Post.Kind.NURSE_ANSWER:

@@ -1,12 +1,14 @@
 """Small helpers shared by the tests."""
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from html.parser import HTMLParser
 from typing import Any
 
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -35,6 +37,31 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 15) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+def race(workers: list[Callable[[], None]], timeout: float = 120) -> list[BaseException]:
+    """Run each worker in its own thread (and database connection), all released at once.
+
+    Returns what they raised: a deadlock or a failed assertion in any of them.
+    """
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return errors
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from accounts.roles import Role
 from accounts.services import user_set_role
 from accounts.validators import display_name_skeleton
 from tests.factories import UserFactory, make_thread
-from tests.utils import client_for
+from tests.utils import admin_form, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -166,22 +166,8 @@ def test_demoting_a_nurse_whose_name_a_member_took_asks_for_a_rename_first():
 def test_the_admin_refuses_that_demotion_on_the_form(admin_client):
     nurse = UserFactory(role=Role.NURSE, display_name="Jane Hollis")
     UserFactory(display_name="Jane H0llis")
-    form = {
-        "email": nurse.email,
-        "display_name": nurse.display_name,
-        "role": "member",
-        "title": "Breast Care Nurse",
-        "sign_off": "",
-        "suspended_until_0": "",
-        "suspended_until_1": "",
-        "suspension_reason": "",
-        "is_active": "on",
-        "emailaddress_set-TOTAL_FORMS": "0",
-        "emailaddress_set-INITIAL_FORMS": "0",
-        "emailaddress_set-MIN_NUM_FORMS": "0",
-        "emailaddress_set-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/accounts/user/{nurse.pk}/change/", form)
+    url = f"/admin/accounts/user/{nurse.pk}/change/"
+    response = admin_client.post(url, admin_form(admin_client, url, role="member"))
     assert response.status_code == 200
     assert "Another account&#x27;s display name looks like this one" in response.content.decode()
     nurse.refresh_from_db()
