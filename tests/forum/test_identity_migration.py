@@ -35,31 +35,20 @@ def test_existing_content_keeps_the_identity_it_was_published_under():
     untitled = user("Ann Price", "nurse", "")  # a title cleared from a shell
     category = Category.objects.create(slug="ask-our-nurses", name="Ask Our Nurses")
     question = Thread.objects.create(category=category, author=member, title="A question")
-    by_nurse = Thread.objects.create(
-        category=category,
-        author=nurse,
-        title="Closed by a nurse",
-        status="closed",
-        closed_at=question.created_at,
-        closed_by=nurse,
-    )
-    by_admin = Thread.objects.create(
-        category=category,
-        author=moderator,
-        title="Closed by an admin",
-        status="closed",
-        closed_at=question.created_at,
-        closed_by=member,
-    )
 
-    by_untitled = Thread.objects.create(
-        category=category,
-        author=member,
-        title="Closed by a nurse without a title",
-        status="closed",
-        closed_at=question.created_at,
-        closed_by=untitled,
-    )
+    def closed(*, author, by):
+        return Thread.objects.create(
+            category=category,
+            author=author,
+            title=f"Closed by {by.display_name}",
+            status="closed",
+            closed_at=question.created_at,
+            closed_by=by,
+        )
+
+    by_nurse = closed(author=nurse, by=nurse)
+    by_admin = closed(author=moderator, by=member)
+    by_untitled = closed(author=member, by=untitled)
 
     def post(author, kind="post", thread=question):
         return Post.objects.create(thread=thread, author=author, kind=kind, body="x", body_html="x")

@@ -142,6 +142,8 @@ THREE_SESSIONS = {
     },
     "closures": ["2026-12-25"],
 }
+# One more than the hours allow in a day.
+FOUR = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"]]
 
 
 def test_a_day_with_the_most_intervals_the_hours_allow_round_trips_unchanged(admin_client):
@@ -156,10 +158,9 @@ def test_a_day_with_the_most_intervals_the_hours_allow_round_trips_unchanged(adm
 
 
 def test_more_intervals_than_the_form_shows_are_refused_by_the_hours_themselves():
-    four = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"]]
     with pytest.raises(ValidationError) as caught:
         support_service_ensure(
-            key="helpline", name="Helpline", hours={**THREE_SESSIONS, "weekly": {"mon": four}}
+            key="helpline", name="Helpline", hours={**THREE_SESSIONS, "weekly": {"mon": FOUR}}
         )
     assert caught.value.message_dict == {
         "hours": ["Monday: at most 3 intervals a day (there are 4)."]
@@ -169,8 +170,7 @@ def test_more_intervals_than_the_form_shows_are_refused_by_the_hours_themselves(
 def test_a_stored_day_the_form_cannot_show_whole_is_never_cut_silently(admin_client):
     """Written around the check (a shell, an old row): saving refuses until it is re-entered."""
     service = support_service_ensure(key="helpline", name="Helpline", hours=THREE_SESSIONS)
-    four = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"]]
-    stored = {**THREE_SESSIONS, "weekly": {**THREE_SESSIONS["weekly"], "mon": four}}
+    stored = {**THREE_SESSIONS, "weekly": {**THREE_SESSIONS["weekly"], "mon": FOUR}}
     SupportService.objects.filter(pk=service.pk).update(hours=stored)
     url = f"/admin/moderation/supportservice/{service.pk}/change/"
     listing = admin_client.get("/admin/moderation/supportservice/").content.decode()
@@ -202,8 +202,7 @@ def test_the_migration_stops_at_a_stored_day_longer_than_the_hours_now_allow():
     """Which intervals to merge is the service's call: the migration names the day instead."""
     executor = MigrationExecutor(connection)
     executor.migrate([("moderation", "0009_nurse_answer_versions")])
-    four = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"]]
-    SupportService.objects.create(key="helpline", name="Helpline", hours={"weekly": {"tue": four}})
+    SupportService.objects.create(key="helpline", name="Helpline", hours={"weekly": {"tue": FOUR}})
     try:
         executor.loader.build_graph()
         with pytest.raises(RuntimeError, match=r"rewrite them first: helpline \(tue\)"):
