@@ -75,7 +75,7 @@ _NAME_SHOWN_BY: list[Callable[[User], bool]] = []
 
 
 def register_name_shown_by(shows_name: Callable[[User], bool]) -> None:
-    """Let a higher app say whether it shows a user's display name, unimported here."""
+    """Let an app above this one say whether its content shows a user's display name."""
     _NAME_SHOWN_BY.append(shows_name)
 
 

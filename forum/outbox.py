@@ -216,15 +216,11 @@ def _send_claimed(
     """
     domain = urlsplit(f"//{Site.objects.get_current().domain}").hostname or "haven.invalid"
     connection = get_connection()
+    connected = False
     done: set[int] = set()
     sent = 0
     server_failing = False
     try:
-        try:
-            connection.open()
-        except _MAIL_ERRORS:
-            logger.warning("the mail server cannot be reached; sending later", exc_info=True)
-            return 0, True
         for notification in rows:
             if lease_until - timezone.now() < smtp_conversation_time():
                 if not done:  # a fresh lease that fits no message: claiming again is futile
@@ -233,6 +229,14 @@ def _send_claimed(
                         "(forum.E001)"
                     )
                 break  # the lease could expire mid-message: leave the rest to a new claim
+            if not connected:
+                try:
+                    connection.open()
+                except _MAIL_ERRORS:  # nothing was sent: the rest go back uncounted
+                    logger.warning("the mail server cannot be reached", exc_info=True)
+                    server_failing = True
+                    break
+                connected = True
             try:
                 message = _notification_email(notification, domain=domain)
                 message.connection = connection
@@ -242,6 +246,9 @@ def _send_claimed(
                 held = _mark_failed_attempt(notification, lease_until)
                 done.add(notification.pk)
                 failed.add(notification.pk)
+                # A refusal can end the session too (421): the next message opens a new one.
+                _close_quietly(connection)
+                connected = False
                 if not isinstance(error, _REFUSED):
                     server_failing = True
                     break

@@ -111,7 +111,7 @@ class SupportServiceForm(WeekFields, forms.ModelForm):  # type: ignore[misc,vali
             ]
             if not any(slot in self.changed_data for slot in slots):
                 stored = ", ".join(EN_DASH.join(interval) for interval in intervals)
-                day_name = DAY_NAMES[WEEKDAYS.index(day)]
+                day_name = dict(zip(WEEKDAYS, DAY_NAMES, strict=True)).get(day, day)
                 self.add_error(
                     slots[0],
                     f"{day_name} has {len(intervals)} intervals stored ({stored}); this form "

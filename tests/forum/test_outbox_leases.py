@@ -298,3 +298,27 @@ def test_a_worker_that_outlived_its_lease_changes_nothing_another_has_claimed(mo
         for row in Notification.objects.filter(pk__in=[n.pk for n in rows]).order_by("pk")
     ] == [("sending", theirs, 2)] * 3
     assert len(mail.outbox) == (1 if outcome == "accepted" else 0)
+
+
+class _ClosingOnOneRecipient(SmtpSink):
+    """A mail server that refuses one recipient with 421, which ends the SMTP session."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address == self.refused:
+            return "421 Too busy for this one, closing the connection"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refusal_that_ends_the_session_costs_the_next_messages_nothing(settings):
+    rows = pending_notifications(2)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    with _ClosingOnOneRecipient(refused=rows[0].recipient.email) as sink:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.controller.port
+        assert notification_emails_send(post_id=rows[0].post_id) == 2
+    assert [state(n.pk) for n in rows] == [("pending", 1), ("sent", 1), ("sent", 1)]
+    assert sink.count() == 2

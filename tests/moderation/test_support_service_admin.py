@@ -142,6 +142,7 @@ THREE_SESSIONS = {
     },
     "closures": ["2026-12-25"],
 }
+
 # One more than the hours allow in a day.
 FOUR = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"]]
 
