@@ -4,12 +4,13 @@ from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from accounts.forms import AdminLoginForm
 from accounts.models import User
-from accounts.services import user_set_role
+from accounts.services import check_role_change, user_set_role
 
 admin.site.login_form = AdminLoginForm
 
@@ -36,9 +37,22 @@ class VerifiedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class UserChangeForm(DjangoUserChangeForm):
+    def clean(self) -> dict[str, Any]:
+        """A role change ``user_set_role`` would refuse is an error on the form."""
+        cleaned = super().clean() or self.cleaned_data
+        if "role" in self.changed_data and "role" in cleaned:
+            check_role_change(
+                user=self.instance, role=cleaned["role"], display_name=cleaned.get("display_name")
+            )
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Roles are edited as one field and applied by ``user_set_role`` (groups follow)."""
+
+    form = UserChangeForm
 
     list_display = (
         "email",

@@ -8,12 +8,7 @@ from django.core.validators import MinLengthValidator
 
 from accounts.models import User
 from accounts.services import check_member_display_name
-from accounts.validators import (
-    DISPLAY_NAME_MAX,
-    DISPLAY_NAME_MIN,
-    display_name_format,
-    validate_member_display_name,
-)
+from accounts.validators import DISPLAY_NAME_MAX, DISPLAY_NAME_MIN, display_name_format
 
 
 class SignupForm(forms.Form):
@@ -21,15 +16,12 @@ class SignupForm(forms.Form):
 
     display_name = forms.CharField(
         max_length=DISPLAY_NAME_MAX,
-        validators=[
-            MinLengthValidator(DISPLAY_NAME_MIN),
-            display_name_format,
-            validate_member_display_name,
-        ],
+        validators=[MinLengthValidator(DISPLAY_NAME_MIN), display_name_format],
         help_text="Shown on your posts. No real name needed.",
     )
 
     def clean_display_name(self) -> str:
+        """Reserved words, staff titles, names taken: the service's one check."""
         return check_member_display_name(self.cleaned_data["display_name"])
 
     def clean(self) -> dict[str, Any]:

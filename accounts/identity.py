@@ -7,11 +7,14 @@ display name ("Former member" once erased), even if she later joins the staff.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from accounts.models import DEFAULT_NURSE_TITLE, User
 from accounts.roles import Role
 
+if TYPE_CHECKING:  # the model builds its public title on this module
+    from accounts.models import User
+
+DEFAULT_NURSE_TITLE = "Breast Care Nurse"
 FORMER_MEMBER = "Former member"
 MODERATOR_TITLE = "Moderator"
 
@@ -24,9 +27,12 @@ class Voice:
     title: str
 
 
-def voice_of(user: User) -> Voice:
-    """The voice of what ``user`` writes now: a nurse under her title, a moderator as
-    "Moderator", anyone else as herself."""
+def voice_of(user: "User") -> Voice:
+    """The voice of what ``user`` writes now: a nurse under her title (the default title
+    when hers is blank), a moderator as "Moderator", anyone else as herself.
+
+    The one rule for a staff member's public title, wherever it shows.
+    """
     if user.role == Role.NURSE:
         return Voice(Role.NURSE, user.title or DEFAULT_NURSE_TITLE)
     if user.role == Role.MODERATOR:
@@ -39,7 +45,9 @@ def staff_public(*, role: str, title: str) -> dict[str, Any]:
     return {"id": None, "display_name": title, "role": role, "title": title}
 
 
-def author_public(user: User | None, *, role: str = Role.MEMBER, title: str = "") -> dict[str, Any]:
+def author_public(
+    user: "User | None", *, role: str = Role.MEMBER, title: str = ""
+) -> dict[str, Any]:
     """The author of content written in ``role``/``title`` (as stored with the content)."""
     if role != Role.MEMBER:
         return staff_public(role=role, title=title)

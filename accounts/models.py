@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.identity import DEFAULT_NURSE_TITLE, voice_of
 from accounts.roles import Role
 from accounts.validators import (
     DISPLAY_NAME_MAX,
@@ -13,8 +14,6 @@ from accounts.validators import (
     display_name_format,
     display_name_skeleton_sql,
 )
-
-DEFAULT_NURSE_TITLE = "Breast Care Nurse"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -52,6 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Public name shown on posts. 3 to 30 letters, digits, spaces, '_' or '-'.",
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    display_name_public = models.BooleanField(
+        default=True,
+        help_text=(
+            "Others can see the display name: every member's and moderator's, and a nurse's "
+            "while what she wrote as a member shows it. Set by role changes."
+        ),
+    )
     title = models.CharField(
         max_length=60,
         default=DEFAULT_NURSE_TITLE,
@@ -80,13 +86,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
-            # Names that look alike are one name. Nurses publish under their title, so
-            # their display names are private and occupy nothing: "taken" never confirms one.
+            # Public names that look alike are one name. Nurses publish under their title, so
+            # a nurse's display name is private, occupying nothing ("taken" never confirms
+            # one), unless posts she wrote as a member still show it.
             models.UniqueConstraint(
                 display_name_skeleton_sql("display_name"),
-                condition=~models.Q(role=Role.NURSE),
+                condition=models.Q(display_name_public=True),
                 name="accounts_user_display_name_skeleton_unique",
                 violation_error_message="This display name is already taken.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(display_name_public=True) | models.Q(role=Role.NURSE),
+                name="accounts_user_only_nurses_names_private",
             ),
         ]
         indexes = [models.Index(fields=["role"], name="accounts_user_role_idx")]
@@ -105,8 +116,4 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def public_title(self) -> str | None:
         """The badge others see beside the display name; never a person's real name."""
-        if self.role == Role.NURSE:
-            return self.title
-        if self.role == Role.MODERATOR:
-            return "Moderator"
-        return None
+        return voice_of(self).title or None

@@ -1,5 +1,6 @@
 """Every write to accounts goes through here."""
 
+from collections.abc import Callable
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -8,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.identity import MODERATOR_TITLE, voice_of
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import ROLE_GROUPS, Role
@@ -52,17 +54,14 @@ def _save_unique(user: User, **kwargs: Any) -> None:
 
 
 def _check_display_name_free(display_name: str, *, exclude: User | None = None) -> None:
-    """No other member or moderator has a name that looks like this one.
+    """No other public name (``User.display_name_public``) looks like this one.
 
-    Nurses' display names are private (they publish under their title) and occupy no
-    member's namespace, so "taken" never confirms that a nurse is called something.
+    A nurse's display name is private (she publishes under her title) and occupies no
+    member's namespace, so "taken" never confirms that a nurse is called something; unless
+    posts she wrote as a member still show it, and then it is as taken as anyone's.
     """
-    if exclude is not None and exclude.role == Role.NURSE:
-        return
-    taken = (
-        User.objects.alias(skeleton=display_name_skeleton_sql("display_name"))
-        .filter(skeleton=display_name_skeleton(display_name))
-        .exclude(role=Role.NURSE)
+    taken = User.objects.alias(skeleton=display_name_skeleton_sql("display_name")).filter(
+        skeleton=display_name_skeleton(display_name), display_name_public=True
     )
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
@@ -70,10 +69,20 @@ def _check_display_name_free(display_name: str, *, exclude: User | None = None) 
         raise ValidationError({"display_name": TAKEN["display_name"]})
 
 
+# Whether content shows someone's display name (what she wrote as a member), answered by
+# the apps above that hold content (the forum), registered in their AppConfig.ready().
+_NAME_SHOWN_BY: list[Callable[[User], bool]] = []
+
+
+def register_name_shown_by(shows_name: Callable[[User], bool]) -> None:
+    """Let an app above this one say whether its content shows a user's display name."""
+    _NAME_SHOWN_BY.append(shows_name)
+
+
 def staff_titles() -> list[str]:
-    """Every title staff publish under: the nurses' own titles and the moderators' badge."""
-    titles = User.objects.filter(role=Role.NURSE).values_list("title", flat=True).distinct()
-    return [*titles, User(role=Role.MODERATOR).public_title or ""]
+    """Every title staff publish under: the nurses' titles and the moderators' badge."""
+    nurses = User.objects.filter(role=Role.NURSE).only("role", "title")
+    return sorted({voice_of(nurse).title for nurse in nurses} | {MODERATOR_TITLE})
 
 
 def check_member_display_name(display_name: str, *, user: User | None = None) -> str:
@@ -86,6 +95,8 @@ def check_member_display_name(display_name: str, *, user: User | None = None) ->
     validate_member_display_name(display_name)
     if looks_like(display_name, staff_titles()):
         raise ValidationError(RESERVED_MESSAGE, code="reserved")
+    if user is not None and not user.display_name_public:
+        return display_name  # a nurse's private name: it takes nobody's place
     try:
         _check_display_name_free(display_name, exclude=user)
     except ValidationError as exc:
@@ -132,21 +143,15 @@ def user_create(
     return user
 
 
-@transaction.atomic
-def user_set_role(*, user: User, role: Role | str, actor: User | None = None) -> User:
-    """Give a user exactly one role: its group joined, every other role group left.
-
-    The change is recorded in the audit log. A nurse's display name is private while she
-    is one; leaving the role makes it public, so it must then look like no one else's.
-    """
+def check_role_change(*, user: User, role: Role | str, display_name: str | None = None) -> None:
+    """What ``user_set_role`` refuses: an unknown role, or a private name going public (a
+    nurse leaving the role) that looks like another's. ``display_name``: the name she is
+    given in the same change, if any."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; choose one of {Role.values}."})
-    locked = User.objects.select_for_update().get(pk=user.pk)
-    previous = locked.role
-    locked.role = Role(role)
-    if previous == Role.NURSE and locked.role != Role.NURSE:
+    if role != Role.NURSE and not user.display_name_public:
         try:
-            _check_display_name_free(locked.display_name, exclude=locked)
+            _check_display_name_free(display_name or user.display_name, exclude=user)
         except ValidationError as exc:
             raise ValidationError(
                 {
@@ -154,7 +159,26 @@ def user_set_role(*, user: User, role: Role | str, actor: User | None = None) ->
                     "rename this account before changing its role."
                 }
             ) from exc
-    locked.save(update_fields=["role"])
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: Role | str, actor: User | None = None) -> User:
+    """Give a user exactly one role: its group joined, every other role group left.
+
+    The change is recorded in the audit log. A nurse's display name is private while she
+    is one, unless what she wrote as a member shows it: then it stays public, and taken,
+    for as long as that content does. Leaving the role makes a private name public, so it
+    must then look like no one else's.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    check_role_change(user=locked, role=role)
+    previous = locked.role
+    locked.role = Role(role)
+    if locked.role != Role.NURSE:
+        locked.display_name_public = True
+    elif previous != Role.NURSE:
+        locked.display_name_public = any(shows(locked) for shows in _NAME_SHOWN_BY)
+    locked.save(update_fields=["role", "display_name_public"])
     role_groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
     locked.groups.remove(*role_groups)
     if group_name := ROLE_GROUPS.get(locked.role):
@@ -166,7 +190,7 @@ def user_set_role(*, user: User, role: Role | str, actor: User | None = None) ->
             target=locked,
             data={"from": previous, "to": locked.role},
         )
-    user.role = locked.role
+    user.role, user.display_name_public = locked.role, locked.display_name_public
     # Django caches permissions per instance; the caller's copy must see the new ones.
     for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(cache, None)

@@ -3,7 +3,6 @@ import sys
 from allauth.headless import urls as headless_urls
 from django.conf import settings
 from django.contrib import admin
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django.views import defaults
@@ -11,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 import core.api.schema  # noqa: F401  (registers the X-Session-Token OpenAPI extension)
 from config.health import health
-from config.outage import service_unavailable
+from config.outage import database_unreachable, service_unavailable
 from core.api.exceptions import error_body
 
 # Haven keeps no phone numbers, yet allauth serves its phone endpoints whatever the
@@ -83,11 +82,12 @@ def handler500(request: HttpRequest) -> HttpResponse:
     """Django calls this inside the ``except`` that caught the failure, wherever it was
     raised (a view, or a middleware such as sessions or authentication before the view).
 
-    A database that cannot answer now (Django's OperationalError and InterfaceError: refused,
-    restarting, gone away, a deadlock's loser) is transient, not a bug: 503 and when to try
-    again, never a 500.
+    A database that cannot be reached now (refused, restarting, gone away:
+    ``database_unreachable``) is transient, not a bug: 503 and when to try again, never a
+    500. Any other database error, a deadlock included, stays a 500, logged like any bug,
+    so a lock-order regression never passes for an outage.
     """
-    if isinstance(sys.exception(), OperationalError | InterfaceError):
+    if database_unreachable(sys.exception()):
         return service_unavailable(request)
     if _is_api(request):
         return JsonResponse(

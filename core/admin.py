@@ -8,8 +8,22 @@ from django.http import HttpRequest
 from core.models import AuditEntry
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records only the services write: never added, edited or deleted here, even by
+    superusers."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log is read-only, even for superusers."""
 
     list_display = ("created_at", "action", "actor", "target_type", "target_id", "reason")
@@ -34,12 +48,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
             return "system"
         name = getattr(obj, "actor_name", None)
         return f"{name} (#{obj.actor_id})" if name else f"#{obj.actor_id}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from forum.models import Category, Like, Post, PostRevision, Thread
 from forum.services import may_close, thread_close, thread_reopen
@@ -145,17 +146,8 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(Like)
-class LikeAdmin(admin.ModelAdmin):
+class LikeAdmin(ReadOnlyAdmin):
     list_display = ("post", "user", "created_at")
     list_select_related = ("post", "user")
     raw_id_fields = ("post", "user")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

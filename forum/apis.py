@@ -241,9 +241,11 @@ class ThreadPostsApi(PostingApi):
 class PostDetailApi(APIView):
     permission_classes = [ReadOnlyOrParticipant]
 
-    class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    class DeleteInputSerializer(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    class InputSerializer(DeleteInputSerializer):
+        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
 
     def _render(self, request: Request, post_id: int) -> Response:
         post = selectors.post_for_viewer(post_id=post_id, viewer=request.user)
@@ -259,8 +261,10 @@ class PostDetailApi(APIView):
 
     @extend_schema(responses={200: PostOutputSerializer})
     def delete(self, request: Request, post_id: int) -> Response:
+        serializer = self.DeleteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         post = selectors.post_get(post_id=post_id)
-        services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
+        services.post_delete(user=request.user, post=post, **serializer.validated_data)  # type: ignore[arg-type]
         return self._render(request, post_id)
 
 

@@ -10,8 +10,10 @@ class ForumConfig(AppConfig):
         from django.core import checks
 
         from accounts.selectors import register_me_annotation
+        from accounts.services import register_name_shown_by
         from forum.checks import check_email_lease
-        from forum.selectors import unread_notifications_of
+        from forum.selectors import unread_notifications_of, wrote_as_member
 
         register_me_annotation("unread_notifications", unread_notifications_of)
+        register_name_shown_by(wrote_as_member)
         checks.register(check_email_lease)

@@ -7,11 +7,16 @@ at most the one message it was in the middle of:
    ``sending`` with an expired lease) with ``SELECT ... FOR UPDATE SKIP LOCKED``, marks them
    ``sending`` until ``now + HAVEN_EMAIL_LEASE_SECONDS`` and counts the attempt. Two workers,
    two overlapping beats, or a job and the sweep never claim the same row.
-2. *Send*, outside any transaction. Before each message the worker checks that its lease
-   leaves room for a whole SMTP conversation; it never sends on an expired lease.
-3. *Mark* each message ``sent`` the moment the server accepted it, in its own UPDATE.
+2. *Send*, outside any transaction, on one connection opened first: a mail server that
+   cannot be reached sends nothing, so every claimed row goes back uncounted. Before each
+   message the worker checks that its lease leaves room for a whole SMTP conversation; it
+   never sends on an expired lease.
+3. *Mark* each message ``sent`` the moment the server accepted it, in its own UPDATE, and
+   only while the row is still under this claim (``sending``, this lease's expiry): a
+   worker that outlived its lease changes nothing another worker has claimed since, and
+   stops.
 4. *Release* what it did not send (lease running out, a time limit, any other error) back
-   to ``pending``, uncounted, before the error propagates.
+   to ``pending``, uncounted, before the error propagates; again only under this claim.
 
 A worker that dies between 2 and 3 leaves its claimed rows ``sending``; once the lease
 expires the sweep claims them again, so the message in flight is the only one sent twice.
@@ -146,24 +151,43 @@ def _claim(
     return claimed, lease_until
 
 
-def _mark_sent(notification: Notification) -> None:
-    Notification.objects.filter(pk=notification.pk).update(
-        email=Notification.Email.SENT, email_lease_until=None, emailed_at=timezone.now()
+def _finish(notification: Notification, lease_until: datetime, **fields: object) -> bool:
+    """Update a row this worker claimed, if it still holds the claim.
+
+    A worker that outlived its lease may find the row claimed again by another: then this
+    changes nothing (the other worker owns the row now) and answers False.
+    """
+    return bool(
+        Notification.objects.filter(
+            pk=notification.pk, email=Notification.Email.SENDING, email_lease_until=lease_until
+        ).update(email_lease_until=None, **fields)
     )
 
 
-def _mark_failed_attempt(notification: Notification) -> None:
+def _mark_sent(notification: Notification, lease_until: datetime) -> bool:
+    return _finish(
+        notification, lease_until, email=Notification.Email.SENT, emailed_at=timezone.now()
+    )
+
+
+def _mark_failed_attempt(notification: Notification, lease_until: datetime) -> bool:
     """A mail error: try again at the next run, or give up after the last attempt."""
     gave_up = notification.email_attempts >= settings.HAVEN_EMAIL_MAX_ATTEMPTS
-    Notification.objects.filter(pk=notification.pk).update(
+    return _finish(
+        notification,
+        lease_until,
         email=Notification.Email.FAILED if gave_up else Notification.Email.PENDING,
-        email_lease_until=None,
     )
 
 
-def _release(ids: list[int]) -> None:
-    """Hand back claimed rows that were not tried: pending again, the attempt not counted."""
-    Notification.objects.filter(pk__in=ids, email=Notification.Email.SENDING).update(
+def _release(ids: list[int], lease_until: datetime) -> None:
+    """Hand back claimed rows that were not tried: pending again, the attempt not counted.
+
+    Only rows still under this claim: one another worker has claimed since stays its own.
+    """
+    Notification.objects.filter(
+        pk__in=ids, email=Notification.Email.SENDING, email_lease_until=lease_until
+    ).update(
         email=Notification.Email.PENDING,
         email_lease_until=None,
         email_attempts=F("email_attempts") - 1,
@@ -184,45 +208,63 @@ def _send_claimed(
 
     Rows that failed are added to ``failed``.
 
-    Only mail errors count as a failed attempt. Anything else (Celery's
-    ``SoftTimeLimitExceeded``, a database error) propagates once the rows not yet done are
-    released.
+    A mail server that cannot be reached sent nothing: every row goes back uncounted, so an
+    outage of any length never uses up a message's attempts. Only mail errors once connected
+    count as a failed attempt. Anything else (Celery's ``SoftTimeLimitExceeded``, a database
+    error) propagates once the rows not yet done are released. A worker that finds its
+    lease taken over (it outlived it) stops: the rest belong to the new claim.
     """
     domain = urlsplit(f"//{Site.objects.get_current().domain}").hostname or "haven.invalid"
     connection = get_connection()
+    connected = False
     done: set[int] = set()
     sent = 0
     server_failing = False
     try:
         for notification in rows:
+            if lease_until - timezone.now() < smtp_conversation_time():
+                if not done:  # a fresh lease that fits no message: claiming again is futile
+                    raise ImproperlyConfigured(
+                        "HAVEN_EMAIL_LEASE_SECONDS is shorter than one SMTP conversation "
+                        "(forum.E001)"
+                    )
+                break  # the lease could expire mid-message: leave the rest to a new claim
+            if not connected:
+                try:
+                    connection.open()
+                except _MAIL_ERRORS:  # nothing was sent: the rest go back uncounted
+                    logger.warning("the mail server cannot be reached", exc_info=True)
+                    server_failing = True
+                    break
+                connected = True
             try:
-                connection.open()
-                if lease_until - timezone.now() < smtp_conversation_time():
-                    if not done:  # a fresh lease that fits no message: claiming again is futile
-                        raise ImproperlyConfigured(
-                            "HAVEN_EMAIL_LEASE_SECONDS is shorter than one SMTP conversation "
-                            "(forum.E001)"
-                        )
-                    break  # the lease could expire mid-message: leave the rest to a new claim
                 message = _notification_email(notification, domain=domain)
                 message.connection = connection
                 message.send()
             except _MAIL_ERRORS as error:
                 logger.warning("email for notification %s failed", notification.pk, exc_info=True)
-                _mark_failed_attempt(notification)
+                held = _mark_failed_attempt(notification, lease_until)
                 done.add(notification.pk)
                 failed.add(notification.pk)
+                # A refusal can end the session too (421): the next message opens a new one.
                 _close_quietly(connection)
+                connected = False
                 if not isinstance(error, _REFUSED):
                     server_failing = True
                     break
-                continue
-            _mark_sent(notification)
-            done.add(notification.pk)
-            sent += 1
+            else:
+                held = _mark_sent(notification, lease_until)
+                done.add(notification.pk)
+                sent += 1
+            if not held:
+                logger.warning(
+                    "the lease on notification %s ran out and another run claimed it",
+                    notification.pk,
+                )
+                break
     finally:
         _close_quietly(connection)
-        _release([n.pk for n in rows if n.pk not in done])
+        _release([n.pk for n in rows if n.pk not in done], lease_until)
     return sent, server_failing
 
 
@@ -233,11 +275,13 @@ def notification_emails_send(
 
     Rows are claimed on a lease (see the module docstring), so two workers, a job and the
     periodic sweep, or two overlapping beats never send the same email twice. Only the
-    message in flight can go twice: when its worker is killed, cut off by a time limit, or
-    loses the database between handing it to the mail server and marking it sent.
+    message in flight can go twice: when its worker is killed, cut off by a time limit,
+    outlives its lease, or loses the database between handing it to the mail server and
+    marking it sent.
     Rows left ``sending`` by a dead worker are taken again only once their lease expired.
-    A message the mail server fails is retried by later runs until
-    ``HAVEN_EMAIL_MAX_ATTEMPTS``; then it is marked ``failed``. Returns how many were sent.
+    A message the mail server fails once connected is retried by later runs until
+    ``HAVEN_EMAIL_MAX_ATTEMPTS``; then it is marked ``failed``. A mail server that cannot be
+    reached uses up no attempt. Returns how many were sent.
     """
     sent = 0
     failed: set[int] = set()

@@ -6,6 +6,7 @@ from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Su
 from django.http import Http404
 
 from accounts.models import User
+from accounts.roles import Role
 from forum.models import Category, Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import threads_like_title
 
@@ -103,6 +104,12 @@ def post_for_viewer(*, post_id: int, viewer: Any) -> Post:
 
 def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def wrote_as_member(user: User) -> bool:
+    """Whether posts show ``user``'s display name: anything she wrote as a member (an
+    opening post too), whatever her role now."""
+    return Post.objects.filter(author=user, author_role=Role.MEMBER).exists()
 
 
 def unread_notifications_of() -> Subquery:

@@ -134,6 +134,22 @@ def post_lock(*, thread: Thread, post_id: int) -> Post:
 # --- Threads and posts ------------------------------------------------------------------------
 
 
+def _post_write(*, thread: Thread, author: User, body: str, kind: Post.Kind, now: datetime) -> Post:
+    """A post in its author's voice, fixed now (``accounts.identity.voice_of``), its text
+    rendered once."""
+    voice = voice_of(author)
+    return Post.objects.create(
+        thread=thread,
+        author=author,
+        author_role=voice.role,
+        author_title=voice.title,
+        kind=kind,
+        body=body,
+        body_html=render_markdown(body),
+        created_at=now,
+    )
+
+
 @transaction.atomic
 def thread_create(*, author: User, category: Category, title: str, body: str) -> Thread:
     """Start a thread with its opening post; the author follows it from the start."""
@@ -163,15 +179,7 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         created_at=now,
         last_activity_at=now,
     )
-    opening = Post.objects.create(
-        thread=thread,
-        author=author,
-        author_role=voice.role,
-        author_title=voice.title,
-        body=body,
-        body_html=render_markdown(body),
-        created_at=now,
-    )
+    opening = _post_write(thread=thread, author=author, body=body, kind=Post.Kind.POST, now=now)
     Subscription.objects.create(user=author, thread=thread)
     thread_reindex(thread_id=thread.pk)
     if category.nurse_answered:
@@ -213,17 +221,7 @@ def post_add(*, thread: Thread, author: User, body: str, kind: Post.Kind = Post.
     author's public identity is fixed on the post now (``accounts.identity.voice_of``).
     """
     now = timezone.now()
-    voice = voice_of(author)
-    post = Post.objects.create(
-        thread=thread,
-        author=author,
-        author_role=voice.role,
-        author_title=voice.title,
-        kind=kind,
-        body=body,
-        body_html=render_markdown(body),
-        created_at=now,
-    )
+    post = _post_write(thread=thread, author=author, body=body, kind=kind, now=now)
     Thread.objects.filter(pk=thread.pk).update(
         reply_count=F("reply_count") + 1, last_activity_at=now
     )
@@ -244,7 +242,8 @@ def edit_window() -> timedelta:
     return timedelta(minutes=settings.HAVEN_EDIT_WINDOW_MINUTES)
 
 
-def _clean_reason(reason: str) -> str:
+def clean_reason(reason: str) -> str:
+    """A staff member's reason for what she does to someone else's content: optional, short."""
     reason = reason.strip()
     if len(reason) > 500:
         raise ValidationError({"reason": "The reason must be at most 500 characters long."})
@@ -288,7 +287,7 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
     """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
@@ -349,7 +348,7 @@ def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
     _check_visible_to(post, moderator=moderator)
@@ -433,9 +432,7 @@ def thread_close(
     if thread.status == Thread.Status.CLOSED:
         raise Conflict("already_closed", "This thread is already closed.")
     now = timezone.now()
-    reason = reason.strip()
-    if len(reason) > 500:
-        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    reason = clean_reason(reason)
     voice = voice_of(actor)
     thread.status = Thread.Status.CLOSED
     thread.closed_at, thread.closed_by, thread.close_reason = now, actor, reason
@@ -452,6 +449,7 @@ def thread_close(
 def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     """Open a closed thread to replies again; nurses and moderators only, audited."""
     _check_may_close(actor)
+    reason = clean_reason(reason)
     thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.OPEN:
         raise Conflict("already_open", "This thread is already open.")
@@ -462,7 +460,7 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     thread.last_activity_at = now
     thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     _system_post(thread=thread, text="This thread has been reopened for replies.", now=now)
-    audit_record(actor=actor, action="thread_reopened", target=thread, reason=reason.strip())
+    audit_record(actor=actor, action="thread_reopened", target=thread, reason=reason)
     return thread
 
 

@@ -7,18 +7,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from forum.models import Post
 from forum.rendering import render_markdown
 from moderation.answers import (
     ComposedAnswer,
     check_is_nurse,
-    nurse_answer_compose,
+    check_preview_current,
     nurse_answer_create,
+    nurse_answer_preview,
     unanswered_questions,
 )
 from moderation.forms import SupportServiceForm, hours_fieldset
@@ -32,19 +33,6 @@ from moderation.models import (
 )
 from moderation.services import signposting_context, signposting_template_save
 from moderation.signposting import check_template, render_template
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are only ever added by the services: never edited, never deleted."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(SupportService)
@@ -86,12 +74,18 @@ class SupportServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="opening hours")
     def hours_text(self, obj: SupportService) -> str:
-        hours = obj.opening_hours
+        try:
+            hours = obj.opening_hours
+        except ValidationError as exc:  # written around the check: say what to fix
+            return "Invalid: " + " ".join(exc.messages)
         return hours.describe() if hours else "—"
 
     @admin.display(boolean=True, description="open now")
-    def open_now(self, obj: SupportService) -> bool:
-        hours = obj.opening_hours
+    def open_now(self, obj: SupportService) -> bool | None:
+        try:
+            hours = obj.opening_hours
+        except ValidationError:
+            return None  # "unknown"; the hours column says why
         return bool(hours and hours.is_open(timezone.now()))
 
 
@@ -290,16 +284,17 @@ class AnswerForm(forms.ModelForm):
         field.choices = choices
 
     def clean(self) -> dict[str, Any]:
+        """The service's preview, shown; publishing needs it current (the service decides)."""
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
         try:
-            composed = nurse_answer_compose(
+            composed = nurse_answer_preview(
                 nurse=self.nurse,
+                thread=self.instance,
                 body=cleaned["answer"],
                 signposts=cleaned["signposts"],
                 close=cleaned["close"],
-                now=timezone.now(),
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
@@ -307,10 +302,12 @@ class AnswerForm(forms.ModelForm):
             if not hasattr(exc, "error_dict"):
                 self.add_error(None, exc)
             return cleaned
-        digest = composed.digest(thread=self.instance, nurse=self.nurse)
+        except ApplicationError as exc:  # answered or closed meanwhile
+            raise ValidationError(exc.detail, code=exc.code) from exc
         widget = self.fields["preview_digest"].widget
         assert isinstance(widget, AnswerPreviewWidget)  # noqa: S101  (declared above)
-        widget.composed, widget.digest = composed, digest
+        widget.composed = composed
+        widget.digest = composed.digest(thread=self.instance, nurse=self.nurse)
         seen = cleaned.get("preview_digest") or ""
         if "_preview" in self.data or not seen:
             raise ValidationError(
@@ -318,12 +315,14 @@ class AnswerForm(forms.ModelForm):
                 "out, then press Publish.",
                 code="preview",
             )
-        if not constant_time_compare(seen, digest):
-            raise ValidationError(
-                "What would publish has changed since your preview (your text, the signposts "
-                "or today's service details). Read it again below, then press Publish.",
-                code="preview_outdated",
+        try:
+            check_preview_current(
+                composed, thread=self.instance, nurse=self.nurse, preview_digest=seen
             )
+        except ApplicationError as exc:
+            raise ValidationError(
+                f"{exc.detail} The new one is below: read it, then press Publish.", code=exc.code
+            ) from exc
         return cleaned
 
 

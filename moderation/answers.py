@@ -1,7 +1,7 @@
 """Ask Our Nurses: the nurse answer, the unanswered queue and its service-level reminders.
 
-Kept apart from ``moderation.services`` because it builds on the forum's services, which
-themselves record to the audit log there.
+The nurse's work, built on the forum's services (a post and its locks, closing, notifying)
+and on the signposting of ``moderation.services``, where the rest of moderation's writes are.
 """
 
 from collections.abc import Iterable
@@ -26,6 +26,7 @@ from forum.rendering import render_markdown
 from forum.selectors import thread_get
 from forum.services import (
     clean_body,
+    clean_reason,
     notify_followers,
     notify_users,
     post_add,
@@ -163,21 +164,51 @@ def nurse_answer_compose(
     )
 
 
-def _check_answerable(thread: Thread) -> None:
+def _check_answerable(thread: Thread, *, follow_up: bool) -> None:
+    """Nurse answers belong in Ask Our Nurses, on an open question; the first is unique."""
     if not thread.category.nurse_answered:
         raise Forbidden("not_nurse_answered", "Nurse answers belong in Ask Our Nurses.")
+    if thread.nurse_answered_at is not None and not follow_up:
+        raise Conflict(
+            "already_answered",
+            "A nurse has already answered this question. Send yours as a follow-up answer.",
+        )
+    if thread.status == Thread.Status.CLOSED:
+        raise Forbidden("thread_closed", "This thread is closed. Reopen it to answer.")
 
 
 def nurse_answer_preview(
-    *, nurse: User, thread: Thread, body: str, signposts: list[str], close: bool
+    *,
+    nurse: User,
+    thread: Thread,
+    body: str,
+    signposts: list[str],
+    close: bool,
+    follow_up: bool = False,
 ) -> ComposedAnswer:
-    """What ``nurse_answer_create`` would publish on this question now; nothing is saved."""
+    """What ``nurse_answer_create`` would publish on this question now; nothing is saved.
+
+    Refused as publishing would be (not a nurse, not a nurse-answered question, closed,
+    answered already unless ``follow_up``), so a preview never shows what cannot go out.
+    """
     check_is_nurse(nurse)
     thread = thread_get(thread_id=thread.pk, viewer=None)
-    _check_answerable(thread)
+    _check_answerable(thread, follow_up=follow_up)
     return nurse_answer_compose(
         nurse=nurse, body=body, signposts=signposts, close=close, now=timezone.now()
     )
+
+
+def check_preview_current(
+    composed: ComposedAnswer, *, thread: Thread, nurse: User, preview_digest: str
+) -> None:
+    """409 ``preview_outdated`` unless ``composed`` is exactly what the preview showed."""
+    if not constant_time_compare(preview_digest, composed.digest(thread=thread, nurse=nurse)):
+        raise Conflict(
+            "preview_outdated",
+            "What would publish has changed since your preview (the text, the signposts or "
+            "the service details): preview it again before publishing.",
+        )
 
 
 def _snapshot(
@@ -235,27 +266,14 @@ def nurse_answer_create(
     check_is_nurse(nurse)
     check_can_write(nurse)
     thread = thread_lock_visible(thread.pk)
-    _check_answerable(thread)
+    _check_answerable(thread, follow_up=follow_up)
     answered = thread.nurse_answered_at is not None
-    if answered and not follow_up:
-        raise Conflict(
-            "already_answered",
-            "A nurse has already answered this question. Send yours as a follow-up answer.",
-        )
-    if thread.status == Thread.Status.CLOSED:
-        raise Forbidden("thread_closed", "This thread is closed. Reopen it to answer.")
     now = timezone.now()
     composed = nurse_answer_compose(
         nurse=nurse, body=body, signposts=signposts, close=close, now=now
     )
-    if preview_digest is not None and not constant_time_compare(
-        preview_digest, composed.digest(thread=thread, nurse=nurse)
-    ):
-        raise Conflict(
-            "preview_outdated",
-            "The answer is no longer what the preview showed (its text or the service "
-            "details changed). Preview it again before publishing.",
-        )
+    if preview_digest is not None:
+        check_preview_current(composed, thread=thread, nurse=nurse, preview_digest=preview_digest)
 
     post = post_add(thread=thread, author=nurse, body=composed.text, kind=Post.Kind.NURSE_ANSWER)
     if not answered:
@@ -299,11 +317,9 @@ def nurse_answer_correct(
     """
     check_is_nurse(nurse)
     check_can_write(nurse)
-    reason = reason.strip()
+    reason = clean_reason(reason)
     if not reason:
         raise ValidationError({"reason": "Say why the answer is corrected."})
-    if len(reason) > 500:
-        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
     if post.kind != Post.Kind.NURSE_ANSWER:

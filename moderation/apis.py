@@ -101,11 +101,17 @@ class SignpostListApi(APIView):
 
 
 class _AnswerInput(serializers.Serializer):
+    """What a nurse composes: her text and the signposts (an answer or its correction)."""
+
     body = serializers.CharField(trim_whitespace=False, allow_blank=True)
     signposts = serializers.ListField(
         child=serializers.SlugField(), required=False, default=list, max_length=20
     )
+
+
+class _NewAnswerInput(_AnswerInput):
     close = serializers.BooleanField(required=False, default=False)
+    follow_up = serializers.BooleanField(required=False, default=False)
 
 
 class NurseAnswerPreviewApi(APIView):
@@ -115,7 +121,7 @@ class NurseAnswerPreviewApi(APIView):
 
     permission_classes: list[type[BasePermission]] = [IsNurse]
 
-    class InputSerializer(_AnswerInput):
+    class InputSerializer(_NewAnswerInput):
         pass
 
     class OutputSerializer(serializers.Serializer):
@@ -124,7 +130,10 @@ class NurseAnswerPreviewApi(APIView):
         closing_notice = serializers.CharField(allow_null=True)
         preview_digest = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 409: conflict("already_answered")},
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -144,8 +153,7 @@ class NurseAnswerPreviewApi(APIView):
 class NurseAnswerApi(APIView):
     permission_classes: list[type[BasePermission]] = [IsNurse]
 
-    class InputSerializer(_AnswerInput):
-        follow_up = serializers.BooleanField(required=False, default=False)
+    class InputSerializer(_NewAnswerInput):
         preview_digest = serializers.CharField(
             required=False,
             max_length=128,
@@ -174,11 +182,7 @@ class NurseAnswerCorrectionApi(APIView):
 
     permission_classes: list[type[BasePermission]] = [IsNurse]
 
-    class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(trim_whitespace=False, allow_blank=True)
-        signposts = serializers.ListField(
-            child=serializers.SlugField(), required=False, default=list, max_length=20
-        )
+    class InputSerializer(_AnswerInput):
         reason = serializers.CharField(max_length=500)
 
     @extend_schema(request=InputSerializer, responses=PostOutputSerializer)

@@ -6,11 +6,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from moderation.models import SupportService
-from moderation.opening_hours import DAY_NAMES, WEEKDAYS, OpeningHours, known_time_zones
+from moderation.opening_hours import (
+    DAY_NAMES,
+    EN_DASH,
+    MAX_INTERVALS_PER_DAY,
+    WEEKDAYS,
+    OpeningHours,
+    known_time_zones,
+)
 
-# Two intervals a day: a morning and an afternoon, around a lunch break. A night through
-# midnight is 22:00-24:00 on one day and 00:00-06:00 on the next.
-INTERVALS_PER_DAY = 2
+# As many intervals a day as the hours may hold: every stored day is shown whole.
+INTERVALS_PER_DAY = MAX_INTERVALS_PER_DAY
 _TIME_INPUT = forms.TextInput(
     attrs={"placeholder": "HH:MM", "size": 6, "inputmode": "numeric", "autocomplete": "off"}
 )
@@ -41,11 +47,14 @@ WeekFields = type("WeekFields", (forms.Form,), _week_fields())
 
 
 class SupportServiceForm(WeekFields, forms.ModelForm):  # type: ignore[misc,valid-type]
-    """One row per weekday (opening and closing times, and a second interval if the service
-    closes for lunch), the time zone, and closure dates one per line.
+    """One row per weekday (opening and closing times, and more intervals if the service
+    closes for lunch or opens again in the evening), the time zone, and closure dates one
+    per line.
 
     Every day left empty is closed; a service with no times at all has no opening hours
-    (a web form, an email address). What is wrong is said beside the day it concerns.
+    (a web form, an email address). What is wrong is said beside the day it concerns. A
+    stored day with more intervals than the form shows (written around the hours' check) is
+    never cut short silently: saving is refused, naming it, until that day is entered again.
     """
 
     url = forms.URLField(
@@ -76,6 +85,8 @@ class SupportServiceForm(WeekFields, forms.ModelForm):  # type: ignore[misc,vali
         zone = self.fields["time_zone"]
         assert isinstance(zone, forms.ChoiceField)  # noqa: S101  (declared above)
         zone.choices = [(name, name) for name in sorted(known_time_zones())]
+        # Stored days the form cannot show whole: day -> every interval stored.
+        self._cut: dict[str, list[list[str]]] = {}
         hours = self.instance.hours if self.instance.pk else {}
         if hours:
             self._load(hours)
@@ -84,9 +95,29 @@ class SupportServiceForm(WeekFields, forms.ModelForm):  # type: ignore[misc,vali
         self.initial["time_zone"] = hours.get("time_zone", "Europe/London")
         self.initial["closures"] = "\n".join(hours.get("closures", []))
         for day, intervals in (hours.get("weekly") or {}).items():
+            if len(intervals) > INTERVALS_PER_DAY:
+                self._cut[day] = intervals
             for n, (opens, closes) in enumerate(intervals[:INTERVALS_PER_DAY], start=1):
                 self.initial[_slot(day, n, "opens")] = opens
                 self.initial[_slot(day, n, "closes")] = closes
+
+    def _refuse_cut_days(self) -> None:
+        """A stored day the form shows only in part stays as stored unless it is re-entered."""
+        for day, intervals in self._cut.items():
+            slots = [
+                _slot(day, n, edge)
+                for n in range(1, INTERVALS_PER_DAY + 1)
+                for edge in ("opens", "closes")
+            ]
+            if not any(slot in self.changed_data for slot in slots):
+                stored = ", ".join(EN_DASH.join(interval) for interval in intervals)
+                day_name = dict(zip(WEEKDAYS, DAY_NAMES, strict=True)).get(day, day)
+                self.add_error(
+                    slots[0],
+                    f"{day_name} has {len(intervals)} intervals stored ({stored}); this form "
+                    f"shows {INTERVALS_PER_DAY}. Enter {day_name}'s hours again: saving now "
+                    "would drop the rest.",
+                )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -107,6 +138,7 @@ class SupportServiceForm(WeekFields, forms.ModelForm):  # type: ignore[misc,vali
                 weekly[day] = intervals
         closures = [line.strip() for line in cleaned.get("closures", "").splitlines()]
         closures = [line for line in closures if line]
+        self._refuse_cut_days()
         if self.errors:
             return cleaned
         if not weekly:

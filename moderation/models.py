@@ -1,13 +1,12 @@
 from datetime import date
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from forum.models import Thread
-from moderation.opening_hours import OpeningHours
+from moderation.opening_hours import OpeningHours, validate_opening_hours
 
 
 class RolePermission(models.Model):
@@ -63,6 +62,7 @@ class SupportService(models.Model):
     hours = models.JSONField(
         default=dict,
         blank=True,
+        validators=[validate_opening_hours],
         help_text=(
             'Opening hours: {"time_zone": "Europe/London", "weekly": {"mon": [["09:00", '
             '"16:00"]], …}, "closures": ["2026-12-25"]}. Empty when it has no hours.'
@@ -75,14 +75,6 @@ class SupportService(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self) -> None:
-        if self.hours:
-            try:
-                OpeningHours.from_json(self.hours)
-            except ValidationError as exc:
-                # Reported on the field that holds them, so any form shows them.
-                raise ValidationError({"hours": exc.messages}) from exc
 
     @property
     def opening_hours(self) -> OpeningHours | None:

@@ -28,6 +28,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MINUTES_PER_DAY = 24 * 60
+# A morning, an afternoon and an evening session around two breaks: the most any service
+# keeps in a day, and what the admin's weekly form shows, so every stored day can be edited
+# there. A night through midnight is 22:00-24:00 on one day and 00:00-06:00 on the next.
+MAX_INTERVALS_PER_DAY = 3
 EN_DASH = "\N{EN DASH}"  # between the two times of an interval, in describe() and errors
 
 # next_opening / next_closing look this far ahead before giving up: a year of closures
@@ -290,6 +294,15 @@ class OpeningHours:
             day += timedelta(days=1)
 
 
+def validate_opening_hours(value: Any) -> None:
+    """The stored form of a service's hours, checked as a model field: empty, or valid."""
+    if value:
+        try:
+            OpeningHours.from_json(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
 def _require_aware(moment: datetime, name: str) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, not {moment!r}")
@@ -321,8 +334,17 @@ def _hhmm(minutes: int) -> str:
 
 
 def _day_errors(day_name: str, intervals: Sequence[Interval]) -> list[ValidationError]:
-    """What is wrong with one day's intervals (each closes after it opens, no overlap)."""
+    """What is wrong with one day's intervals (each closes after it opens, no overlap, at
+    most ``MAX_INTERVALS_PER_DAY``)."""
     errors = []
+    if len(intervals) > MAX_INTERVALS_PER_DAY:
+        errors.append(
+            ValidationError(
+                f"{day_name}: at most {MAX_INTERVALS_PER_DAY} intervals a day "
+                f"(there are {len(intervals)}).",
+                code="too_many_intervals",
+            )
+        )
     for interval in intervals:
         if not 0 <= interval.opens < MINUTES_PER_DAY:
             errors.append(

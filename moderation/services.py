@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.identity import DEFAULT_NURSE_TITLE, voice_of
 from accounts.models import User
 from moderation.models import (
     InformationResource,
@@ -59,7 +60,7 @@ def signposting_context(*, now: datetime, nurse: User | None = None) -> dict[str
             for service in SupportService.objects.all()
         },
         "nurse": {
-            "title": nurse.title if nurse else "Breast Care Nurse",
+            "title": voice_of(nurse).title if nurse else DEFAULT_NURSE_TITLE,
             "sign_off": nurse.sign_off if nurse else "",
         },
         "disclaimer_url": settings.HAVEN_DISCLAIMER_URL,

@@ -1,10 +1,15 @@
 """Small helpers shared by the tests."""
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from html.parser import HTMLParser
+from typing import Any
 
+from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -34,6 +39,31 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 15) -> bool:
     return predicate()
 
 
+def race(workers: list[Callable[[], None]], timeout: float = 120) -> list[BaseException]:
+    """Run each worker in its own thread (and database connection), all released at once.
+
+    Returns what they raised: a deadlock or a failed assertion in any of them.
+    """
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return errors
+
+
 @contextmanager
 def blackholed_port() -> Iterator[int]:
     """A loopback port whose connections hang: its listen queue is full and nobody accepts.
@@ -58,3 +88,65 @@ def blackholed_port() -> Iterator[int]:
         for filler in fillers:
             filler.close()
         server.close()
+
+
+class _FormReader(HTMLParser):
+    """The fields of an HTML page's forms, as a browser would submit them unchanged."""
+
+    def __init__(self, skip_forms: set[str]) -> None:
+        super().__init__()
+        self.skip_forms = skip_forms
+        self.values: dict[str, list[str]] = {}
+        self._skipping = False
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def _add(self, name: str | None, value: str) -> None:
+        if name and not self._skipping:
+            self.values.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self._skipping = a.get("id") in self.skip_forms
+        elif tag == "input" and a.get("type") not in {"submit", "button", "file", "image"}:
+            if a.get("type") in {"checkbox", "radio"}:
+                if "checked" in a:
+                    self._add(a.get("name"), a.get("value") or "on")
+            else:
+                self._add(a.get("name"), a.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self._add(self._textarea, "")
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self._add(self._select, a.get("value", ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea and not self._skipping:
+            self.values[self._textarea][-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._textarea:
+            # A browser drops the line break that follows the opening tag.
+            text = self.values[self._textarea][-1]
+            self.values[self._textarea][-1] = text.removeprefix("\n")
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._skipping = False
+
+
+def admin_form(client: Client, url: str, **changes: str) -> dict[str, Any]:
+    """What a browser submits from an admin page, with ``changes`` typed in by the user."""
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    reader = _FormReader(skip_forms={"logout-form"})
+    reader.feed(page.content.decode())
+    data: dict[str, Any] = {
+        name: values[0] if len(values) == 1 else values for name, values in reader.values.items()
+    }
+    data.pop("csrfmiddlewaretoken", None)
+    return {**data, **changes}

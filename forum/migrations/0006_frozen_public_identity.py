@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 from django.db.models import OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 
 DEFAULT_NURSE_TITLE = "Breast Care Nurse"
 
@@ -21,8 +21,9 @@ def fix_published_identities(apps, schema_editor):
     Thread = apps.get_model("forum", "Thread")
 
     def title_of(field):
+        # accounts.identity.voice_of's rule: a blank title (or no user) is the default one.
         titles = User.objects.filter(pk=OuterRef(field)).values("title")[:1]
-        return Coalesce(Subquery(titles), Value(DEFAULT_NURSE_TITLE))
+        return Coalesce(NullIf(Subquery(titles), Value("")), Value(DEFAULT_NURSE_TITLE))
 
     for model in (Post, Thread):
         model.objects.filter(author__role="nurse").update(

@@ -7,6 +7,7 @@ from accounts.models import User
 from accounts.roles import Role
 from core.models import AuditEntry
 from tests.factories import UserFactory
+from tests.utils import admin_form
 
 pytestmark = pytest.mark.django_db
 
@@ -37,24 +38,8 @@ def test_user_list_filters_by_role_and_verification(admin_client):
 
 def test_changing_the_role_in_the_admin_goes_through_the_service(admin_client):
     user = UserFactory(display_name="Bonnie52")
-    page = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
-    assert page.status_code == 200
-    form = {
-        "email": user.email,
-        "display_name": user.display_name,
-        "role": "nurse",
-        "title": "Breast Care Nurse",
-        "sign_off": "",
-        "suspended_until_0": "",
-        "suspended_until_1": "",
-        "suspension_reason": "",
-        "is_active": "on",
-        "emailaddress_set-TOTAL_FORMS": "0",
-        "emailaddress_set-INITIAL_FORMS": "0",
-        "emailaddress_set-MIN_NUM_FORMS": "0",
-        "emailaddress_set-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    url = f"/admin/accounts/user/{user.pk}/change/"
+    response = admin_client.post(url, admin_form(admin_client, url, role="nurse"))
     assert response.status_code == 302, response.content.decode()[:2000]
     user = User.objects.get(pk=user.pk)
     assert user.role == Role.NURSE

@@ -47,6 +47,8 @@ def test_setting_a_role_moves_the_user_between_groups_and_is_audited():
     user_set_role(user=user, role=Role.NURSE, actor=admin)
     assert user.has_perm("moderation.answer_as_nurse")
     assert user.public_title == "Breast Care Nurse"
+    user.title = ""  # no title of her own: the default one, as on what she publishes
+    assert user.public_title == "Breast Care Nurse"
 
     user_set_role(user=user, role=Role.MODERATOR, actor=admin)
     user = User.objects.get(pk=user.pk)

@@ -4,6 +4,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from rest_framework.test import APIClient
 
+from accounts import validators
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 
@@ -145,3 +146,17 @@ def test_deeply_nested_json_is_a_400(api_client):
     response = api_client.generic("POST", LOGIN, body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalid"
+
+
+def test_sign_up_checks_the_display_name_against_reserved_words_once(monkeypatch):
+    """The service's check (``check_member_display_name``) is the form's only one."""
+    checked = []
+    looks_like = validators.looks_like
+    monkeypatch.setattr(
+        validators,
+        "looks_like",
+        lambda name, words: checked.append(name) or looks_like(name, words),
+    )
+    response = _signup(display_name="  Bonnie52 ")
+    assert response.status_code == 401, response.content  # accepted; pending verification
+    assert checked == ["Bonnie52"]

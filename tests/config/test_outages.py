@@ -6,8 +6,10 @@ tests/config/test_outage_live.py does the same against gunicorn with a Redis it 
 import logging
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytest
+import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -39,16 +41,21 @@ def cache_warnings(caplog) -> Iterator[pytest.LogCaptureFixture]:
     yield caplog
 
 
+class DeadCache(NamedTuple):
+    kind: str
+    caches: dict  # the CACHES setting, for a test that needs the live cache first
+
+
 @pytest.fixture(params=["refused", "black-holed"])
-def dead_cache(request, settings) -> Iterator[str]:
+def dead_cache(request, settings) -> Iterator[DeadCache]:
     """Redis as a cache, unreachable: nothing listens, or connections hang."""
     if request.param == "refused":
         settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
-        yield request.param
+        yield DeadCache(request.param, settings.CACHES)
     else:
         with blackholed_port() as port:
             settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{port}/0", "t")}
-            yield request.param
+            yield DeadCache(request.param, settings.CACHES)
 
 
 def timed(call, *args, **kwargs):
@@ -62,7 +69,7 @@ def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, 
     member = UserFactory(display_name="Sparrowhawk")
     settings.CACHES = {"default": redis_cache(settings.REDIS_URL, "haven-test")}
     client = sign_in(member)  # the session is written to Redis and to the database
-    settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
+    settings.CACHES = dead_cache.caches  # refused, or hanging: the fixture's, not another
 
     response, elapsed = timed(client.get, "/api/v1/me/")
     assert response.status_code == 200
@@ -71,10 +78,12 @@ def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, 
     anonymous, elapsed = timed(APIClient().get, "/api/v1/threads/")
     assert anonymous.status_code == 200
     assert elapsed < 0.5
-    # Said once, as a warning, however many calls failed.
+    # Said once, as a warning, however many calls failed: what this outage looks like.
     records = [r for r in cache_warnings.records if r.name == "core.cache"]
     assert len(records) == 1
     assert records[0].levelname == "WARNING"
+    failure = {"refused": redis.ConnectionError, "black-holed": redis.TimeoutError}
+    assert type(records[0].exc_info[1].__cause__) is failure[dead_cache.kind]
 
 
 @pytest.mark.django_db
@@ -215,3 +224,41 @@ def test_a_database_host_that_never_answers_is_a_503_within_seconds():
             connection.settings_dict["PORT"] = port
     assert_503_json(response)
     assert elapsed < 5
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "status"),
+    [
+        pytest.param("40P01", 500, id="deadlock"),
+        pytest.param("40001", 500, id="serialization-failure"),
+        pytest.param("57014", 500, id="statement-timeout"),
+        pytest.param("57P01", 503, id="admin-shutdown"),
+        pytest.param("57P03", 503, id="starting-up"),
+        pytest.param("08006", 503, id="connection-failure"),
+    ],
+)
+@pytest.mark.django_db
+def test_only_a_database_that_cannot_be_reached_is_a_503(monkeypatch, caplog, sqlstate, status):
+    """Each error raised by PostgreSQL itself, in a view, through psycopg and Django.
+
+    All of them are Django OperationalErrors; a deadlock's loser is a lock-order bug, a
+    500 in the logs, never an outage's 503.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.fail(code text) RETURNS void LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = code; END $$"
+        )
+
+    def failing():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_temp.fail(%s)", [sqlstate])
+
+    monkeypatch.setattr("forum.selectors.category_list", failing)
+    response = outside().get("/api/v1/categories/")
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == {500: "server_error", 503: "service_unavailable"}[status]
+    assert ("Retry-After" in response) == (status == 503)
+    [logged] = [r for r in caplog.records if r.name == "django.request"]
+    assert logged.levelname == "ERROR"
+    assert logged.exc_info[1].__cause__.sqlstate == sqlstate

@@ -1,37 +1,16 @@
 """Twenty members liking and replying at the same moment leave exact counters."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.db.models import F
 
 from forum.models import Like, Notification, Post, Thread
 from forum.services import post_create, post_like, post_unlike
 from tests.factories import UserFactory, make_thread
+from tests.utils import race
 
 WORKERS = 20
-
-
-def _all_at_once(work) -> list[BaseException]:
-    barrier = threading.Barrier(WORKERS)
-    errors: list[BaseException] = []
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait()
-            work(n)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(WORKERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return errors
 
 
 @pytest.mark.django_db(transaction=True)
@@ -47,7 +26,7 @@ def test_concurrent_likes_and_replies_keep_exact_counters():
         post_like(user=member, post=opening)  # the double tap
         post_create(author=member, thread=thread, body=f"Reply {n}")
 
-    assert _all_at_once(like_twice_and_reply) == []
+    assert race([partial(like_twice_and_reply, n) for n in range(WORKERS)]) == []
 
     opening.refresh_from_db()
     thread.refresh_from_db()
@@ -61,7 +40,7 @@ def test_concurrent_likes_and_replies_keep_exact_counters():
     def unlike(n: int) -> None:
         post_unlike(user=members[n], post=opening)
 
-    assert _all_at_once(unlike) == []
+    assert race([partial(unlike, n) for n in range(WORKERS)]) == []
     opening.refresh_from_db()
     thread.refresh_from_db()
     assert (opening.like_count, thread.like_count) == (0, 0)

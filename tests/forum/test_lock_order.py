@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
@@ -19,31 +18,10 @@ from accounts.roles import Role
 from forum.models import Like, Post, Thread
 from forum.services import post_create
 from tests.factories import UserFactory, make_thread
-from tests.utils import client_for
+from tests.utils import client_for, race
 
 ROUNDS = 25
 LIKERS = 4
-
-
-def _race(workers: list[Callable[[], None]]) -> list[BaseException]:
-    barrier = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def run(work: Callable[[], None]) -> None:
-        try:
-            barrier.wait()
-            work()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return errors
 
 
 @pytest.mark.django_db(transaction=True)
@@ -97,7 +75,7 @@ def test_likes_edits_deletes_and_replies_on_one_post_never_deadlock_and_counters
 
     workers = [liker(n) for n in range(LIKERS)]
     workers += [author_edits_and_deletes, moderator_edits, replies]
-    assert _race(workers) == []
+    assert race(workers) == []
     assert 500 not in statuses
     assert statuses[200] > ROUNDS * LIKERS  # the mix really ran
 

@@ -15,6 +15,7 @@ from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from forum.checks import check_email_lease
@@ -23,6 +24,8 @@ from forum.outbox import notification_emails_send
 from forum.services import post_create
 from forum.tasks import deliver_notification_emails, resend_pending_notification_emails
 from tests.factories import UserFactory, make_thread
+from tests.servers import SmtpSink
+from tests.utils import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +250,75 @@ def test_a_job_cut_off_by_its_time_limit_is_retried_and_carries_on(monkeypatch):
     deliver_notification_emails.apply(kwargs={"post_id": rows[0].post_id})  # the retry
     assert [state(n.pk) for n in rows] == [("sent", 1)] * 4
     assert len(message_ids()) == 4
+
+
+def test_a_mail_server_that_cannot_be_reached_uses_up_no_attempts(settings):
+    """SMTP refused run after run, longer than the attempts allow: nothing is given up."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
+    settings.HAVEN_EMAIL_MAX_ATTEMPTS = 3
+    rows = pending_notifications(2)
+    for _ in range(settings.HAVEN_EMAIL_MAX_ATTEMPTS + 2):
+        assert notification_emails_send(post_id=rows[0].post_id) == 0
+    assert [state(n.pk) for n in rows] == [("pending", 0)] * 3
+
+    with SmtpSink() as sink:
+        settings.EMAIL_PORT = sink.controller.port
+        assert notification_emails_send(post_id=rows[0].post_id) == 3
+    assert sink.copies() == {f"<notification-{n.pk}@127.0.0.1>": 1 for n in rows}
+    assert [state(n.pk) for n in rows] == [("sent", 1)] * 3
+
+
+@pytest.mark.parametrize("outcome", ["accepted", "refused", "time limit"])
+def test_a_worker_that_outlived_its_lease_changes_nothing_another_has_claimed(monkeypatch, outcome):
+    """Its lease ran out mid-message (a pause, a slow server) and a sweep claimed the rows."""
+    rows = pending_notifications(2)
+    theirs = timezone.now() + timedelta(minutes=10)
+
+    def reclaimed_meanwhile(self, *args, **kwargs):
+        Notification.objects.filter(pk__in=[n.pk for n in rows]).update(
+            email="sending", email_lease_until=theirs, email_attempts=F("email_attempts") + 1
+        )
+        if outcome == "refused":
+            raise smtplib.SMTPRecipientsRefused({self.to[0]: (550, b"No such user")})
+        if outcome == "time limit":
+            raise SoftTimeLimitExceeded()
+        return _send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMessage, "send", reclaimed_meanwhile)
+    if outcome == "time limit":
+        with pytest.raises(SoftTimeLimitExceeded):
+            notification_emails_send(post_id=rows[0].post_id)
+    else:
+        notification_emails_send(post_id=rows[0].post_id)
+
+    # Still the other claim's, as it left them; and no message after the one in flight.
+    assert [
+        (row.email, row.email_lease_until, row.email_attempts)
+        for row in Notification.objects.filter(pk__in=[n.pk for n in rows]).order_by("pk")
+    ] == [("sending", theirs, 2)] * 3
+    assert len(mail.outbox) == (1 if outcome == "accepted" else 0)
+
+
+class _ClosingOnOneRecipient(SmtpSink):
+    """A mail server that refuses one recipient with 421, which ends the SMTP session."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address == self.refused:
+            return "421 Too busy for this one, closing the connection"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refusal_that_ends_the_session_costs_the_next_messages_nothing(settings):
+    rows = pending_notifications(2)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    with _ClosingOnOneRecipient(refused=rows[0].recipient.email) as sink:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.controller.port
+        assert notification_emails_send(post_id=rows[0].post_id) == 2
+    assert [state(n.pk) for n in rows] == [("pending", 1), ("sent", 1), ("sent", 1)]
+    assert sink.count() == 2

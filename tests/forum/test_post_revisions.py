@@ -69,12 +69,26 @@ def test_a_moderator_edit_keeps_the_text_it_replaced_with_the_reason(people, pos
     ]
 
 
-def test_a_moderator_deletion_keeps_the_text_too(people, post):
+def test_a_moderator_deletion_keeps_the_text_and_the_reason_too(people, post):
     _, moderator = people
     reply = post_create(author=UserFactory(), thread=post.thread, body="Buy cheap pills here")
-    assert client_for(moderator).delete(f"/api/v1/posts/{reply.pk}/").status_code == 200
-    assert PostRevision.objects.get(post=reply).body == "Buy cheap pills here"
-    assert AuditEntry.objects.for_target(reply).get().action == "post_deleted"
+    url = f"/api/v1/posts/{reply.pk}/"
+    too_long = client_for(moderator).delete(url, {"reason": "x" * 501}, format="json")
+    assert (too_long.status_code, list(too_long.json()["fields"])) == (400, ["reason"])
+    assert Post.objects.get(pk=reply.pk).status == "visible"
+
+    response = client_for(moderator).delete(url, {"reason": "Spam"}, format="json")
+    assert response.status_code == 200
+    revision = PostRevision.objects.get(post=reply)
+    assert (revision.body, revision.reason) == ("Buy cheap pills here", "Spam")
+    entry = AuditEntry.objects.for_target(reply).get()
+    assert (entry.action, entry.reason) == ("post_deleted", "Spam")
+
+
+def test_a_deletion_needs_no_reason(people, post):
+    author, _ = people
+    reply = post_create(author=author, thread=post.thread, body="Posted twice")
+    assert client_for(author).delete(f"/api/v1/posts/{reply.pk}/").status_code == 200
 
 
 def test_a_members_own_edits_keep_no_history_and_the_same_text_changes_nothing(people, post):

@@ -9,6 +9,7 @@ import time_machine
 
 from accounts.roles import Role
 from forum.models import Notification, Post
+from forum.services import thread_close
 from moderation.models import NurseAnswer
 from moderation.services import support_service_ensure
 from tests.factories import CategoryFactory, UserFactory, make_thread
@@ -145,7 +146,9 @@ def test_a_changed_answer_or_changed_service_details_are_previewed_again(staff_n
         _page(question), {**FORM, "answer": "Something else", "preview_digest": digest}
     )
     assert changed.status_code == 200
+    # The service's decision (its 409 preview_outdated), said on the page.
     assert "has changed since your preview" in changed.content.decode()
+    assert "preview it again before publishing. The new one is below" in changed.content.decode()
     assert _nothing_published(question)
 
     support_service_ensure(key="helpline", phone="0808 800 9999")
@@ -179,3 +182,18 @@ def test_an_admin_without_the_nurse_role_reads_questions_but_cannot_answer(admin
     response = admin_client.post(_page(question), {**FORM, "preview_digest": "x"})
     assert response.status_code == 403
     assert _nothing_published(question)
+
+
+def test_the_preview_refuses_what_publishing_would(question, nurse):
+    """An answered question previews only as a follow-up; a closed one not at all."""
+    client = client_for(nurse)
+    url = f"/api/v1/threads/{question.pk}/nurse-answer/"
+    assert client.post(url, ANSWER, format="json").status_code == 201
+    again = client.post(f"{url}preview/", ANSWER, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "already_answered")
+    follow_up = client.post(f"{url}preview/", {**ANSWER, "follow_up": True}, format="json")
+    assert follow_up.status_code == 200, follow_up.json()
+
+    thread_close(actor=nurse, thread=question, reason="Answered")
+    closed = client.post(f"{url}preview/", {**ANSWER, "follow_up": True}, format="json")
+    assert (closed.status_code, closed.json()["code"]) == (403, "thread_closed")

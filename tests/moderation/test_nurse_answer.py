@@ -1,12 +1,11 @@
 """The nurse answer: signposts rendered from today's details, one snapshot, closing."""
 
-import threading
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
@@ -16,7 +15,7 @@ from moderation.answers import nurse_answer_create
 from moderation.models import NurseAnswer
 from moderation.services import support_service_ensure
 from tests.factories import CategoryFactory, UserFactory, make_thread
-from tests.utils import client_for
+from tests.utils import client_for, race
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
@@ -163,26 +162,18 @@ def test_two_nurses_answering_at_once_one_wins(ask_our_nurses):
     asker = UserFactory(display_name="Sparrowhawk")
     question = make_thread(author=asker, category=ask_our_nurses)
     nurses = [UserFactory(role=Role.NURSE) for _ in range(2)]
-    barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
     def answer(nurse) -> None:
         try:
-            barrier.wait()
             nurse_answer_create(
                 nurse=nurse, thread=question, body="Hello", signposts=[], close=False
             )
             outcomes.append("answered")
         except Exception as exc:
             outcomes.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
 
-    workers = [threading.Thread(target=answer, args=(n,)) for n in nurses]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=30)
+    assert race([partial(answer, nurse) for nurse in nurses], timeout=30) == []
     assert sorted(outcomes) == ["already_answered", "answered"]
     assert NurseAnswer.objects.filter(thread=question).count() == 1
 

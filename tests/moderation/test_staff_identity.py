@@ -308,3 +308,15 @@ def test_a_nurse_without_a_title_answers_under_the_default_one(ask_our_nurses, n
     nurse.refresh_from_db()
     post = _answer(nurse, make_thread(category=ask_our_nurses))
     assert (post.author_role, post.author_title) == ("nurse", "Breast Care Nurse")
+
+
+def test_a_blank_title_is_the_default_one_everywhere_it_shows(ask_our_nurses):
+    """The sign-off template, her badge on /me/ and the answer's author: one rule."""
+    nurse = UserFactory(display_name="Care Team 9", role=Role.NURSE)  # no sign-off of her own
+    User.objects.filter(pk=nurse.pk).update(title="")
+    nurse.refresh_from_db()
+    post = _answer(nurse, make_thread(category=ask_our_nurses))
+    assert "Best wishes\n\nBreast Care Nurse" in post.body  # the demo's sign-off template
+    assert (post.author_role, post.author_title) == ("nurse", "Breast Care Nurse")
+    assert nurse.public_title == "Breast Care Nurse"
+    assert client_for(nurse).get("/api/v1/me/").json()["title"] == "Breast Care Nurse"

@@ -2,10 +2,13 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from moderation.models import SupportService
 from moderation.opening_hours import WEEKDAYS
 from moderation.services import support_service_ensure
+from tests.utils import admin_form
 
 pytestmark = pytest.mark.django_db
 
@@ -14,10 +17,11 @@ ADD = "/admin/moderation/supportservice/add/"
 
 def _week(**days: tuple[str, ...]) -> dict[str, str]:
     """Form data for the weekly rows: ``mon=("09:00", "16:00")``, lunch breaks as 4 times."""
+    edges = [f"{n}_{edge}" for n in range(1, 4) for edge in ("opens", "closes")]
     data = {}
     for day in WEEKDAYS:
         times = days.get(day, ())
-        for n, edge in enumerate(("1_opens", "1_closes", "2_opens", "2_closes")):
+        for n, edge in enumerate(edges):
             data[f"{day}_{edge}"] = times[n] if n < len(times) else ""
     return data
 
@@ -123,3 +127,88 @@ def test_the_key_help_text_shows_how_templates_name_a_service(admin_client):
     page = admin_client.get(ADD).content.decode()
     assert "{{ services.KEY.phone }}" in page
     assert "services..phone" not in page
+
+
+THREE_SESSIONS = {
+    "time_zone": "Europe/London",
+    "weekly": {
+        "mon": [["09:00", "12:00"], ["13:00", "16:00"], ["18:00", "20:00"]],
+        "tue": [],
+        "wed": [],
+        "thu": [],
+        "fri": [["09:00", "16:00"]],
+        "sat": [],
+        "sun": [],
+    },
+    "closures": ["2026-12-25"],
+}
+
+# One more than the hours allow in a day.
+FOUR = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"]]
+
+
+def test_a_day_with_the_most_intervals_the_hours_allow_round_trips_unchanged(admin_client):
+    service = support_service_ensure(key="helpline", name="Helpline", hours=THREE_SESSIONS)
+    url = f"/admin/moderation/supportservice/{service.pk}/change/"
+    data = admin_form(admin_client, url)  # what the page shows, submitted as it is
+    assert (data["mon_3_opens"], data["mon_3_closes"]) == ("18:00", "20:00")
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    service.refresh_from_db()
+    assert service.hours == THREE_SESSIONS
+
+
+def test_more_intervals_than_the_form_shows_are_refused_by_the_hours_themselves():
+    with pytest.raises(ValidationError) as caught:
+        support_service_ensure(
+            key="helpline", name="Helpline", hours={**THREE_SESSIONS, "weekly": {"mon": FOUR}}
+        )
+    assert caught.value.message_dict == {
+        "hours": ["Monday: at most 3 intervals a day (there are 4)."]
+    }
+
+
+def test_a_stored_day_the_form_cannot_show_whole_is_never_cut_silently(admin_client):
+    """Written around the check (a shell, an old row): saving refuses until it is re-entered."""
+    service = support_service_ensure(key="helpline", name="Helpline", hours=THREE_SESSIONS)
+    stored = {**THREE_SESSIONS, "weekly": {**THREE_SESSIONS["weekly"], "mon": FOUR}}
+    SupportService.objects.filter(pk=service.pk).update(hours=stored)
+    url = f"/admin/moderation/supportservice/{service.pk}/change/"
+    listing = admin_client.get("/admin/moderation/supportservice/").content.decode()
+    assert "Invalid: Monday: at most 3 intervals a day (there are 4)." in listing
+
+    response = admin_client.post(url, admin_form(admin_client, url, phone="0808 800 1111"))
+    assert response.status_code == 200
+    assert (
+        "Monday has 4 intervals stored (08:00–09:00, 10:00–11:00, 12:00–13:00, 14:00–15:00); "
+        "this form shows 3." in response.content.decode()
+    )
+    service.refresh_from_db()
+    assert (service.hours, service.phone) == (stored, "")
+
+    # Monday entered again: what the admin sees is what is saved.
+    again = admin_form(admin_client, url, mon_1_opens="08:30", phone="0808 800 1111")
+    assert admin_client.post(url, again).status_code == 302
+    service.refresh_from_db()
+    assert service.hours["weekly"]["mon"] == [
+        ["08:30", "09:00"],
+        ["10:00", "11:00"],
+        ["12:00", "13:00"],
+    ]
+    assert service.phone == "0808 800 1111"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_stops_at_a_stored_day_longer_than_the_hours_now_allow():
+    """Which intervals to merge is the service's call: the migration names the day instead."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("moderation", "0009_nurse_answer_versions")])
+    SupportService.objects.create(key="helpline", name="Helpline", hours={"weekly": {"tue": FOUR}})
+    try:
+        executor.loader.build_graph()
+        with pytest.raises(RuntimeError, match=r"rewrite them first: helpline \(tue\)"):
+            executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        SupportService.objects.all().delete()
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

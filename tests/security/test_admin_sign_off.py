@@ -5,6 +5,7 @@ import pytest
 from accounts.models import User
 from accounts.roles import Role
 from tests.factories import UserFactory
+from tests.utils import admin_form
 
 pytestmark = pytest.mark.django_db
 
@@ -18,21 +19,10 @@ def test_the_sign_off_is_edited_in_a_textarea_and_survives_a_save(admin_client):
     assert "Best wishes,\nBreast Care Nurse\nHaven nursing team</textarea>" in page
 
     # What a browser submits from that textarea (CRLF line ends) is kept line by line.
-    form = {
-        "email": nurse.email,
-        "display_name": nurse.display_name,
-        "role": "nurse",
-        "title": "Breast Care Nurse",
-        "sign_off": SIGN_OFF.replace("\n", "\r\n"),
-        "suspended_until_0": "",
-        "suspended_until_1": "",
-        "suspension_reason": "",
-        "is_active": "on",
-        "emailaddress_set-TOTAL_FORMS": "0",
-        "emailaddress_set-INITIAL_FORMS": "0",
-        "emailaddress_set-MIN_NUM_FORMS": "0",
-        "emailaddress_set-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/accounts/user/{nurse.pk}/change/", form)
+    url = f"/admin/accounts/user/{nurse.pk}/change/"
+    form = admin_form(admin_client, url)
+    assert form["sign_off"] == SIGN_OFF
+    form["sign_off"] = SIGN_OFF.replace("\n", "\r\n")
+    response = admin_client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert User.objects.get(pk=nurse.pk).sign_off.splitlines() == SIGN_OFF.splitlines()

@@ -9,6 +9,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from allauth.account.forms import UserTokenForm
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -169,6 +170,19 @@ def test_a_malformed_password_reset_key_is_allauths_400(api_client, key):
                 }
             ],
         }
+
+
+def test_allauth_still_needs_the_patch_for_a_key_without_a_user_part(monkeypatch):
+    """accounts.apps patches ``UserTokenForm._get_user``; this runs allauth's own method.
+
+    The day it no longer raises, allauth handles the empty uid itself: remove the patch
+    (``_reset_keys_without_a_user_part_are_invalid``) and this test.
+    """
+    allauths = UserTokenForm._get_user.__wrapped__
+    monkeypatch.setattr(UserTokenForm, "_get_user", allauths)
+    form = UserTokenForm(data={"uidb36": "", "key": "1"})  # what the key "-1" splits into
+    with pytest.raises(TypeError):
+        form.is_valid()
 
 
 @pytest.mark.parametrize("key", MALFORMED_KEYS)

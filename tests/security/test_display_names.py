@@ -16,7 +16,8 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_set_role
 from accounts.validators import display_name_skeleton
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_thread
+from tests.utils import admin_form, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -165,23 +166,44 @@ def test_demoting_a_nurse_whose_name_a_member_took_asks_for_a_rename_first():
 def test_the_admin_refuses_that_demotion_on_the_form(admin_client):
     nurse = UserFactory(role=Role.NURSE, display_name="Jane Hollis")
     UserFactory(display_name="Jane H0llis")
-    form = {
-        "email": nurse.email,
-        "display_name": nurse.display_name,
-        "role": "member",
-        "title": "Breast Care Nurse",
-        "sign_off": "",
-        "suspended_until_0": "",
-        "suspended_until_1": "",
-        "suspension_reason": "",
-        "is_active": "on",
-        "emailaddress_set-TOTAL_FORMS": "0",
-        "emailaddress_set-INITIAL_FORMS": "0",
-        "emailaddress_set-MIN_NUM_FORMS": "0",
-        "emailaddress_set-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/accounts/user/{nurse.pk}/change/", form)
+    url = f"/admin/accounts/user/{nurse.pk}/change/"
+    response = admin_client.post(url, admin_form(admin_client, url, role="member"))
     assert response.status_code == 200
-    assert TAKEN in response.content.decode()
+    assert "Another account&#x27;s display name looks like this one" in response.content.decode()
     nurse.refresh_from_db()
     assert nurse.role == Role.NURSE
+
+
+def test_a_promoted_nurses_name_stays_taken_while_her_member_posts_show_it(member_client):
+    """Her posts as a member show her name and id: nobody else may pass for her."""
+    jane = UserFactory(display_name="Jane Hollis")
+    thread = make_thread(author=jane)
+    user_set_role(user=jane, role=Role.NURSE)
+    shown = APIClient().get(f"/api/v1/threads/{thread.pk}/").json()["author"]
+    assert (shown["id"], shown["display_name"]) == (jane.pk, "Jane Hollis")
+
+    assert _signup_errors(_signup("Jane H0llis")) == [("taken", TAKEN)]
+    response = member_client.patch(ME, {"display_name": "jane hollis"}, format="json")
+    assert response.json()["fields"] == {"display_name": [TAKEN]}
+    other = UserFactory(display_name="Someone Else")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=other.pk).update(display_name="JANE_HOLLIS")  # no check at all
+    # Her own renames are checked like anyone's: her new name shows on those posts too.
+    response = client_for(jane).patch(ME, {"display_name": "Sparr0whawk"}, format="json")
+    assert response.json()["fields"] == {"display_name": [TAKEN]}
+
+    # Any later role change keeps it public while the posts show it.
+    user_set_role(user=jane, role=Role.MODERATOR)
+    user_set_role(user=jane, role=Role.NURSE)
+    assert _signup_errors(_signup("Jane Hollis", email="later@haven.test")) == [("taken", TAKEN)]
+
+
+def test_a_nurse_with_no_member_posts_keeps_her_name_private():
+    """Created as a nurse, or promoted before writing anything: nothing shows her name."""
+    UserFactory(role=Role.NURSE, display_name="Ann Price")
+    quiet = UserFactory(display_name="Mary Quinn")  # signed up, never posted
+    user_set_role(user=quiet, role=Role.NURSE)
+    for n, name in enumerate(["Ann Pr1ce", "mary quinn"]):
+        response = _signup(name, email=f"new{n}@haven.test")
+        assert response.status_code == 401, response.content  # accepted; pending verification
+    assert User.objects.filter(display_name__iexact="mary quinn").count() == 2
