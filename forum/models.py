@@ -22,7 +22,7 @@ class Category(models.Model):
         ordering = ["position", "id"]
         verbose_name_plural = "categories"
         indexes = [models.Index(fields=["position", "id"], name="forum_category_order_idx")]
-        # Forum-wide permissions behind the roles (see accounts/roles.py).
+        # Forum-wide permissions behind the roles (see moderation/roles.py).
         permissions = [
             ("close_thread", "Can close and reopen threads"),
             ("move_thread", "Can move threads between categories"),
@@ -31,6 +31,26 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def role_field(**options: object) -> models.CharField:
+    """The role a piece of content was written in (``accounts.identity.voice_of``)."""
+    return models.CharField(max_length=16, choices=Role.choices, **options)  # type: ignore[arg-type]
+
+
+def title_field() -> models.CharField:
+    """The public title it was written under: empty for a member, never for staff."""
+    return models.CharField(max_length=60, blank=True)
+
+
+def staff_have_a_title(prefix: str, *, name: str) -> models.CheckConstraint:
+    """A member writes with no title; staff (nurse, moderator) always with one."""
+    role, title = f"{prefix}_role", f"{prefix}_title"
+    return models.CheckConstraint(
+        condition=Q(**{role: Role.MEMBER, title: ""})
+        | (~Q(**{role: Role.MEMBER}) & ~Q(**{title: ""})),
+        name=name,
+    )
 
 
 class ThreadManager(models.Manager["Thread"]):
@@ -62,8 +82,8 @@ class Thread(models.Model):
         help_text="Empty once the author has erased their account.",
     )
     # The public identity the thread was written under, fixed then (see accounts.identity).
-    author_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
-    author_title = models.CharField(max_length=60, blank=True)
+    author_role = role_field(default=Role.MEMBER)
+    author_title = title_field()
     title = models.CharField(max_length=200)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     visibility = models.CharField(
@@ -78,8 +98,8 @@ class Thread(models.Model):
         related_name="+",
         help_text="Who closed it: for the records. Everyone else sees the staff title below.",
     )
-    closed_by_role = models.CharField(max_length=16, choices=Role.choices, blank=True)
-    closed_by_title = models.CharField(max_length=60, blank=True)
+    closed_by_role = role_field(blank=True)
+    closed_by_title = title_field()
     close_reason = models.CharField(max_length=500, blank=True)
     reply_count = models.PositiveIntegerField(default=0)
     like_count = models.PositiveIntegerField(default=0)
@@ -112,11 +132,7 @@ class Thread(models.Model):
                 condition=Q(status="open", closed_at__isnull=True) | Q(status="closed"),
                 name="forum_thread_open_has_no_closed_at",
             ),
-            models.CheckConstraint(
-                condition=Q(author_role=Role.MEMBER, author_title="")
-                | (~Q(author_role=Role.MEMBER) & ~Q(author_title="")),
-                name="forum_thread_staff_author_has_title",
-            ),
+            staff_have_a_title("author", name="forum_thread_staff_author_has_title"),
             # Closed by staff, under a staff title; an open thread names no closer.
             models.CheckConstraint(
                 condition=Q(status="open", closed_by_role="", closed_by_title="")
@@ -155,8 +171,8 @@ class Post(models.Model):
         related_name="posts",
     )
     # The public identity the post was written under, fixed then (see accounts.identity).
-    author_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
-    author_title = models.CharField(max_length=60, blank=True)
+    author_role = role_field(default=Role.MEMBER)
+    author_title = title_field()
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POST)
     body = models.TextField()
     body_html = models.TextField()
@@ -172,11 +188,7 @@ class Post(models.Model):
             models.Index(fields=["author", "-created_at"], name="forum_post_author_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(author_role=Role.MEMBER, author_title="")
-                | (~Q(author_role=Role.MEMBER) & ~Q(author_title="")),
-                name="forum_post_staff_author_has_title",
-            ),
+            staff_have_a_title("author", name="forum_post_staff_author_has_title"),
             models.CheckConstraint(
                 condition=~Q(kind="nurse_answer") | Q(author_role=Role.NURSE),
                 name="forum_post_nurse_answer_by_nurse",
@@ -196,8 +208,8 @@ class PostRevision(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     # How the editor is shown, fixed at the edit (see accounts.identity).
-    editor_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
-    editor_title = models.CharField(max_length=60, blank=True)
+    editor_role = role_field(default=Role.MEMBER)
+    editor_title = title_field()
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
