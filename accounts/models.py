@@ -69,13 +69,31 @@ class User(AbstractBaseUser, PermissionsMixin):
     suspended_until = models.DateTimeField(
         null=True, blank=True, help_text="While in the future, the member can read but not write."
     )
+    suspended_indefinitely = models.BooleanField(
+        default=False, help_text="Suspended until a moderator lifts it (no end date)."
+    )
     suspension_reason = models.CharField(max_length=500, blank=True)
+    premoderated_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While in the future, everything the member posts is held for approval.",
+    )
+    premoderated_indefinitely = models.BooleanField(
+        default=False, help_text="In pre-moderation until a moderator releases the member."
+    )
+    premoderation_reason = models.CharField(max_length=500, blank=True)
     email_on_reply = models.BooleanField(
         default=True, help_text="Email me when someone replies in a thread I follow."
     )
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the member's personal data was erased (the account cannot be used).",
+    )
 
     objects = UserManager()
 
@@ -91,12 +109,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             # one), unless posts she wrote as a member still show it.
             models.UniqueConstraint(
                 display_name_skeleton_sql("display_name"),
-                condition=models.Q(display_name_public=True),
+                condition=models.Q(display_name_public=True, erased_at__isnull=True),
                 name="accounts_user_display_name_skeleton_unique",
                 violation_error_message="This display name is already taken.",
             ),
             models.CheckConstraint(
-                condition=models.Q(display_name_public=True) | models.Q(role=Role.NURSE),
+                condition=models.Q(display_name_public=True)
+                | models.Q(role=Role.NURSE)
+                | models.Q(erased_at__isnull=False),
                 name="accounts_user_only_nurses_names_private",
             ),
         ]
@@ -111,9 +131,40 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_suspended(self) -> bool:
-        return self.suspended_until is not None and self.suspended_until > timezone.now()
+        return self.suspended_indefinitely or (
+            self.suspended_until is not None and self.suspended_until > timezone.now()
+        )
+
+    @property
+    def is_premoderated(self) -> bool:
+        """Whether what the member posts now is held for a moderator's approval."""
+        return self.premoderated_indefinitely or (
+            self.premoderated_until is not None and self.premoderated_until > timezone.now()
+        )
 
     @property
     def public_title(self) -> str | None:
         """The badge others see beside the display name; never a person's real name."""
         return voice_of(self).title or None
+
+
+class Mute(models.Model):
+    """A member chose not to see another member's posts: they come collapsed for her.
+
+    Private to the member who mutes: nobody else, the muted member included, is told.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mutes")
+    muted = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "muted"], name="accounts_mute_once"),
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("muted")), name="accounts_mute_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} mutes {self.muted_id}"

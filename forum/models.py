@@ -178,6 +178,14 @@ class Post(models.Model):
     body_html = models.TextField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VISIBLE)
     like_count = models.PositiveIntegerField(default=0)
+    sensitive = models.BooleanField(
+        default=False, help_text="Shown behind a content warning the reader opens."
+    )
+    support_kind = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text='Signposting its author sees with the post ("crisis" when it raised a concern).',
+    )
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
 
@@ -267,6 +275,11 @@ class Notification(models.Model):
         NEW_QUESTION = "new_question", "New question for nurses"
         SLA_REMINDER = "sla_reminder", "Question waiting for a nurse"
         THREAD_CLOSED = "thread_closed", "Thread closed"
+        POST_APPROVED = "post_approved", "Your held post was approved"
+        POST_REJECTED = "post_rejected", "Your held post was not approved"
+        POST_HIDDEN = "post_hidden", "Your post was hidden"
+        REVIEW = "review", "A post needs review"
+        URGENT_REVIEW = "urgent_review", "Urgent: a safeguarding concern"
 
     class Priority(models.TextChoices):
         NORMAL = "normal", "Normal"
@@ -293,6 +306,9 @@ class Notification(models.Model):
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(
+        blank=True, help_text="A moderator's note to the member (why a post was hidden)."
     )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from forum.models import Thread
+from forum.models import Post, Thread
 from moderation.opening_hours import OpeningHours, validate_opening_hours
 
 
@@ -93,6 +93,7 @@ class SignpostingTemplate(models.Model):
         CLOSING = "closing", "Closing notice"
         DISCLAIMER = "disclaimer", "Disclaimer"
         SIGN_OFF = "sign_off", "Sign-off"
+        CRISIS = "crisis", "Crisis signposting"
 
     key = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=120)
@@ -236,3 +237,152 @@ class UnansweredQuestion(Thread):
         proxy = True
         verbose_name = "Ask Our Nurses question"
         verbose_name_plural = "Ask Our Nurses: unanswered questions"
+
+
+class ReviewItem(models.Model):
+    """A post (a held or flagged one, or a thread's opening post) waiting for a moderator.
+
+    Flags and watched-word matches on a post join its one open item; ``reasons`` counts them
+    by reason. Resolving it decides the post's fate and closes its flags.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        HIDDEN = "hidden", "Hidden"
+        DISMISSED = "dismissed", "Dismissed"
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        INAPPROPRIATE = "inappropriate", "Inappropriate"
+        MISINFORMATION = "misinformation", "Misinformation"
+        SAFEGUARDING = "safeguarding", "Safeguarding concern"
+        OTHER = "other", "Other"
+        HELD = "held", "Held for approval"
+        WATCHED_WORD = "watched_word", "Matched a watched word"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(default=dict, help_text='Counts by reason: {"spam": 2}.')
+    score = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    urgent = models.BooleanField(default=False)
+    held = models.BooleanField(default=False, help_text="The post waits for approval.")
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    alerts_sent = models.PositiveSmallIntegerField(
+        default=0, help_text="Urgent alerts sent so far (the first, then re-alerts)."
+    )
+    digested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the hourly digest told moderators of it."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post"],
+                condition=models.Q(status="pending"),
+                name="moderation_review_one_open_per_post",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", resolved_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(resolved_at__isnull=False)),
+                name="moderation_review_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            # The queue: pending, urgent first, then oldest.
+            models.Index(
+                models.F("urgent").desc(),
+                "created_at",
+                "id",
+                condition=models.Q(status="pending"),
+                name="moderation_review_queue_idx",
+            ),
+            models.Index(fields=["status", "-resolved_at"], name="moderation_review_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of post {self.post_id} ({self.status})"
+
+
+class Flag(models.Model):
+    """A member's report of a post. One open flag per member per post."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        INAPPROPRIATE = "inappropriate", "Inappropriate"
+        MISINFORMATION = "misinformation", "Misinformation"
+        SAFEGUARDING = "safeguarding", "Safeguarding concern"
+        OTHER = "other", "Other"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    flagger = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="flags",
+        help_text="Empty once the member who flagged has erased her account.",
+    )
+    review_item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="flags")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=1000, blank=True)
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flagger", "post"],
+                condition=models.Q(is_open=True),
+                name="moderation_flag_one_open_per_member",
+            ),
+        ]
+        indexes = [models.Index(fields=["flagger", "-created_at"], name="moderation_flag_by_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} flag on post {self.post_id}"
+
+
+class WatchedWord(models.Model):
+    """A word, phrase or pattern that changes what happens to a post that contains it."""
+
+    class Match(models.TextChoices):
+        WORD = "word", "Whole word"
+        PHRASE = "phrase", "Phrase"
+        REGEX = "regex", "Regular expression"
+
+    class Action(models.TextChoices):
+        BLOCK = "block", "Block: refuse the post"
+        HOLD = "hold", "Hold for approval"
+        FLAG = "flag", "Flag for review"
+        SAFEGUARDING = "safeguarding", "Safeguarding: urgent review and crisis signposting"
+        SENSITIVE = "sensitive", "Sensitive: show behind a content warning"
+
+    word = models.CharField(max_length=200)
+    match = models.CharField(max_length=8, choices=Match.choices, default=Match.WORD)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    case_sensitive = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["action", "word"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["word", "match", "action"], name="moderation_watched_word_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.get_action_display()})"

