@@ -72,6 +72,31 @@ _EMAILS = {
         "“{title}” has been closed to new replies.",
         "You receive this because you follow this thread.",
     ),
+    Notification.Kind.POST_APPROVED: (
+        "Your post in “{title}” is now on Haven",
+        "A moderator approved your post in “{title}”: everyone can see it now.",
+        "You receive this because your post was waiting for approval.",
+    ),
+    Notification.Kind.POST_REJECTED: (
+        "Your post in “{title}” was not approved",
+        "A moderator did not approve your post in “{title}”. Their note is on Haven.",
+        "You receive this because your post was waiting for approval.",
+    ),
+    Notification.Kind.POST_HIDDEN: (
+        "Your post in “{title}” has been hidden",
+        "Your post in “{title}” has been hidden. The moderators' note is on Haven.",
+        "You receive this because it is your post.",
+    ),
+    Notification.Kind.REVIEW: (
+        "A post in “{title}” needs review",
+        "A post in “{title}” is waiting in the review queue.",
+        "You receive this because you are on the moderation team.",
+    ),
+    Notification.Kind.URGENT_REVIEW: (
+        "URGENT: a safeguarding concern in “{title}”",
+        "A post in “{title}” raised a safeguarding concern and needs a moderator now.",
+        "You receive this because you are on the moderation team.",
+    ),
 }
 
 

@@ -122,6 +122,19 @@ def thread_lock_visible(thread_id: int) -> Thread:
     return thread
 
 
+def thread_lock(thread_id: int) -> Thread:
+    """The thread, row-locked, whatever its visibility: moderation sees held and hidden ones."""
+    thread = (
+        Thread.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("category")
+        .filter(pk=thread_id)
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
 def post_lock(*, thread: Thread, post_id: int) -> Post:
     """One post of a thread the caller has already locked, row-locked in its turn."""
     post = Post.objects.select_for_update(no_key=True).filter(pk=post_id, thread=thread).first()
@@ -248,6 +261,14 @@ def clean_reason(reason: str) -> str:
     if len(reason) > 500:
         raise ValidationError({"reason": "The reason must be at most 500 characters long."})
     return reason
+
+
+def clean_note(note: str) -> str:
+    """A moderator's note to a member about her post: optional, kept short."""
+    note = note.strip()
+    if len(note) > 1000:
+        raise ValidationError({"note": "The note must be at most 1,000 characters long."})
+    return note
 
 
 def post_revision_keep(*, post: Post, editor: User, reason: str, now: datetime) -> PostRevision:
@@ -556,6 +577,7 @@ def notify_users(
     high_priority_for: Iterable[int] = (),
     email_always: bool = False,
     sequence: int = 0,
+    note: str = "",
 ) -> int:
     """Record one notification per recipient (never the actor, never a closed account).
 
@@ -587,6 +609,7 @@ def notify_users(
                         thread=thread,
                         post=post,
                         actor=actor,
+                        note=note,
                         email=(
                             Notification.Email.PENDING
                             if wants_email or email_always
@@ -613,3 +636,189 @@ def notifications_mark_read(
     if not everything:
         unread = unread.filter(pk__in=ids or [])
     return unread.update(read_at=timezone.now())
+
+
+# --- Moderation -----------------------------------------------------------------------------
+#
+# What moderators (and the flag threshold) do to a post's visibility. A post's status moves
+# visible ⇄ hidden and pending → visible | hidden; a thread's opening post carries the
+# thread with it (a held first post holds its thread). Counters are recounted and the
+# search index rebuilt from visible posts, so what is not shown is neither counted nor found.
+
+
+def check_may_moderate(user: User) -> None:
+    check_can_write(user)
+    if not user.has_perm("forum.moderate_post"):
+        raise Forbidden("not_allowed", "Only moderators hide, restore or approve posts.")
+
+
+def is_opening_post(post: Post) -> bool:
+    first = (
+        Post.objects.filter(thread_id=post.thread_id).order_by("created_at", "id").values("pk")[:1]
+    )
+    return bool(first) and first[0]["pk"] == post.pk
+
+
+def _moderation_lock(post: Post) -> Post:
+    thread = thread_lock(post.thread_id)
+    return post_lock(thread=thread, post_id=post.pk)
+
+
+def _check_moderatable(post: Post) -> None:
+    if post.kind != Post.Kind.POST:
+        raise Forbidden(
+            "not_moderatable", "Nurse answers and notices are not hidden or held: see corrections."
+        )
+    if post.status == Post.Status.DELETED:
+        raise Conflict("post_deleted", "This post has been deleted.")
+
+
+def _post_status_set(post: Post, status: Post.Status, *, now: datetime) -> None:
+    """Move a locked post (and, for an opening post, its thread) to ``status``; recount."""
+    post.status = status
+    post.save(update_fields=["status"])
+    if is_opening_post(post):
+        visibility = {
+            Post.Status.VISIBLE: Thread.Visibility.VISIBLE,
+            Post.Status.PENDING: Thread.Visibility.PENDING,
+            Post.Status.HIDDEN: Thread.Visibility.HIDDEN,
+        }[status]
+        Thread.objects.filter(pk=post.thread_id).update(visibility=visibility)
+        post.thread.visibility = visibility
+    _thread_recount(thread_id=post.thread_id)
+    thread_reindex(thread_id=post.thread_id)
+
+
+def _tell_author(*, post: Post, kind: Notification.Kind, note: str) -> None:
+    """Tell a post's author what a moderator decided; each decision its own notice."""
+    if post.author_id is None:
+        return
+    earlier = Notification.objects.filter(recipient_id=post.author_id, kind=kind, post=post)
+    notify_users(
+        recipients=User.objects.filter(pk=post.author_id),
+        thread=post.thread,
+        post=post,
+        kind=kind,
+        actor=None,
+        email_always=True,
+        sequence=earlier.count(),
+        note=note,
+    )
+
+
+@transaction.atomic
+def post_hide(
+    *,
+    actor: User | None,
+    post: Post,
+    reason: str = "",
+    note: str = "",
+    notify_author: bool = True,
+) -> Post:
+    """Hide a visible or held post from everyone but moderators, with a reason (audited).
+
+    ``actor`` None is the flag threshold hiding a post until a moderator reviews it. A
+    hidden opening post hides its thread. The author is told, with the moderator's ``note``.
+    """
+    if actor is not None:
+        check_may_moderate(actor)
+    reason, note = clean_reason(reason), clean_note(note)
+    post = _moderation_lock(post)
+    _check_moderatable(post)
+    if post.status == Post.Status.HIDDEN:
+        raise Conflict("already_hidden", "This post is already hidden.")
+    was = post.status
+    _post_status_set(post, Post.Status.HIDDEN, now=timezone.now())
+    audit_record(
+        actor=actor,
+        action="post_hidden",
+        target=post,
+        reason=reason,
+        data={"was": was, "by_flags": actor is None},
+    )
+    if notify_author and (actor is None or post.author_id != actor.pk):
+        kind = Notification.Kind.POST_REJECTED if was == Post.Status.PENDING else None
+        _tell_author(post=post, kind=kind or Notification.Kind.POST_HIDDEN, note=note)
+    return post
+
+
+@transaction.atomic
+def post_restore(*, actor: User, post: Post, reason: str = "") -> Post:
+    """Show a hidden post again (its thread too, if it opens one), audited."""
+    check_may_moderate(actor)
+    reason = clean_reason(reason)
+    post = _moderation_lock(post)
+    _check_moderatable(post)
+    if post.status != Post.Status.HIDDEN:
+        raise Conflict("not_hidden", "This post is not hidden.")
+    _post_status_set(post, Post.Status.VISIBLE, now=timezone.now())
+    audit_record(actor=actor, action="post_restored", target=post, reason=reason)
+    return post
+
+
+@transaction.atomic
+def post_hold_approve(*, actor: User, post: Post, note: str = "") -> Post:
+    """Publish a held post: shown, counted, searchable, and only now are followers told.
+
+    A held opening post publishes its thread; in a nurse-answered category the nurses hear
+    of the new question now. The author hears that the post was approved.
+    """
+    check_may_moderate(actor)
+    note = clean_note(note)
+    post = _moderation_lock(post)
+    _check_moderatable(post)
+    if post.status != Post.Status.PENDING:
+        raise Conflict("not_pending", "This post is not waiting for approval.")
+    opening = is_opening_post(post)
+    now = timezone.now()
+    _post_status_set(post, Post.Status.VISIBLE, now=now)
+    Thread.objects.filter(pk=post.thread_id).update(last_activity_at=now)
+    audit_record(actor=actor, action="post_approved", target=post, reason=note)
+    if opening and post.thread.category.nurse_answered:
+        notify_users(
+            recipients=User.objects.filter(role=Role.NURSE),
+            thread=post.thread,
+            post=post,
+            kind=Notification.Kind.NEW_QUESTION,
+            actor=post.author,
+            email_always=True,
+        )
+    elif not opening:
+        notify_followers(
+            thread=post.thread, post=post, kind=Notification.Kind.REPLY, actor=post.author
+        )
+    _tell_author(post=post, kind=Notification.Kind.POST_APPROVED, note=note)
+    return post
+
+
+@transaction.atomic
+def post_hold_reject(*, actor: User, post: Post, note: str = "") -> Post:
+    """Refuse a held post: it stays hidden (the author is told why, with ``note``)."""
+    check_may_moderate(actor)
+    post = _moderation_lock(post)
+    if post.status != Post.Status.PENDING:
+        raise Conflict("not_pending", "This post is not waiting for approval.")
+    return post_hide(actor=actor, post=post, reason=note, note=note)
+
+
+@transaction.atomic
+def thread_move(*, actor: User, thread: Thread, category: Category, reason: str = "") -> Thread:
+    """Move a thread to another category, audited with where it came from."""
+    check_can_write(actor)
+    if not actor.has_perm("forum.move_thread"):
+        raise Forbidden("not_allowed", "Only moderators move threads.")
+    reason = clean_reason(reason)
+    thread = thread_lock(thread.pk)
+    if thread.category_id == category.pk:
+        raise Conflict("same_category", "The thread is already in this category.")
+    was = thread.category.slug
+    thread.category = category
+    thread.save(update_fields=["category"])
+    audit_record(
+        actor=actor,
+        action="thread_moved",
+        target=thread,
+        reason=reason,
+        data={"from": was, "to": category.slug},
+    )
+    return thread
