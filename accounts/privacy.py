@@ -25,7 +25,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework import serializers
@@ -217,20 +217,27 @@ def sessions_end(user: User) -> int:
     return ended
 
 
-def _erase_account_records(user: User, words: list[str]) -> None:
-    """Staff records about her keep what happened, by id; never her email or name."""
-    account = ContentType.objects.get_for_model(User)
-    entries = AuditEntry.objects.filter(
-        Q(actor_id=user.pk) | Q(target_type=account, target_id=user.pk)
-    )
+def audit_redact(entries: QuerySet[AuditEntry], words: list[str]) -> None:
+    """Audit entries keep what happened, by ids; ``words`` (her identifiers) leave them."""
     for entry in entries:
         reason, data = redact(entry.reason, words), redact_json(entry.data, words)
         if (reason, data) != (entry.reason, entry.data):
             AuditEntry.objects.filter(pk=entry.pk).update(reason=reason, data=data)
+
+
+def audit_about(model: type[Model], ids: Iterable[int]) -> QuerySet[AuditEntry]:
+    """The audit entries whose target is one of these rows."""
+    target_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    return AuditEntry.objects.filter(target_type=target_type, target_id__in=list(ids))
+
+
+def _erase_account_records(user: User, words: list[str]) -> None:
+    """Staff records about her, or of what she did, keep it by id; never her email or name."""
+    audit_redact(AuditEntry.objects.filter(actor_id=user.pk) | audit_about(User, [user.pk]), words)
     # The admin's own history of changes to her account names it by its display name.
-    LogEntry.objects.filter(content_type=account, object_id=str(user.pk)).update(
-        object_repr=FORMER_MEMBER, change_message="[]"
-    )
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
+    ).update(object_repr=FORMER_MEMBER, change_message="[]")
 
 
 def _erase_account(user: User, words: list[str]) -> User | None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.privacy import identifiers_of, redact
+from accounts.privacy import audit_about, audit_redact, identifiers_of, redact
 from accounts.roles import Role
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import thread_reindex
@@ -171,6 +171,12 @@ def forum_erase(user: User, *, delete_posts: bool) -> None:
     for revision in PostRevision.objects.filter(post__author=user).exclude(reason=""):
         if (reason := redact(revision.reason, words)) != revision.reason:
             PostRevision.objects.filter(pk=revision.pk).update(reason=reason)
+    audit_redact(
+        audit_about(Post, Post.objects.filter(author=user).values_list("pk", flat=True)), words
+    )
+    audit_redact(
+        audit_about(Thread, Thread.objects.filter(author=user).values_list("pk", flat=True)), words
+    )
     if delete_posts:
         _delete_own_words(
             post_ids=[p for p, _ in own_posts],
