@@ -2,14 +2,18 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from accounts.forms import AdminLoginForm
 from accounts.models import User
+from accounts.privacy import member_erase
 from accounts.services import check_role_change, user_set_role
 
 admin.site.login_form = AdminLoginForm
@@ -68,6 +72,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     readonly_fields = ("date_joined", "last_login", "groups")
     inlines = [EmailAddressInline]
+    actions = ["erase_members"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Public profile", {"fields": ("display_name", "role", "title", "sign_off")}),
@@ -109,3 +114,42 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if obj.role != new_role:
             user_set_role(user=obj, role=new_role, actor=request.user)  # type: ignore[arg-type]
+
+    @admin.action(description="Erase selected members", permissions=["erase"])
+    def erase_members(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        """``member_erase`` for each, after a confirmation page that chooses the posts' fate.
+
+        Audited per member ("member_erased", by id only). An admin never erases herself
+        here: she does that from her own account, with her password.
+        """
+        members = list(queryset.filter(erased_at__isnull=True).order_by("pk"))
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/accounts/user/erase_selected_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Erase members",
+                    "members": members,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "changelist_url": reverse("admin:accounts_user_changelist"),
+                    "opts": self.model._meta,
+                },
+            )
+        delete_posts = request.POST.get("delete_posts") == "on"
+        erased = 0
+        for member in members:
+            if member.pk == request.user.pk:
+                self.message_user(
+                    request, "You cannot erase your own account here.", messages.WARNING
+                )
+                continue
+            member_erase(user=member, delete_posts=delete_posts, actor=request.user)  # type: ignore[arg-type]
+            erased += 1
+        self.message_user(request, f"{erased} member(s) erased.", messages.SUCCESS)
+        return None
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)

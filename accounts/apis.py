@@ -1,24 +1,44 @@
+from typing import Any
+
+from django.contrib.auth import logout
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.privacy import (
+    ProfileSerializer,
+    check_erase_password,
+    export_sections,
+    member_erase,
+    member_export,
+)
 from accounts.selectors import user_me
 from accounts.services import user_update_profile
 from accounts.validators import DISPLAY_NAME_MAX, DISPLAY_NAME_MIN
+from core.api.throttling import ScopedThrottle
 
 
 class MeApi(APIView):
     """The signed-in member's own profile. Only here does a response carry an email.
 
     Who may change what is ``user_update_profile``'s rule: a suspended or unverified
-    member may still turn reply emails off.
+    member may still turn reply emails off. Erasing (``DELETE``) is open to every account
+    holder, suspended or unverified too, with her password typed again; it is throttled
+    (the ``erase`` rate), so the password cannot be guessed here.
     """
 
     permission_classes = [IsAuthenticated]
+    throttle_scope = "erase"
+    delete_reads_body = True  # the OpenAPI schema documents DELETE's body (core.api.schema)
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        return [*throttles, ScopedThrottle()] if self.request.method == "DELETE" else throttles
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -54,3 +74,63 @@ class MeApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = user_update_profile(user=request.user, **serializer.validated_data)  # type: ignore[arg-type]
         return self._render(user)
+
+    class EraseInputSerializer(serializers.Serializer):
+        password = serializers.CharField(
+            max_length=4096, trim_whitespace=False, help_text="The account's password, again."
+        )
+        delete_posts = serializers.BooleanField(
+            default=False,
+            help_text="Also delete what I wrote (tombstones); by default it stays, "
+            'shown as "Former member".',
+        )
+
+    @extend_schema(
+        request=EraseInputSerializer,
+        responses={204: None},
+        description=(
+            "Erase my account: email, display name, profile, sessions and sign-in records "
+            "removed, the account unusable. A wrong password is a 400 on `password`."
+        ),
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = self.EraseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user: User = request.user  # type: ignore[assignment]
+        check_erase_password(user=user, password=serializer.validated_data["password"])
+        member_erase(user=user, delete_posts=serializer.validated_data["delete_posts"])
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportApi(APIView):
+    """Everything stored about me, as a JSON file to keep (UK GDPR's right of access).
+
+    Throttled (the ``export`` rate): it reads every row of the member's in one go.
+    """
+
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "export"
+
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), ScopedThrottle()]
+
+    class OutputSerializer(serializers.Serializer):
+        """The sections are those the apps register (``accounts.privacy.register_export``)."""
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            fields: dict[str, serializers.Field] = {
+                "exported_at": serializers.DateTimeField(),
+                "profile": ProfileSerializer(),
+            }
+            for section, serializer in export_sections():
+                fields[section] = serializer(many=True) if serializer else serializers.JSONField()
+            return fields
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        export = member_export(request.user)  # type: ignore[arg-type]
+        filename = f"haven-export-{timezone.localdate():%Y-%m-%d}.json"
+        return Response(
+            export, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )

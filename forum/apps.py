@@ -9,11 +9,16 @@ class ForumConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
+        from accounts.privacy import register_erase, register_export
         from accounts.selectors import register_me_annotation
         from accounts.services import register_name_shown_by
+        from forum import privacy
         from forum.checks import check_email_lease
         from forum.selectors import unread_notifications_of, wrote_as_member
 
         register_me_annotation("unread_notifications", unread_notifications_of)
         register_name_shown_by(wrote_as_member)
         checks.register(check_email_lease)
+        for section, (export, serializer) in privacy.EXPORTS.items():
+            register_export(section, export, serializer=serializer)
+        register_erase(privacy.forum_erase)

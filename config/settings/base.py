@@ -202,6 +202,9 @@ REST_FRAMEWORK = {
         "user": env.str("HAVEN_THROTTLE_USER", default="600/min"),
         "posting": env.str("HAVEN_THROTTLE_POSTING", default="12/min"),
         "flagging": env.str("HAVEN_THROTTLE_FLAGGING", default="30/hour"),
+        # A member's data export reads everything she has; erasing checks her password.
+        "export": env.str("HAVEN_THROTTLE_EXPORT", default="5/hour"),
+        "erase": env.str("HAVEN_THROTTLE_ERASE", default="5/hour"),
     },
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.HavenAutoSchema",

@@ -51,5 +51,7 @@ REST_FRAMEWORK = {
         **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
         "posting": "1000/min",
         "flagging": "1000/min",
+        "export": "1000/min",
+        "erase": "1000/min",
     },
 }

@@ -28,6 +28,18 @@ class HavenAutoSchema(AutoSchema):
             auths.append({})
         return auths
 
+    def _get_request_body(self, direction: str = "request") -> Any:
+        # drf-spectacular documents a body for POST, PUT and PATCH only; a view whose DELETE
+        # reads one (``delete_reads_body = True``: erasing an account with its password)
+        # has it documented like a POST's.
+        if self.method == "DELETE" and getattr(self.view, "delete_reads_body", False):
+            self.method = "POST"
+            try:
+                return super()._get_request_body(direction)
+            finally:
+                self.method = "DELETE"
+        return super()._get_request_body(direction)
+
     def get_serializer_name(
         self, serializer: Any, direction: Literal["request", "response"]
     ) -> str:

@@ -12,7 +12,7 @@ from accounts.roles import Role
 from forum.models import Post
 from forum.services import post_create, thread_follow
 from moderation import demo
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
 from tests.openapi import CHECKS, in_test_transaction, load_schema, session_token, unthrottled
 
 schema = load_schema()
@@ -64,7 +64,7 @@ def _call(world, covered, who, method, path, *, params=None, query=None, body=No
     case.validate_response(response, checks=CHECKS)
     assert response.status_code == status, (method, path, response.text[:500])
     covered.add((method, path))
-    return response.json()
+    return response.json() if response.content else None
 
 
 def test_every_operation_answers_real_requests_in_its_documented_shape(world):
@@ -82,6 +82,7 @@ def test_every_operation_answers_real_requests_in_its_documented_shape(world):
     call("member", "GET", "/api/v1/threads/{thread_id}/posts/", params=t, status=200)
     call("anonymous", "GET", "/api/v1/threads/similar/", query={"title": "recurrence"}, status=200)
     call("member", "GET", "/api/v1/me/", status=200)
+    call("member", "GET", "/api/v1/me/export/", status=200)
     call("member", "PATCH", "/api/v1/me/", body={"email_on_reply": False}, status=200)
     call("member", "GET", "/api/v1/notifications/", status=200)
     call("member", "POST", "/api/v1/notifications/read/", body={"all": True}, status=200)
@@ -159,6 +160,15 @@ def test_every_operation_answers_real_requests_in_its_documented_shape(world):
     )
     call("nurse", "POST", "/api/v1/threads/{thread_id}/close/", params=t, body={}, status=200)
     call("nurse", "POST", "/api/v1/threads/{thread_id}/reopen/", params=t, body={}, status=200)
+
+    # Last: the member erases her account (her posts stay, as "Former member").
+    call(
+        "member",
+        "DELETE",
+        "/api/v1/me/",
+        body={"password": PASSWORD, "delete_posts": False},
+        status=204,
+    )
 
     assert Post.objects.filter(pk=published["id"], kind=Post.Kind.NURSE_ANSWER).exists()
     assert sorted(set(API) - covered) == []
