@@ -106,6 +106,15 @@ MATRIX: dict[tuple[str, str], tuple[Probe, dict[str, int]]] = {
         lambda w: ({}, {}, {"email_on_reply": False}),
         row(401, 200, 200, 200, 200, 200, 200, 200),
     ),
+    ("GET", "/api/v1/me/export/"): (
+        lambda w: ({}, {}, None),
+        row(401, 200, 200, 200, 200, 200, 200, 200),
+    ),
+    # Erasing one's own account takes the password again (and is rolled back here).
+    ("DELETE", "/api/v1/me/"): (
+        lambda w: ({}, {}, {"password": PASSWORD}),
+        row(401, 204, 204, 204, 204, 204, 204, 204),
+    ),
     ("GET", "/api/v1/notifications/"): (
         lambda w: ({}, {}, None),
         row(401, 200, 200, 200, 200, 200, 200, 200),
