@@ -1,7 +1,9 @@
 from django.urls import path
 
-from accounts.apis import MeApi
+from accounts.apis import MeApi, MemberMuteApi, MyMutesApi
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="me"),
+    path("me/mutes/", MyMutesApi.as_view(), name="my-mutes"),
+    path("members/<int:member_id>/mute/", MemberMuteApi.as_view(), name="member-mute"),
 ]

@@ -11,9 +11,13 @@ class ForumConfig(AppConfig):
 
         from accounts.selectors import register_me_annotation
         from accounts.services import register_name_shown_by
+        from forum import policy
         from forum.checks import check_email_lease
         from forum.selectors import unread_notifications_of, wrote_as_member
+        from forum.services import screen_new_and_premoderated
 
         register_me_annotation("unread_notifications", unread_notifications_of)
         register_name_shown_by(wrote_as_member)
         checks.register(check_email_lease)
+        # New members' first posts and members in pre-moderation are held for approval.
+        policy.register_screen(screen_new_and_premoderated)
