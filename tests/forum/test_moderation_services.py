@@ -196,7 +196,9 @@ def test_only_moderators_hide_restore_approve_reject_and_move(thread, follower, 
         assert refused.value.code == "not_allowed"
     reply.refresh_from_db()
     assert reply.status == Post.Status.VISIBLE
-    assert not AuditEntry.objects.filter(actor_id=someone.pk).exclude(action="role_changed").exists()
+    assert (
+        not AuditEntry.objects.filter(actor_id=someone.pk).exclude(action="role_changed").exists()
+    )
 
 
 def test_a_suspended_moderator_cannot_moderate(thread, follower, moderator):
