@@ -184,9 +184,11 @@ def test_the_raised_hook_runs_inside_the_transaction_with_the_written_post(autho
         raise RuntimeError("the review queue is down")
 
     posts = Post.objects.count()
-    with policy.registered(screens=(screen,), raised_hooks=(failing,)):
-        with pytest.raises(RuntimeError):
-            _start(author, CategoryFactory())
+    with (
+        policy.registered(screens=(screen,), raised_hooks=(failing,)),
+        pytest.raises(RuntimeError),
+    ):
+        _start(author, CategoryFactory())
     assert Post.objects.count() == posts  # the hook failing undoes the post
 
 

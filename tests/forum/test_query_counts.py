@@ -75,9 +75,11 @@ def test_forum_endpoints_have_constant_query_counts(size, signed_in, django_asse
     # The viewer's own crisis posts are on the first page of the small thread only: their
     # signposting is rendered once (one query of its own here), however many they are.
     rendered = 1 if signed_in and size == 3 else 0
-    with policy.registered(support={"crisis": _one_query_support}):
-        with django_assert_num_queries(2 + auth + rendered):  # the thread + the page
-            response = client.get(f"/api/v1/threads/{big.pk}/posts/", {"page_size": 50})
+    with (
+        policy.registered(support={"crisis": _one_query_support}),
+        django_assert_num_queries(2 + auth + rendered),  # the thread + the page
+    ):
+        response = client.get(f"/api/v1/threads/{big.pk}/posts/", {"page_size": 50})
     assert response.status_code == 200
     rows = response.json()["results"]
     assert len(rows) == min(50, size + 5)

@@ -143,7 +143,7 @@ def test_notices_about_a_post_hidden_since_leave_the_followers_list(people):
 
 
 def test_the_author_of_a_hidden_thread_still_reads_why(people):
-    thread, post = _world("hidden_thread", people)
+    thread, _post = _world("hidden_thread", people)
     Notification.objects.filter(kind=Notification.Kind.POST_HIDDEN).update(note="Off-topic")
     author = client_for(people["author"])
     assert author.get(f"{THREADS}{thread.pk}/").status_code == 404
