@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.identity import author_public
+from accounts.models import Mute, User
 from accounts.privacy import (
     ProfileSerializer,
     check_erase_password,
@@ -17,9 +18,11 @@ from accounts.privacy import (
     member_erase,
     member_export,
 )
-from accounts.selectors import user_me
-from accounts.services import user_update_profile
+from accounts.selectors import member_mutable, mute_exists, mute_list, user_me
+from accounts.serializers import AuthorField
+from accounts.services import member_mute, member_unmute, user_update_profile
 from accounts.validators import DISPLAY_NAME_MAX, DISPLAY_NAME_MIN
+from core.api.pagination import MuteCursorPagination
 from core.api.throttling import ScopedThrottle
 
 
@@ -134,3 +137,50 @@ class MeExportApi(APIView):
         return Response(
             export, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )
+
+
+class MemberMuteApi(APIView):
+    """Mute a member: her posts come collapsed (``"muted": true``) for me alone. Suspended or
+    unverified members may mute and unmute too: it only changes what they see."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        muted = serializers.BooleanField()
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def post(self, request: Request, member_id: int) -> Response:
+        member_mute(user=request.user, muted=member_mutable(member_id=member_id))  # type: ignore[arg-type]
+        return Response({"muted": True})
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
+    def delete(self, request: Request, member_id: int) -> Response:
+        # One muted as a member who has since left or joined the staff can still be unmuted.
+        if not mute_exists(user=request.user, muted_id=member_id):  # type: ignore[arg-type]
+            member_mutable(member_id=member_id)
+        member_unmute(user=request.user, muted_id=member_id)  # type: ignore[arg-type]
+        return Response({"muted": False})
+
+
+class MyMutesApi(APIView):
+    """Whom I muted, newest first (cursor-paginated)."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = MuteCursorPagination
+
+    class OutputSerializer(serializers.Serializer):
+        member = AuthorField(user_field="muted")
+        created_at = serializers.DateTimeField()
+
+        def to_representation(self, mute: Mute) -> dict[str, Any]:
+            # Only members are listed (``mute_list``): shown as on their posts.
+            return {
+                "member": author_public(mute.muted),
+                "created_at": serializers.DateTimeField().to_representation(mute.created_at),
+            }
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(mute_list(user=request.user), request, view=self)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.identity import MODERATOR_TITLE, voice_of
-from accounts.models import User
+from accounts.models import Mute, User
 from accounts.permissions import check_can_write
 from accounts.roles import ROLE_GROUPS, Role
 from accounts.validators import (
@@ -22,6 +22,7 @@ from accounts.validators import (
     validate_member_display_name,
 )
 from core.audit import audit_record
+from core.errors import Forbidden
 
 TAKEN = {
     "email": "An account with this email address already exists.",
@@ -238,3 +239,27 @@ def user_update_profile(
         locked.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
         _save_unique(locked, update_fields=update_fields)
     return locked
+
+
+# --- Mutes ----------------------------------------------------------------------------------
+#
+# "Manage what you see": a member mutes another, whose posts then come collapsed for her
+# alone. Nobody else is told. Suspended or unverified members may mute and unmute too.
+
+
+@transaction.atomic
+def member_mute(*, user: User, muted: User) -> None:
+    """Mute a member (``accounts.selectors.member_mutable`` found her). Twice is once.
+
+    Nobody mutes herself (403 ``own_account``); staff write as their role and are never
+    muted (the selector answers 404 for them, as for anyone unknown).
+    """
+    if muted.pk == user.pk:
+        raise Forbidden("own_account", "You can't mute yourself.")
+    Mute.objects.bulk_create([Mute(user=user, muted=muted)], ignore_conflicts=True)
+
+
+@transaction.atomic
+def member_unmute(*, user: User, muted_id: int) -> None:
+    """Show a member's posts again. Unmuting someone not muted changes nothing."""
+    Mute.objects.filter(user=user, muted_id=muted_id).delete()

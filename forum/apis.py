@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.identity import published_author, staff_public
 from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
+from accounts.roles import Role
 from accounts.serializers import AuthorField
 from core.api.pagination import (
     NotificationCursorPagination,
@@ -24,7 +25,7 @@ from core.api.pagination import (
 )
 from core.api.throttling import ScopedThrottle
 from core.errors import Forbidden
-from forum import selectors, services
+from forum import policy, selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
@@ -63,6 +64,10 @@ class ThreadOutputSerializer(serializers.Serializer):
     category = serializers.SlugField(source="category.slug")
     author = AuthorField()
     status = serializers.CharField()
+    visibility = serializers.ChoiceField(
+        choices=Thread.Visibility.choices,
+        help_text="Held (`pending`) and hidden threads are shown only to those who may see them.",
+    )
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = AuthorField(user_field="closed_by", allow_null=True)
     close_reason = serializers.CharField()
@@ -80,6 +85,7 @@ class ThreadOutputSerializer(serializers.Serializer):
             "category": t.category.slug,
             "author": published_author(t),
             "status": t.status,
+            "visibility": t.visibility,
             "closed_at": _when(t.closed_at),
             "closed_by": (
                 staff_public(role=t.closed_by_role, title=t.closed_by_title)
@@ -96,8 +102,17 @@ class ThreadOutputSerializer(serializers.Serializer):
         }
 
 
+class PostSupportSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="`crisis`: the text raised a safeguarding concern.")
+    html = serializers.CharField(help_text="Signposting rendered from the live service data.")
+
+
 class PostOutputSerializer(serializers.Serializer):
-    """A post; notices (``kind: system``) have no author."""
+    """A post; notices (``kind: system``) have no author.
+
+    ``muted`` and ``support`` depend on who reads: pass ``context={"viewer": user}``. The
+    signposting is rendered once per response, however many of the viewer's posts carry it.
+    """
 
     id = serializers.IntegerField()
     thread = serializers.IntegerField(source="thread_id")
@@ -109,7 +124,22 @@ class PostOutputSerializer(serializers.Serializer):
     liked_by_me = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Post.Status.choices)
+    sensitive = serializers.BooleanField(help_text="Show it behind a content warning.")
+    muted = serializers.BooleanField(help_text="You muted its author: show it collapsed.")
+    support = PostSupportSerializer(
+        allow_null=True, help_text="Signposting for the post's author only; null for anyone else."
+    )
+
+    def _support(self, p: Post) -> dict[str, str] | None:
+        viewer = self.context.get("viewer")
+        if not p.support_kind or viewer is None or p.author_id != viewer.pk:
+            return None
+        rendered: dict[str, str | None] = self.context.setdefault("_support_html", {})  # type: ignore[attr-defined]
+        if p.support_kind not in rendered:
+            rendered[p.support_kind] = policy.support_html(p.support_kind)
+        html = rendered[p.support_kind]
+        return None if html is None else {"kind": p.support_kind, "html": html}
 
     def to_representation(self, p: Post) -> dict[str, Any]:
         return {
@@ -124,6 +154,10 @@ class PostOutputSerializer(serializers.Serializer):
             "created_at": _when(p.created_at),
             "edited_at": _when(p.edited_at),
             "status": p.status,
+            "sensitive": p.sensitive,
+            # Staff write as their role, never as a person: nobody mutes a title.
+            "muted": bool(getattr(p, "muted", False)) and p.author_role == Role.MEMBER,
+            "support": self._support(p),
         }
 
 
@@ -154,7 +188,8 @@ class ThreadListApi(GenericAPIView, PostingApi):
 
         def to_representation(self, t: Thread) -> dict[str, Any]:
             data = super().to_representation(t)
-            data["first_post"] = PostOutputSerializer(t.first_post).data  # type: ignore[attr-defined]
+            first_post = t.first_post  # type: ignore[attr-defined]
+            data["first_post"] = PostOutputSerializer(first_post, context=self.context).data
             return data
 
     def get_queryset(self) -> QuerySet[Thread]:
@@ -166,7 +201,15 @@ class ThreadListApi(GenericAPIView, PostingApi):
         page = self.paginate_queryset(threads)
         return self.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: CreatedSerializer,
+            202: OpenApiResponse(
+                CreatedSerializer, description="Held for approval: `visibility` is `pending`."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -174,7 +217,11 @@ class ThreadListApi(GenericAPIView, PostingApi):
         thread = selectors.thread_get(thread_id=thread.pk, viewer=request.user)
         first_post = selectors.post_page_queryset(thread=thread, viewer=request.user).first()
         thread.first_post = first_post  # type: ignore[attr-defined]
-        return Response(self.CreatedSerializer(thread).data, status=status.HTTP_201_CREATED)
+        held = thread.visibility == Thread.Visibility.PENDING
+        return Response(
+            self.CreatedSerializer(thread, context={"viewer": request.user}).data,
+            status=status.HTTP_202_ACCEPTED if held else status.HTTP_201_CREATED,
+        )
 
 
 class ThreadDetailApi(APIView):
@@ -222,20 +269,33 @@ class ThreadPostsApi(PostingApi):
 
     @extend_schema(responses=PostOutputSerializer(many=True))
     def get(self, request: Request, thread_id: int) -> Response:
-        thread = get_object_or_404(Thread, pk=thread_id, visibility=Thread.Visibility.VISIBLE)
+        thread = selectors.thread_for_posts(thread_id=thread_id, viewer=request.user)
         posts = selectors.post_page_queryset(thread=thread, viewer=request.user)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(posts, request, view=self)
-        return paginator.get_paginated_response(PostOutputSerializer(page, many=True).data)
+        rows = PostOutputSerializer(page, many=True, context={"viewer": request.user}).data
+        return paginator.get_paginated_response(rows)
 
-    @extend_schema(request=InputSerializer, responses={201: PostOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: PostOutputSerializer,
+            202: OpenApiResponse(
+                PostOutputSerializer, description="Held for approval: `status` is `pending`."
+            ),
+        },
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        thread = get_object_or_404(Thread, pk=thread_id)
+        thread = selectors.thread_for_posts(thread_id=thread_id, viewer=request.user)
         post = services.post_create(author=request.user, thread=thread, **serializer.validated_data)  # type: ignore[arg-type]
-        post.liked_by_me = False  # type: ignore[attr-defined]
-        return Response(PostOutputSerializer(post).data, status=status.HTTP_201_CREATED)
+        post.liked_by_me = post.muted = False  # type: ignore[attr-defined]
+        held = post.status == Post.Status.PENDING
+        return Response(
+            PostOutputSerializer(post, context={"viewer": request.user}).data,
+            status=status.HTTP_202_ACCEPTED if held else status.HTTP_201_CREATED,
+        )
 
 
 class PostDetailApi(APIView):
@@ -249,13 +309,13 @@ class PostDetailApi(APIView):
 
     def _render(self, request: Request, post_id: int) -> Response:
         post = selectors.post_for_viewer(post_id=post_id, viewer=request.user)
-        return Response(PostOutputSerializer(post).data)
+        return Response(PostOutputSerializer(post, context={"viewer": request.user}).data)
 
     @extend_schema(request=InputSerializer, responses=PostOutputSerializer)
     def patch(self, request: Request, post_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        post = selectors.post_get(post_id=post_id)
+        post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
         services.post_edit(user=request.user, post=post, **serializer.validated_data)  # type: ignore[arg-type]
         return self._render(request, post_id)
 
@@ -263,7 +323,7 @@ class PostDetailApi(APIView):
     def delete(self, request: Request, post_id: int) -> Response:
         serializer = self.DeleteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        post = selectors.post_get(post_id=post_id)
+        post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
         services.post_delete(user=request.user, post=post, **serializer.validated_data)  # type: ignore[arg-type]
         return self._render(request, post_id)
 
@@ -307,12 +367,14 @@ class PostLikeApi(APIView):
 
     @extend_schema(request=None, responses=OutputSerializer)
     def post(self, request: Request, post_id: int) -> Response:
-        post = services.post_like(user=request.user, post=selectors.post_get(post_id=post_id))  # type: ignore[arg-type]
+        post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
+        post = services.post_like(user=request.user, post=post)  # type: ignore[arg-type]
         return Response({"like_count": post.like_count, "liked_by_me": True})
 
     @extend_schema(request=None, responses={200: OutputSerializer})
     def delete(self, request: Request, post_id: int) -> Response:
-        post = services.post_unlike(user=request.user, post=selectors.post_get(post_id=post_id))  # type: ignore[arg-type]
+        post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
+        post = services.post_unlike(user=request.user, post=post)  # type: ignore[arg-type]
         return Response({"like_count": post.like_count, "liked_by_me": False})
 
 
@@ -329,13 +391,13 @@ class ThreadFollowApi(APIView):
 
     @extend_schema(request=None, responses=OutputSerializer)
     def post(self, request: Request, thread_id: int) -> Response:
-        thread = get_object_or_404(Thread, pk=thread_id)
+        thread = selectors.thread_for_posts(thread_id=thread_id, viewer=request.user)
         services.thread_follow(user=request.user, thread=thread)  # type: ignore[arg-type]
         return Response({"following": True})
 
     @extend_schema(request=None, responses={200: OutputSerializer})
     def delete(self, request: Request, thread_id: int) -> Response:
-        thread = get_object_or_404(Thread, pk=thread_id)
+        thread = selectors.thread_for_posts(thread_id=thread_id, viewer=request.user)
         services.thread_unfollow(user=request.user, thread=thread)  # type: ignore[arg-type]
         return Response({"following": False})
 
@@ -361,6 +423,7 @@ class NotificationListApi(APIView):
         thread = ThreadRef()
         post = serializers.IntegerField(source="post_id")
         actor = _ActorField(allow_null=True)
+        note = serializers.CharField(help_text="A moderator's note about your post, or empty.")
         created_at = serializers.DateTimeField()
         read_at = serializers.DateTimeField(allow_null=True)
 

@@ -12,9 +12,10 @@ class ForumConfig(AppConfig):
         from accounts.privacy import register_erase, register_export
         from accounts.selectors import register_me_annotation
         from accounts.services import register_name_shown_by
-        from forum import privacy
+        from forum import policy, privacy
         from forum.checks import check_email_lease
         from forum.selectors import unread_notifications_of, wrote_as_member
+        from forum.services import screen_new_and_premoderated
 
         register_me_annotation("unread_notifications", unread_notifications_of)
         register_name_shown_by(wrote_as_member)
@@ -22,3 +23,5 @@ class ForumConfig(AppConfig):
         for section, (export, serializer) in privacy.EXPORTS.items():
             register_export(section, export, serializer=serializer)
         register_erase(privacy.forum_erase)
+        # New members' first posts and members in pre-moderation are held for approval.
+        policy.register_screen(screen_new_and_premoderated)

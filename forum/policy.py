@@ -5,7 +5,8 @@ behind a warning, refused) and what signposting its author sees. Moderation regi
 its functions here from ``AppConfig.ready``; the forum never imports moderation.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,29 @@ def register_raised(hook: Raised) -> None:
 def register_support(kind: str, render: SupportRenderer) -> None:
     """``render(kind)`` gives the HTML of the signposting a post's author sees (``crisis``)."""
     _support[kind] = render
+
+
+@contextmanager
+def registered(
+    *,
+    screens: tuple[Screen, ...] = (),
+    raised_hooks: tuple[Raised, ...] = (),
+    support: Mapping[str, SupportRenderer] | None = None,
+) -> Iterator[None]:
+    """Register hooks for the length of a ``with`` block, then put everything back (tests)."""
+    saved = (list(_screens), list(_raised), dict(_support))
+    for check in screens:
+        register_screen(check)
+    for hook in raised_hooks:
+        register_raised(hook)
+    for kind, render in (support or {}).items():
+        register_support(kind, render)
+    try:
+        yield
+    finally:
+        _screens[:], _raised[:] = saved[0], saved[1]
+        _support.clear()
+        _support.update(saved[2])
 
 
 def screen(author: "User", text: str) -> Screening:

@@ -1,11 +1,25 @@
-"""Reads shaped for their callers: related rows joined, per-viewer flags annotated, no N+1."""
+"""Reads shaped for their callers: related rows joined, per-viewer flags annotated, no N+1.
+
+Who sees what: a visible thread or post, everyone; a held one (``pending``), its author and
+moderators; a hidden one, moderators alone. Lists, search and "similar" show visible threads
+only, to everyone. Anything else is a 404, never a hint that it exists.
+"""
 
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.http import Http404
 
-from accounts.models import User
+from accounts.models import Mute, User
 from accounts.roles import Role
 from forum.models import Category, Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import threads_like_title
@@ -19,6 +33,37 @@ def category_list() -> QuerySet[Category]:
 
 def _signed_in(viewer: Any) -> bool:
     return bool(viewer is not None and viewer.is_authenticated)
+
+
+def sees_moderated(viewer: Any) -> bool:
+    """Whether the viewer moderates posts, and so sees held and hidden ones.
+
+    The role is read first (``accounts.roles``: group membership follows it), so members
+    and nurses, who read most pages, pay no permission query.
+    """
+    if not _signed_in(viewer) or not (viewer.role == Role.MODERATOR or viewer.is_superuser):
+        return False
+    return bool(viewer.has_perm("forum.moderate_post"))
+
+
+def thread_visible_to(thread: Thread, viewer: Any) -> bool:
+    if thread.visibility == Thread.Visibility.VISIBLE:
+        return True
+    if (
+        thread.visibility == Thread.Visibility.PENDING
+        and _signed_in(viewer)
+        and thread.author_id == viewer.pk
+    ):
+        return True
+    return sees_moderated(viewer)
+
+
+def post_visible_to(post: Post, viewer: Any) -> bool:
+    if post.status in (Post.Status.VISIBLE, Post.Status.DELETED):
+        return True
+    if post.status == Post.Status.PENDING and _signed_in(viewer) and post.author_id == viewer.pk:
+        return True
+    return sees_moderated(viewer)
 
 
 def _with_following(threads: QuerySet[Thread], viewer: Any) -> QuerySet[Thread]:
@@ -40,8 +85,19 @@ def thread_list(*, viewer: Any) -> QuerySet[Thread]:
 
 
 def thread_get(*, thread_id: int, viewer: Any) -> Thread:
-    thread = _with_following(_visible_threads(), viewer).filter(pk=thread_id).first()
-    if thread is None:
+    """The thread with the viewer's ``following``; a held or hidden one only for those who
+    may see it (``viewer`` None: the public)."""
+    threads = Thread.objects.select_related("category", "author")
+    thread = _with_following(threads, viewer).filter(pk=thread_id).first()
+    if thread is None or not thread_visible_to(thread, viewer):
+        raise Http404("No such thread.")
+    return thread
+
+
+def thread_for_posts(*, thread_id: int, viewer: Any) -> Thread:
+    """The thread whose posts the viewer reads or replies to (one query), if she may see it."""
+    thread = Thread.objects.filter(pk=thread_id).first()
+    if thread is None or not thread_visible_to(thread, viewer):
         raise Http404("No such thread.")
     return thread
 
@@ -51,24 +107,48 @@ def thread_similar(*, title: str) -> list[Thread]:
     return threads_like_title(_visible_threads(), title, limit=SIMILAR_LIMIT)
 
 
+def _with_viewer_bits(posts: QuerySet[Post], viewer: Any) -> QuerySet[Post]:
+    """``liked_by_me`` and ``muted`` (the viewer muted the author), in the same query."""
+    if not _signed_in(viewer):
+        no = Value(False, output_field=BooleanField())
+        return posts.annotate(liked_by_me=no, muted=no)
+    return posts.annotate(
+        liked_by_me=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)),
+        muted=Exists(Mute.objects.filter(user=viewer, muted_id=OuterRef("author_id"))),
+    )
+
+
 def post_page_queryset(*, thread: Thread, viewer: Any) -> QuerySet[Post]:
     """A thread's posts, oldest first, for cursor pagination; tombstones keep their place.
 
-    Held and hidden posts are left out here; moderation shows them to those who may see them.
+    Held posts are shown to their author and moderators, hidden ones to moderators only.
     """
-    posts = (
-        Post.objects.filter(thread=thread)
-        .exclude(status__in=[Post.Status.PENDING, Post.Status.HIDDEN])
-        .select_related("author")
+    posts = Post.objects.filter(thread=thread).select_related("author")
+    if not sees_moderated(viewer):
+        shown = Q(status__in=[Post.Status.VISIBLE, Post.Status.DELETED])
+        if _signed_in(viewer):
+            shown |= Q(status=Post.Status.PENDING, author=viewer)
+        posts = posts.filter(shown)
+    return _with_viewer_bits(posts, viewer)
+
+
+def post_visible_get(*, post_id: int, viewer: Any) -> Post:
+    """A post (with its thread) the viewer may see, by the rules above; 404 otherwise."""
+    post = (
+        Post.objects.select_related("thread")
+        .defer("thread__search_vector")
+        .filter(pk=post_id)
+        .first()
     )
-    if _signed_in(viewer):
-        return posts.annotate(
-            liked_by_me=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
-        )
-    return posts.annotate(liked_by_me=Value(False, output_field=BooleanField()))
+    if post is None or not (
+        thread_visible_to(post.thread, viewer) and post_visible_to(post, viewer)
+    ):
+        raise Http404("No such post.")
+    return post
 
 
 def post_get(*, post_id: int) -> Post:
+    """A post of a visible thread, whatever the post's own status (the caller checks it)."""
     post = (
         Post.objects.select_related("thread")
         .defer("thread__search_vector")
@@ -85,9 +165,28 @@ def post_revisions(*, post: Post) -> QuerySet[PostRevision]:
     return PostRevision.objects.filter(post=post).select_related("editor")
 
 
+# A moderator's decision about the recipient's own post, and the moderators' review notices:
+# shown whatever the thread's visibility. Any other notice only while its post is public.
+_SHOWN_ANYWAY = (
+    Notification.Kind.POST_APPROVED,
+    Notification.Kind.POST_REJECTED,
+    Notification.Kind.POST_HIDDEN,
+    Notification.Kind.REVIEW,
+    Notification.Kind.URGENT_REVIEW,
+)
+
+
+def _notification_shown() -> Q:
+    return Q(kind__in=_SHOWN_ANYWAY) | Q(
+        thread__visibility=Thread.Visibility.VISIBLE,
+        post__status__in=[Post.Status.VISIBLE, Post.Status.DELETED],
+    )
+
+
 def notification_list(*, user: User) -> QuerySet[Notification]:
+    """The member's notifications, but none pointing at a post hidden from her since."""
     return (
-        Notification.objects.filter(recipient=user, thread__visibility=Thread.Visibility.VISIBLE)
+        Notification.objects.filter(_notification_shown(), recipient=user)
         .select_related("thread", "post__author")
         .defer("thread__search_vector", "post__body", "post__body_html")
     )
@@ -96,14 +195,13 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
 def post_for_viewer(*, post_id: int, viewer: Any) -> Post:
     """One post as the viewer sees it, whatever its status (callers checked the access)."""
     posts = Post.objects.filter(pk=post_id).select_related("author")
-    if _signed_in(viewer):
-        liked = Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer))
-        return posts.annotate(liked_by_me=liked).get()
-    return posts.annotate(liked_by_me=Value(False, output_field=BooleanField())).get()
+    return _with_viewer_bits(posts, viewer).get()
 
 
 def notification_unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return Notification.objects.filter(
+        _notification_shown(), recipient=user, read_at__isnull=True
+    ).count()
 
 
 def wrote_as_member(user: User) -> bool:
@@ -115,7 +213,9 @@ def wrote_as_member(user: User) -> bool:
 def unread_notifications_of() -> Subquery:
     """The unread count of the user row it is annotated on (``/api/v1/me/``)."""
     unread = (
-        Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+        Notification.objects.filter(
+            _notification_shown(), recipient=OuterRef("pk"), read_at__isnull=True
+        )
         .order_by()
         .values("recipient")
         .annotate(n=Count("id"))

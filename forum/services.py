@@ -32,6 +32,7 @@ from accounts.roles import Role
 from core.audit import audit_record
 from core.errors import Conflict, Forbidden
 from core.jobs import enqueue_on_commit
+from forum import policy
 from forum.models import (
     Category,
     Like,
@@ -41,12 +42,15 @@ from forum.models import (
     Subscription,
     Thread,
 )
+from forum.policy import Screening
 from forum.rendering import render_markdown
 from forum.search import thread_index_append, thread_reindex
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
 TOMBSTONE_HTML = "<p><em>This post was deleted.</em></p>"
+# The signposting a post's author sees when its text raised a safeguarding concern.
+SUPPORT_CRISIS = "crisis"
 
 T = TypeVar("T")
 
@@ -135,6 +139,16 @@ def thread_lock(thread_id: int) -> Thread:
     return thread
 
 
+def check_thread_visible_to(thread: Thread, *, user: User, moderator: bool) -> None:
+    """A held thread is its author's and the moderators'; a hidden one the moderators'
+    alone. To anyone else it does not exist (404, never a hint)."""
+    if thread.visibility == Thread.Visibility.VISIBLE or moderator:
+        return
+    if thread.visibility == Thread.Visibility.PENDING and thread.author_id == user.pk:
+        return
+    raise Http404("No such thread.")
+
+
 def post_lock(*, thread: Thread, post_id: int) -> Post:
     """One post of a thread the caller has already locked, row-locked in its turn."""
     post = Post.objects.select_for_update(no_key=True).filter(pk=post_id, thread=thread).first()
@@ -144,12 +158,53 @@ def post_lock(*, thread: Thread, post_id: int) -> Post:
     return post
 
 
+# --- Screening ----------------------------------------------------------------------------
+#
+# Every new member post or thread is screened (``forum.policy.screen``) before anything is
+# written: a screen may refuse the text by raising. Moderation registers its screens (watched
+# words); the forum registers its own below, from ``ForumConfig.ready``.
+
+
+def screen_new_and_premoderated(author: User, text: str) -> Screening:
+    """Hold what a member in pre-moderation posts, and a new member's first posts.
+
+    A member is new until ``HAVEN_NEW_MEMBER_HOLD_POSTS`` of her posts are published, that
+    is visible now: a post still held, rejected, hidden or deleted does not count, nor
+    anything written under a staff title. 0 (the default) turns the rule off. Staff (nurses,
+    moderators) are never held by these two rules.
+    """
+    if author.role != Role.MEMBER:
+        return Screening()
+    if author.is_premoderated:
+        return Screening(hold=True, reasons=("premoderated",))
+    needed = settings.HAVEN_NEW_MEMBER_HOLD_POSTS
+    if needed > 0:
+        published = Post.objects.filter(
+            author=author,
+            author_role=Role.MEMBER,
+            kind=Post.Kind.POST,
+            status=Post.Status.VISIBLE,
+        )
+        if published.values("pk")[:needed].count() < needed:
+            return Screening(hold=True, reasons=("new_member",))
+    return Screening()
+
+
 # --- Threads and posts ------------------------------------------------------------------------
 
 
-def _post_write(*, thread: Thread, author: User, body: str, kind: Post.Kind, now: datetime) -> Post:
+def _post_write(
+    *,
+    thread: Thread,
+    author: User,
+    body: str,
+    kind: Post.Kind,
+    now: datetime,
+    screening: Screening | None = None,
+) -> Post:
     """A post in its author's voice, fixed now (``accounts.identity.voice_of``), its text
-    rendered once."""
+    rendered once; held, behind a warning or with crisis signposting as screening decided."""
+    screening = screening or Screening()
     voice = voice_of(author)
     return Post.objects.create(
         thread=thread,
@@ -159,13 +214,23 @@ def _post_write(*, thread: Thread, author: User, body: str, kind: Post.Kind, now
         kind=kind,
         body=body,
         body_html=render_markdown(body),
+        status=Post.Status.PENDING if screening.hold else Post.Status.VISIBLE,
+        sensitive=screening.sensitive,
+        support_kind=SUPPORT_CRISIS if screening.safeguarding else "",
         created_at=now,
     )
 
 
 @transaction.atomic
 def thread_create(*, author: User, category: Category, title: str, body: str) -> Thread:
-    """Start a thread with its opening post; the author follows it from the start."""
+    """Start a thread with its opening post; the author follows it from the start.
+
+    Title and text are screened first (a screen may refuse them: nothing is written). A held
+    opening post holds its thread (``visibility`` pending): seen only by its author and
+    moderators, found by no search, and the nurses hear of a new question only when a
+    moderator approves it. A text that needs review is raised (``forum.policy.raised``) in
+    this transaction.
+    """
     check_can_write(author)
     errors: dict[str, str] = {}
     for field, clean, value in (("title", clean_title, title), ("body", clean_body, body)):
@@ -180,6 +245,7 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
                 body = cleaned
     if errors:
         raise ValidationError(errors)
+    screening = policy.screen(author, f"{title}\n{body}")
 
     now = timezone.now()
     voice = voice_of(author)
@@ -189,13 +255,18 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         author_role=voice.role,
         author_title=voice.title,
         title=title,
+        visibility=Thread.Visibility.PENDING if screening.hold else Thread.Visibility.VISIBLE,
         created_at=now,
         last_activity_at=now,
     )
-    opening = _post_write(thread=thread, author=author, body=body, kind=Post.Kind.POST, now=now)
+    opening = _post_write(
+        thread=thread, author=author, body=body, kind=Post.Kind.POST, now=now, screening=screening
+    )
     Subscription.objects.create(user=author, thread=thread)
     thread_reindex(thread_id=thread.pk)
-    if category.nurse_answered:
+    if screening.needs_review:
+        policy.raised(opening, screening)
+    if category.nurse_answered and not screening.hold:
         # A new question for the nurses: every nurse hears of it, in-app and by email.
         notify_users(
             recipients=User.objects.filter(role=Role.NURSE),
@@ -212,43 +283,76 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
 def post_create(*, author: User, thread: Thread, body: str) -> Post:
     """Reply to a thread. A closed thread accepts no replies; nurses and moderators may reopen.
 
-    The author follows the thread; every other follower is notified.
+    The text is screened first (a screen may refuse it: nothing is written). The author
+    follows the thread; every other follower is notified, unless the reply is held: then
+    nobody hears of it until a moderator approves it (``post_hold_approve``). A text that
+    needs review is raised (``forum.policy.raised``) in this transaction.
     """
     check_can_write(author)
     body = clean_body(body)
+    screening = policy.screen(author, body)
     thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.CLOSED:
         raise Forbidden(
             "thread_closed",
             "This thread is closed to new replies. You can start a new thread instead.",
         )
-    post = post_add(thread=thread, author=author, body=body)
-    notify_followers(thread=thread, post=post, kind=Notification.Kind.REPLY, actor=author)
+    post = post_add(thread=thread, author=author, body=body, screening=screening)
+    if screening.needs_review:
+        policy.raised(post, screening)
+    if not screening.hold:
+        notify_followers(thread=thread, post=post, kind=Notification.Kind.REPLY, actor=author)
     return post
 
 
-def post_add(*, thread: Thread, author: User, body: str, kind: Post.Kind = Post.Kind.POST) -> Post:
+def post_add(
+    *,
+    thread: Thread,
+    author: User,
+    body: str,
+    kind: Post.Kind = Post.Kind.POST,
+    screening: Screening | None = None,
+) -> Post:
     """Append a reply to a thread the caller has locked: counters, search index, follow.
 
     The shared step of a member's reply and a nurse's answer; callers check and notify. The
-    author's public identity is fixed on the post now (``accounts.identity.voice_of``).
+    author's public identity is fixed on the post now (``accounts.identity.voice_of``). A
+    held reply (``screening.hold``) is neither counted nor indexed and leaves the thread's
+    last activity as it was, until it is approved; its author follows the thread all the same.
     """
     now = timezone.now()
-    post = _post_write(thread=thread, author=author, body=body, kind=kind, now=now)
-    Thread.objects.filter(pk=thread.pk).update(
-        reply_count=F("reply_count") + 1, last_activity_at=now
+    post = _post_write(
+        thread=thread, author=author, body=body, kind=kind, now=now, screening=screening
     )
-    thread_index_append(thread_id=thread.pk, body=body)
+    if post.status == Post.Status.VISIBLE:
+        Thread.objects.filter(pk=thread.pk).update(
+            reply_count=F("reply_count") + 1, last_activity_at=now
+        )
+        thread_index_append(thread_id=thread.pk, body=body)
     Subscription.objects.bulk_create(
         [Subscription(user=author, thread=thread)], ignore_conflicts=True
     )
     return post
 
 
-def _check_visible_to(post: Post, *, moderator: bool) -> None:
-    """Held and hidden posts are the moderators' business: to anyone else they don't exist."""
-    if post.status in (Post.Status.PENDING, Post.Status.HIDDEN) and not moderator:
-        raise Http404("No such post.")
+def check_post_visible_to(post: Post, *, user: User, moderator: bool) -> None:
+    """A held post is its author's and the moderators'; a hidden one the moderators' alone
+    (its author was told, with the moderator's note). To anyone else it does not exist."""
+    if moderator or post.status in (Post.Status.VISIBLE, Post.Status.DELETED):
+        return
+    if post.status == Post.Status.PENDING and post.author_id == user.pk:
+        return
+    raise Http404("No such post.")
+
+
+def _lock_for_change(*, user: User, post: Post, moderator: bool) -> tuple[Thread, Post]:
+    """The thread and post an author or moderator changes, locked in order; 404 unless the
+    user may see both (an author edits or deletes her own held post)."""
+    thread = thread_lock(post.thread_id)
+    check_thread_visible_to(thread, user=user, moderator=moderator)
+    post = post_lock(thread=thread, post_id=post.pk)
+    check_post_visible_to(post, user=user, moderator=moderator)
+    return thread, post
 
 
 def edit_window() -> timedelta:
@@ -309,9 +413,7 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
     reason = clean_reason(reason)
-    thread = thread_lock_visible(post.thread_id)
-    post = post_lock(thread=thread, post_id=post.pk)
-    _check_visible_to(post, moderator=moderator)
+    thread, post = _lock_for_change(user=user, post=post, moderator=moderator)
     if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "This post can no longer be edited.")
     if post.kind == Post.Kind.NURSE_ANSWER:
@@ -370,9 +472,7 @@ def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
     reason = clean_reason(reason)
-    thread = thread_lock_visible(post.thread_id)
-    post = post_lock(thread=thread, post_id=post.pk)
-    _check_visible_to(post, moderator=moderator)
+    _thread, post = _lock_for_change(user=user, post=post, moderator=moderator)
     if post.author_id != user.pk and not moderator:
         raise Forbidden("not_author", "You can only delete your own posts.")
     if post.kind == Post.Kind.SYSTEM:
@@ -724,6 +824,14 @@ def post_hide(
         check_may_moderate(actor)
     reason, note = clean_reason(reason), clean_note(note)
     post = _moderation_lock(post)
+    return _hide_locked(
+        actor=actor, post=post, reason=reason, note=note, notify_author=notify_author
+    )
+
+
+def _hide_locked(
+    *, actor: User | None, post: Post, reason: str, note: str, notify_author: bool
+) -> Post:
     _check_moderatable(post)
     if post.status == Post.Status.HIDDEN:
         raise Conflict("already_hidden", "This post is already hidden.")
@@ -793,12 +901,16 @@ def post_hold_approve(*, actor: User, post: Post, note: str = "") -> Post:
 
 @transaction.atomic
 def post_hold_reject(*, actor: User, post: Post, note: str = "") -> Post:
-    """Refuse a held post: it stays hidden (the author is told why, with ``note``)."""
+    """Refuse a held post: it stays hidden (the author is told why, with ``note``).
+
+    Audited as ``post_hidden`` with ``"was": "pending"``; the note is the audit's reason.
+    """
     check_may_moderate(actor)
+    note = clean_note(note)
     post = _moderation_lock(post)
     if post.status != Post.Status.PENDING:
         raise Conflict("not_pending", "This post is not waiting for approval.")
-    return post_hide(actor=actor, post=post, reason=note, note=note)
+    return _hide_locked(actor=actor, post=post, reason=note, note=note, notify_author=True)
 
 
 @transaction.atomic

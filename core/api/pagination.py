@@ -55,3 +55,9 @@ class RevisionCursorPagination(_Cursored):
     page_size = 20
     max_page_size = 50
     ordering = ("-created_at", "-id")
+
+
+class MuteCursorPagination(_Cursored):
+    page_size = 50
+    max_page_size = 100
+    ordering = ("-created_at", "-id")

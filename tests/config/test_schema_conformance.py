@@ -8,6 +8,7 @@ is added here.
 
 import pytest
 
+from accounts.models import User
 from accounts.roles import Role
 from forum.models import Post
 from forum.services import post_create, thread_follow
@@ -117,6 +118,23 @@ def test_every_operation_answers_real_requests_in_its_documented_shape(world):
     call("member", "POST", "/api/v1/threads/{thread_id}/follow/", params=t, status=200)
     call("member", "DELETE", "/api/v1/threads/{thread_id}/follow/", params=t, status=200)
     call("member", "DELETE", "/api/v1/posts/{post_id}/", params=own, status=200)
+
+    # Muting a member; a held reply answers 202.
+    muted = {"member_id": world["reply"].author_id}
+    call("member", "POST", "/api/v1/members/{member_id}/mute/", params=muted, status=200)
+    call("member", "GET", "/api/v1/me/mutes/", status=200)
+    call("member", "DELETE", "/api/v1/members/{member_id}/mute/", params=muted, status=200)
+    User.objects.filter(pk=world["reply"].author_id).update(premoderated_indefinitely=True)
+    held = call(
+        "other",
+        "POST",
+        "/api/v1/threads/{thread_id}/posts/",
+        params=t,
+        body={"body": "Held"},
+        status=202,
+    )
+    assert held["status"] == "pending"
+    User.objects.filter(pk=world["reply"].author_id).update(premoderated_indefinitely=False)
 
     # A moderator edits someone else's post: its history is kept.
     call(

@@ -151,6 +151,7 @@ def test_thread_detail(api_client):
         "category",
         "author",
         "status",
+        "visibility",
         "closed_at",
         "closed_by",
         "close_reason",

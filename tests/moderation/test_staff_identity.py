@@ -264,6 +264,7 @@ def test_no_get_endpoint_names_or_links_any_staff_member(ask_our_nurses):
     ids = {
         "thread_id": list(Thread.objects.values_list("pk", flat=True)),
         "post_id": list(Post.objects.values_list("pk", flat=True)),
+        "member_id": list(User.objects.values_list("pk", flat=True)),
     }
     extra = [
         f"/api/v1/threads/?{query}"

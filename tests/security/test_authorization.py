@@ -115,6 +115,19 @@ MATRIX: dict[tuple[str, str], tuple[Probe, dict[str, int]]] = {
         lambda w: ({}, {}, {"password": PASSWORD}),
         row(401, 204, 204, 204, 204, 204, 204, 204),
     ),
+    # Muting changes only what the muter sees: anyone signed in, but never oneself.
+    ("POST", "/api/v1/members/{member_id}/mute/"): (
+        lambda w: ({"member_id": w.users["other"].pk}, {}, None),
+        row(401, 200, 403, 200, 200, 200, 200, 200),
+    ),
+    ("DELETE", "/api/v1/members/{member_id}/mute/"): (
+        lambda w: ({"member_id": w.users["other"].pk}, {}, None),
+        row(401, 200, 403, 200, 200, 200, 200, 200),
+    ),
+    ("GET", "/api/v1/me/mutes/"): (
+        lambda w: ({}, {}, None),
+        row(401, 200, 200, 200, 200, 200, 200, 200),
+    ),
     ("GET", "/api/v1/notifications/"): (
         lambda w: ({}, {}, None),
         row(401, 200, 200, 200, 200, 200, 200, 200),
