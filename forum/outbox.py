@@ -67,12 +67,28 @@ _EMAILS = {
         "“{title}” has waited longer than the service level for a nurse's answer.",
         "You receive this because you are on the nursing team.",
     ),
+    Notification.Kind.URGENT_REVIEW: (
+        "[URGENT] Safeguarding concern in “{title}”",
+        "A post in “{title}” may be from someone at risk and needs a moderator now.",
+        "You receive this because you are a moderator. The first moderator to claim it in "
+        "the review queue stops the re-alerts.",
+    ),
+    Notification.Kind.REVIEW: (
+        "A post in “{title}” needs review",
+        "A post in “{title}” waits in the review queue.",
+        "You receive this because you are a moderator.",
+    ),
     Notification.Kind.THREAD_CLOSED: (
         "“{title}” has been closed",
         "“{title}” has been closed to new replies.",
         "You receive this because you follow this thread.",
     ),
 }
+
+
+# Kinds whose emails are marked urgent for mail clients (and say so in the subject).
+URGENT_KINDS = frozenset({Notification.Kind.URGENT_REVIEW})
+URGENT_HEADERS = {"Importance": "high", "X-Priority": "1"}
 
 
 def _message_id(notification: Notification, domain: str) -> str:
@@ -96,7 +112,10 @@ def _notification_email(notification: Notification, *, domain: str) -> EmailMess
         body=f"{event.format(**names)}\n\nRead it on Haven: {link}\n\n{why}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
-        headers={"Message-ID": _message_id(notification, domain)},
+        headers={
+            "Message-ID": _message_id(notification, domain),
+            **(URGENT_HEADERS if notification.kind in URGENT_KINDS else {}),
+        },
     )
 
 
