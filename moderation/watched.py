@@ -21,7 +21,7 @@ How the list is compiled (measured in ``bench/watched_words.py``: a 10 kB post a
 - Regular expressions are searched in the original text. A regex costs a scan of the
   whole text even when it matches nothing (~0.3 ms per 10 kB), so each gets a
   *prefilter* when it has one: literal text any match must contain (``buy`` or ``order``
-  for ``\b(?:buy|order)\s+now``), looked for in the lower-cased text first (a substring
+  for ``(?:buy|order) now``), looked for in the lower-cased text first (a substring
   search, microseconds); it runs only when that text is there. Regexes with no literal
   text to require go into one alternation per (action, case sensitivity), run always.
 """
@@ -211,7 +211,7 @@ def compile_words(words: Iterable[WatchedWord], *, version: str) -> CompiledWord
     if literals:
         trie = _trie_pattern(_tokens(key) for key in sorted(literals))
         literal = re.compile(rf"(?<!\w)(?=({trie})(?!\w))")
-    compiled_regexes = []
+    compiled_regexes: list[tuple[str, re.Pattern[str], tuple[frozenset[str], ...] | None]] = []
     for (action, case_sensitive), patterns in sorted(regexes.items()):
         flags = 0 if case_sensitive else re.IGNORECASE
         filtered = [(pattern, regex_prefilter(pattern)) for pattern in patterns]
