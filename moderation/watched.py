@@ -144,6 +144,7 @@ def _tokens(text: str) -> list[object]:
 
 
 MIN_PREFILTER = 2  # a required string shorter than this filters nothing worth the check
+MAX_VARIANTS = 16  # "c[a@]sh pr[i1]ze": spellings of one literal run looked for, at most
 
 
 def _required(items: Any) -> list[frozenset[str]]:
@@ -155,13 +156,18 @@ def _required(items: Any) -> list[frozenset[str]]:
         if found and min(map(len, found)) >= MIN_PREFILTER:
             required.append(found)
 
-    run = ""
+    # The literal text being read, as its variants: "c[a@]sh" is {"cash", "c@sh"}.
+    run = {""}
     for op, value in items:
         if op is sre.LITERAL:
-            run += chr(value)
+            run = {variant + chr(value) for variant in run}
             continue
-        consider(frozenset({run.lower()}) if run else frozenset())
-        run = ""
+        few_letters = op is sre.IN and all(kind is sre.LITERAL for kind, _ in value)
+        if few_letters and len(run) * len(value) <= MAX_VARIANTS:
+            run = {variant + chr(char) for variant in run for _, char in value}
+            continue
+        consider(frozenset(variant.lower() for variant in run))
+        run = {""}
         if op is sre.SUBPATTERN:
             required += _required(value[-1])
         elif op is sre.BRANCH:
@@ -173,7 +179,7 @@ def _required(items: Any) -> list[frozenset[str]]:
                 consider(frozenset().union(*choices))  # type: ignore[arg-type]
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and value[0] >= 1:
             required += _required(value[2])
-    consider(frozenset({run.lower()}) if run else frozenset())
+    consider(frozenset(variant.lower() for variant in run))
     return required
 
 

@@ -114,6 +114,13 @@ def test_matching_ignores_case_unless_asked(watch):
             ["pill", "two PILLS", "tablets  stockpiled"],
             ["pillow", "tablet stockpiled"],
         ),
+        (
+            # Prefiltered on its literal text (every spelling of it), then matched as written.
+            r"\bc[a@]sh\s+pr[i1]ze\b|\bcure[ds]?\s+(?:my|your)\s+cancer",
+            "regex",
+            ["C@SH  PR1ZE", "cash prize", "Cured my CANCER"],
+            ["cash prizes", "c4sh prize", "cure all cancer", "cancer cure"],
+        ),
     ],
 )
 def test_words_phrases_and_regexes_have_their_boundaries(
