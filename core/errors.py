@@ -20,6 +20,13 @@ class ApplicationError(Exception):
             self.status = HTTPStatus(status)
 
 
+class BadRequest(ApplicationError):
+    """400 with a code of its own, for input that is well formed but refused
+    (``blocked_content``): unlike a field error it names no field."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
 class Forbidden(ApplicationError):
     """403: the user may not do this (``thread_closed``, ``not_nurse``, ``suspended``)."""
 

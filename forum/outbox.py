@@ -67,6 +67,17 @@ _EMAILS = {
         "“{title}” has waited longer than the service level for a nurse's answer.",
         "You receive this because you are on the nursing team.",
     ),
+    Notification.Kind.URGENT_REVIEW: (
+        "[URGENT] Safeguarding concern in “{title}”",
+        "A post in “{title}” may be from someone at risk and needs a moderator now.",
+        "You receive this because you are a moderator. The first moderator to claim it in "
+        "the review queue stops the re-alerts.",
+    ),
+    Notification.Kind.REVIEW: (
+        "A post in “{title}” needs review",
+        "A post in “{title}” waits in the review queue.",
+        "You receive this because you are a moderator.",
+    ),
     Notification.Kind.THREAD_CLOSED: (
         "“{title}” has been closed",
         "“{title}” has been closed to new replies.",
@@ -87,17 +98,12 @@ _EMAILS = {
         "Your post in “{title}” has been hidden. The moderators' note is on Haven.",
         "You receive this because it is your post.",
     ),
-    Notification.Kind.REVIEW: (
-        "A post in “{title}” needs review",
-        "A post in “{title}” is waiting in the review queue.",
-        "You receive this because you are on the moderation team.",
-    ),
-    Notification.Kind.URGENT_REVIEW: (
-        "URGENT: a safeguarding concern in “{title}”",
-        "A post in “{title}” raised a safeguarding concern and needs a moderator now.",
-        "You receive this because you are on the moderation team.",
-    ),
 }
+
+
+# Kinds whose emails are marked urgent for mail clients (and say so in the subject).
+URGENT_KINDS = frozenset({Notification.Kind.URGENT_REVIEW})
+URGENT_HEADERS = {"Importance": "high", "X-Priority": "1"}
 
 
 def _message_id(notification: Notification, domain: str) -> str:
@@ -121,7 +127,10 @@ def _notification_email(notification: Notification, *, domain: str) -> EmailMess
         body=f"{event.format(**names)}\n\nRead it on Haven: {link}\n\n{why}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
-        headers={"Message-ID": _message_id(notification, domain)},
+        headers={
+            "Message-ID": _message_id(notification, domain),
+            **(URGENT_HEADERS if notification.kind in URGENT_KINDS else {}),
+        },
     )
 
 

@@ -28,11 +28,14 @@ from moderation.models import (
     NurseAnswer,
     SignpostingTemplate,
     SignpostingTemplateVersion,
+    StaffAlert,
     SupportService,
     UnansweredQuestion,
+    WatchedWord,
 )
 from moderation.services import signposting_context, signposting_template_save
 from moderation.signposting import check_template, render_template
+from moderation.watched import watched_word_delete, watched_word_save
 
 
 @admin.register(SupportService)
@@ -391,3 +394,42 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Nothing else of the thread is edited here."""
+
+
+@admin.register(WatchedWord)
+class WatchedWordAdmin(admin.ModelAdmin):
+    """Watched words: saved through the service (validated, audited, seen by every process
+    at its next post). A bad pattern is an error on the form, never a saved row."""
+
+    list_display = ("word", "match", "action", "case_sensitive", "updated_at")
+    list_filter = ("action", "match", "case_sensitive")
+    search_fields = ("word",)
+    fields = ("word", "match", "action", "case_sensitive")
+
+    def save_model(self, request: HttpRequest, obj: WatchedWord, form: Any, change: bool) -> None:
+        watched_word_save(
+            word=obj.word,
+            action=obj.action,
+            match=obj.match,
+            case_sensitive=obj.case_sensitive,
+            instance=obj,
+            actor=request.user,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: WatchedWord) -> None:
+        watched_word_delete(watched_word=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WatchedWord]) -> None:
+        for entry in queryset:
+            watched_word_delete(watched_word=entry, actor=request.user)
+
+
+@admin.register(StaffAlert)
+class StaffAlertAdmin(ReadOnlyAdmin):
+    """What staff were sent, and when: written by the alert jobs only."""
+
+    list_display = ("sent_at", "kind", "period", "review_item", "oncall_email", "oncall_sent_at")
+    list_filter = ("kind",)
+    date_hierarchy = "sent_at"
+    fields = list_display
+    readonly_fields = fields

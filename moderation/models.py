@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from forum.models import Post, Thread
 from moderation.opening_hours import OpeningHours, validate_opening_hours
+from moderation.patterns import check_pattern
 
 
 class RolePermission(models.Model):
@@ -386,3 +387,50 @@ class WatchedWord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.word} ({self.get_action_display()})"
+
+    def clean(self) -> None:
+        self.word = self.word.strip()
+        check_pattern(word=self.word, match=self.match)
+
+
+class StaffAlert(models.Model):
+    """One staff alert, claimed once: a redelivered job or a second beat sends nothing twice.
+
+    ``period`` names what the alert is about and is unique per kind: ``<item>/<number>`` for
+    an urgent item's alerts (the first, then each re-alert), the hour of a digest, the day
+    of a reminder or of the admins' summary. An urgent alert sent out of hours also owes
+    the on-call address an email (``oncall_email``), sent once (``oncall_sent_at``).
+    """
+
+    class Kind(models.TextChoices):
+        URGENT = "urgent", "Urgent review alert"
+        DIGEST = "digest", "Hourly review digest"
+        REMINDER = "reminder", "Old review queue reminder"
+        SUMMARY = "summary", "Daily summary for admins"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    period = models.CharField(max_length=40)
+    review_item = models.ForeignKey(
+        ReviewItem, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    oncall_email = models.EmailField(
+        blank=True, help_text="The on-call address this alert also goes to (out of hours)."
+    )
+    oncall_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "period"], name="moderation_staff_alert_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["sent_at"],
+                condition=models.Q(oncall_sent_at__isnull=True) & ~models.Q(oncall_email=""),
+                name="moderation_oncall_unsent_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period}"

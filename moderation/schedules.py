@@ -6,7 +6,8 @@ edits at every start): a data migration calls ``periodic_tasks_install`` once.
 
 Every job is safe when two beats overlap: the outbox sweep claims emails with ``SKIP LOCKED``
 leases, nurse reminders are unique per question and level, the review-date alert is sent
-once a day.
+once a day, and the staff alerts are claimed per item and number or per period
+(``moderation.alerts``).
 """
 
 from datetime import timedelta
@@ -30,6 +31,18 @@ DEFAULT_PERIODIC_TASKS = (
         "moderation.tasks.alert_overdue_information_pages",
         timedelta(days=1),
     ),
+    (
+        "realert-urgent-reviews",
+        "moderation.tasks.realert_urgent_reviews",
+        timedelta(minutes=1),
+    ),
+    ("send-review-digest", "moderation.tasks.send_review_digest", timedelta(hours=1)),
+    (
+        "remind-moderators-of-waiting-reviews",
+        "moderation.tasks.remind_moderators_of_waiting_reviews",
+        timedelta(hours=1),
+    ),
+    ("send-daily-staff-summary", "moderation.tasks.send_daily_staff_summary", timedelta(days=1)),
 )
 
 

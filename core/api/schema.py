@@ -211,6 +211,10 @@ _SIGNED_IN = {
     ),
 }
 _WITH_BODY = {
+    "400": _codes(
+        "Invalid input, with `fields`; or content refused as written, without",
+        ["invalid", "bad_request", "blocked_content"],
+    ),
     "413": _codes("The body is over the size cap", ["too_large"]),
     "415": _codes("The body is not JSON or a form", ["unsupported_media_type"]),
 }
@@ -221,8 +225,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     """Document API.md's error shape, and each status every /api/v1/ operation can answer.
 
     400 and 429 anywhere; 401 and 403 where signing in is needed; 404 where the path names
-    a row; 413 and 415 where there is a body; 409 where the view declares it, naming its
-    codes (``conflict``). Every one of them has the ``Error`` shape.
+    a row; 413, 415 and 400 ``blocked_content`` where there is a body; 409 where the view
+    declares it, naming its codes (``conflict``). Every one of them has the ``Error`` shape.
     """
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
     for path, operations in result.get("paths", {}).items():

@@ -16,6 +16,8 @@ from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
 
+SEEDED = ("samaritans", "moderation")  # by the safeguarding migration
+
 
 def test_nurses_and_moderators_close_and_reopen_with_a_reason(ask_our_nurses, nurse):
     thread = make_thread(author=UserFactory(), category=ask_our_nurses)
@@ -53,7 +55,7 @@ def test_support_service_hours_are_validated():
     assert set(refused.value.message_dict) == {"hours"} or set(refused.value.message_dict) >= {
         "time_zone"
     }
-    assert not SupportService.objects.exists()
+    assert not SupportService.objects.exclude(key__in=SEEDED).exists()
     with pytest.raises(ValidationError):
         support_service_ensure(key="Someone-Like-Me", name="Bad key")
 

@@ -39,6 +39,22 @@ def test_the_migration_created_the_default_periodic_tasks():
             timedelta(days=1),
             True,
         ),
+        "realert-urgent-reviews": (
+            "moderation.tasks.realert_urgent_reviews",
+            timedelta(minutes=1),
+            True,
+        ),
+        "send-review-digest": ("moderation.tasks.send_review_digest", timedelta(hours=1), True),
+        "remind-moderators-of-waiting-reviews": (
+            "moderation.tasks.remind_moderators_of_waiting_reviews",
+            timedelta(hours=1),
+            True,
+        ),
+        "send-daily-staff-summary": (
+            "moderation.tasks.send_daily_staff_summary",
+            timedelta(days=1),
+            True,
+        ),
     }
 
 

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.django_db
 
 ADD = "/admin/moderation/supportservice/add/"
 
+SEEDED = ("samaritans", "moderation")  # by the safeguarding migration
+
 
 def _week(**days: tuple[str, ...]) -> dict[str, str]:
     """Form data for the weekly rows: ``mon=("09:00", "16:00")``, lunch breaks as 4 times."""
@@ -83,7 +85,7 @@ def test_invalid_hours_are_errors_on_the_form_never_a_500(admin_client, override
     response = admin_client.post(ADD, _form(**overrides))
     assert response.status_code == 200
     assert message in response.content.decode()
-    assert not SupportService.objects.exists()
+    assert not SupportService.objects.exclude(key__in=SEEDED).exists()
 
 
 def test_a_service_without_times_has_no_opening_hours(admin_client):
