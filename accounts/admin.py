@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -6,15 +7,26 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.forms import AdminLoginForm
 from accounts.models import User
 from accounts.privacy import member_erase
-from accounts.services import check_role_change, user_set_role
+from accounts.services import (
+    SUSPEND_PERMISSION,
+    check_role_change,
+    member_premoderate,
+    member_release,
+    member_suspend,
+    member_unsuspend,
+    user_set_role,
+)
+from core.errors import ApplicationError
 
 admin.site.login_form = AdminLoginForm
 
@@ -52,6 +64,26 @@ class UserChangeForm(DjangoUserChangeForm):
         return cleaned
 
 
+class RestrictForm(forms.Form):
+    """The reason (and, for a suspension or pre-moderation, the end) of a moderator's action."""
+
+    until = forms.DateTimeField(
+        required=False, help_text="Empty: until a moderator lifts it. Otherwise a future time."
+    )
+    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea({"rows": 3}))
+
+    def __init__(self, *args: Any, with_until: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_until:
+            del self.fields["until"]
+
+    def clean_until(self) -> Any:
+        until = self.cleaned_data.get("until")
+        if until is not None and until <= timezone.now():
+            raise ValidationError("The end must be in the future (or empty: no end).")
+        return until
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Roles are edited as one field and applied by ``user_set_role`` (groups follow)."""
@@ -70,13 +102,33 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", VerifiedFilter, "is_staff", "is_superuser", "is_active")
     search_fields = ("email", "display_name")
     ordering = ("-date_joined",)
-    readonly_fields = ("date_joined", "last_login", "groups")
+    readonly_fields = (
+        "date_joined",
+        "last_login",
+        "groups",
+        "suspended_until",
+        "suspended_indefinitely",
+        "suspension_reason",
+        "premoderated_until",
+        "premoderated_indefinitely",
+        "premoderation_reason",
+    )
     inlines = [EmailAddressInline]
-    actions = ["erase_members"]
+    actions = ["erase_members", "suspend", "unsuspend", "premoderate", "release"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Public profile", {"fields": ("display_name", "role", "title", "sign_off")}),
-        ("Suspension", {"fields": ("suspended_until", "suspension_reason")}),
+        (
+            "Suspension and pre-moderation (changed by the actions of the list, audited)",
+            {
+                "fields": (
+                    ("suspended_until", "suspended_indefinitely"),
+                    "suspension_reason",
+                    ("premoderated_until", "premoderated_indefinitely"),
+                    "premoderation_reason",
+                )
+            },
+        ),
         (
             "Admin access",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups")},
@@ -153,3 +205,96 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_erase_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)
+
+    # --- Moderators' actions: the same services as the API, audited with the acting admin ---
+
+    def has_restrict_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(SUSPEND_PERMISSION)
+
+    def _restrict(
+        self,
+        request: HttpRequest,
+        members: QuerySet[User],
+        *,
+        title: str,
+        explanation: str,
+        service: Callable[..., User],
+        with_until: bool,
+    ) -> TemplateResponse | None:
+        """An intermediate page asks the reason (and the end); applying runs the service for
+        each selected member, reporting each refusal."""
+        if "apply" in request.POST:
+            form = RestrictForm(request.POST, with_until=with_until)
+            if form.is_valid():
+                done = 0
+                for member in members:
+                    try:
+                        service(actor=request.user, member=member, **form.cleaned_data)
+                    except ApplicationError as exc:
+                        self.message_user(request, f"{member}: {exc.detail}", messages.ERROR)
+                    except ValidationError as exc:
+                        self.message_user(
+                            request, f"{member}: {' '.join(exc.messages)}", messages.ERROR
+                        )
+                    else:
+                        done += 1
+                if done:
+                    self.message_user(request, f"{title}: {done} member(s).", messages.SUCCESS)
+                return None
+        else:
+            form = RestrictForm(with_until=with_until)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "form": form,
+            "queryset": members,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/accounts/user/restrict.html", context)
+
+    @admin.action(description="Suspend…", permissions=["restrict"])
+    def suspend(self, request: HttpRequest, members: QuerySet[User]) -> TemplateResponse | None:
+        return self._restrict(
+            request,
+            members,
+            title="Suspend",
+            explanation="Suspended members can read the forum but not post or change it.",
+            service=member_suspend,
+            with_until=True,
+        )
+
+    @admin.action(description="Unsuspend…", permissions=["restrict"])
+    def unsuspend(self, request: HttpRequest, members: QuerySet[User]) -> TemplateResponse | None:
+        return self._restrict(
+            request,
+            members,
+            title="Unsuspend",
+            explanation="Lift the suspension of these members.",
+            service=member_unsuspend,
+            with_until=False,
+        )
+
+    @admin.action(description="Put into pre-moderation…", permissions=["restrict"])
+    def premoderate(self, request: HttpRequest, members: QuerySet[User]) -> TemplateResponse | None:
+        return self._restrict(
+            request,
+            members,
+            title="Put into pre-moderation",
+            explanation="Everything these members post waits for a moderator's approval.",
+            service=member_premoderate,
+            with_until=True,
+        )
+
+    @admin.action(description="Release from pre-moderation…", permissions=["restrict"])
+    def release(self, request: HttpRequest, members: QuerySet[User]) -> TemplateResponse | None:
+        return self._restrict(
+            request,
+            members,
+            title="Release from pre-moderation",
+            explanation="These members' posts are published at once again.",
+            service=member_release,
+            with_until=False,
+        )

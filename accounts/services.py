@@ -1,6 +1,7 @@
 """Every write to accounts goes through here."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -8,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.identity import MODERATOR_TITLE, voice_of
 from accounts.models import Mute, User
@@ -22,7 +24,7 @@ from accounts.validators import (
     validate_member_display_name,
 )
 from core.audit import audit_record
-from core.errors import Forbidden
+from core.errors import Conflict, Forbidden
 
 TAKEN = {
     "email": "An account with this email address already exists.",
@@ -263,3 +265,123 @@ def member_mute(*, user: User, muted: User) -> None:
 def member_unmute(*, user: User, muted_id: int) -> None:
     """Show a member's posts again. Unmuting someone not muted changes nothing."""
     Mute.objects.filter(user=user, muted_id=muted_id).delete()
+
+
+# --- Suspension and pre-moderation (moderators) -----------------------------------------------
+#
+# A suspended member reads but does not write (``check_can_write``); a member in
+# pre-moderation has everything she posts held for approval. Either lasts until a date, or
+# until lifted (``until`` None). Both end by time alone: no job has to run. Staff and one's
+# own account are never restricted. The permission belongs to the top app
+# (``moderation.suspend_member``); it is named here as a string.
+
+SUSPEND_PERMISSION = "moderation.suspend_member"
+
+
+def check_may_restrict(*, actor: User, member: User) -> None:
+    check_can_write(actor)
+    if not actor.has_perm(SUSPEND_PERMISSION):
+        raise Forbidden("not_moderator", "Only moderators suspend or pre-moderate members.")
+    if member.pk == actor.pk:
+        raise Forbidden("own_account", "You cannot restrict your own account.")
+    if member.role != Role.MEMBER or member.is_staff or member.is_superuser:
+        raise Forbidden("staff_member", "Staff accounts are not suspended or pre-moderated.")
+    if member.erased_at is not None:
+        raise Conflict("erased", "This account has been erased.")
+
+
+def _clean_until(until: datetime | None) -> datetime | None:
+    if until is not None and until <= timezone.now():
+        raise ValidationError({"until": "The end must be in the future (or empty: no end)."})
+    return until
+
+
+def _clean_restrict_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    return reason
+
+
+def _lock_member(*, actor: User, member: User) -> User:
+    check_may_restrict(actor=actor, member=member)
+    locked = User.objects.select_for_update().get(pk=member.pk)
+    check_may_restrict(actor=actor, member=locked)  # the role may have changed meanwhile
+    return locked
+
+
+def _refresh(member: User, locked: User, fields: list[str]) -> User:
+    for name in fields:
+        setattr(member, name, getattr(locked, name))
+    return member
+
+
+_SUSPENSION = ["suspended_until", "suspended_indefinitely", "suspension_reason"]
+_PREMODERATION = ["premoderated_until", "premoderated_indefinitely", "premoderation_reason"]
+
+
+@transaction.atomic
+def member_suspend(*, actor: User, member: User, until: datetime | None, reason: str = "") -> User:
+    """Suspend a member until ``until`` (None: until lifted), audited. A new suspension
+    replaces the one in force."""
+    until, reason = _clean_until(until), _clean_restrict_reason(reason)
+    locked = _lock_member(actor=actor, member=member)
+    locked.suspended_until, locked.suspended_indefinitely = until, until is None
+    locked.suspension_reason = reason
+    locked.save(update_fields=_SUSPENSION)
+    audit_record(
+        actor=actor,
+        action="member_suspended",
+        target=locked,
+        reason=reason,
+        data={"until": until.isoformat() if until else None},
+    )
+    return _refresh(member, locked, _SUSPENSION)
+
+
+@transaction.atomic
+def member_unsuspend(*, actor: User, member: User, reason: str = "") -> User:
+    """Lift a suspension in force (409 ``not_suspended`` otherwise), audited."""
+    reason = _clean_restrict_reason(reason)
+    locked = _lock_member(actor=actor, member=member)
+    if not locked.is_suspended:
+        raise Conflict("not_suspended", "This member is not suspended.")
+    locked.suspended_until, locked.suspended_indefinitely = None, False
+    locked.suspension_reason = ""
+    locked.save(update_fields=_SUSPENSION)
+    audit_record(actor=actor, action="member_unsuspended", target=locked, reason=reason)
+    return _refresh(member, locked, _SUSPENSION)
+
+
+@transaction.atomic
+def member_premoderate(
+    *, actor: User, member: User, until: datetime | None, reason: str = ""
+) -> User:
+    """Hold everything a member posts for approval until ``until`` (None: until released)."""
+    until, reason = _clean_until(until), _clean_restrict_reason(reason)
+    locked = _lock_member(actor=actor, member=member)
+    locked.premoderated_until, locked.premoderated_indefinitely = until, until is None
+    locked.premoderation_reason = reason
+    locked.save(update_fields=_PREMODERATION)
+    audit_record(
+        actor=actor,
+        action="member_premoderated",
+        target=locked,
+        reason=reason,
+        data={"until": until.isoformat() if until else None},
+    )
+    return _refresh(member, locked, _PREMODERATION)
+
+
+@transaction.atomic
+def member_release(*, actor: User, member: User, reason: str = "") -> User:
+    """Release a member from pre-moderation in force (409 ``not_premoderated`` otherwise)."""
+    reason = _clean_restrict_reason(reason)
+    locked = _lock_member(actor=actor, member=member)
+    if not locked.is_premoderated:
+        raise Conflict("not_premoderated", "This member is not in pre-moderation.")
+    locked.premoderated_until, locked.premoderated_indefinitely = None, False
+    locked.premoderation_reason = ""
+    locked.save(update_fields=_PREMODERATION)
+    audit_record(actor=actor, action="member_released", target=locked, reason=reason)
+    return _refresh(member, locked, _PREMODERATION)

@@ -24,8 +24,10 @@ from moderation.answers import (
 )
 from moderation.forms import SupportServiceForm, hours_fieldset
 from moderation.models import (
+    Flag,
     InformationResource,
     NurseAnswer,
+    ReviewItem,
     SignpostingTemplate,
     SignpostingTemplateVersion,
     StaffAlert,
@@ -33,6 +35,7 @@ from moderation.models import (
     UnansweredQuestion,
     WatchedWord,
 )
+from moderation.queue import review_resolve
 from moderation.services import signposting_context, signposting_template_save
 from moderation.signposting import check_template, render_template
 from moderation.watched import watched_word_delete, watched_word_save
@@ -432,4 +435,117 @@ class StaffAlertAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     date_hierarchy = "sent_at"
     fields = list_display
+
+
+# --- Flags and the review queue ----------------------------------------------------------------
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return ReviewItem.Reason.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ReviewItem]) -> Any:
+        value = self.value()
+        return queryset.filter(reasons__has_key=value) if value else queryset
+
+
+class FlagInline(admin.TabularInline):
+    model = Flag
+    fields = ("reason", "note", "flagger", "is_open", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    """The review queue in the admin: read-only rows, decided by actions that run the same
+    service as the API (``moderation.queue.review_resolve``) as the acting admin."""
+
+    list_display = (
+        "id",
+        "post",
+        "status",
+        "urgent",
+        "held",
+        "score",
+        "reasons",
+        "created_at",
+        "claimed_by",
+        "resolved_by",
+    )
+    list_filter = ("status", "urgent", ReasonFilter)
+    list_select_related = ("post", "claimed_by", "resolved_by")
+    ordering = ("status", "-urgent", "created_at")
+    fields = (
+        "post",
+        "thread",
+        "post_text",
+        "status",
+        "urgent",
+        "held",
+        "score",
+        "reasons",
+        "created_at",
+        "claimed_by",
+        "claimed_at",
+        "resolved_by",
+        "resolved_at",
+        "note",
+    )
+    readonly_fields = fields
+    inlines = [FlagInline]
+    actions = ["approve", "hide", "dismiss"]
+
+    @admin.display(description="post as written")
+    def post_text(self, obj: ReviewItem) -> str:
+        return format_html("<div>{}</div>", mark_safe(obj.post.body_html))  # noqa: S308  (sanitised by nh3)
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("moderation.review")
+
+    def _resolve(self, request: HttpRequest, items: QuerySet[ReviewItem], action: str) -> None:
+        done = 0
+        for item in items:
+            try:
+                review_resolve(moderator=request.user, item=item, action=action)  # type: ignore[arg-type]
+            except ApplicationError as exc:
+                self.message_user(request, f"Item {item.pk}: {exc.detail}", messages.ERROR)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"Item {item.pk}: {' '.join(exc.messages)}", messages.ERROR
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{action.capitalize()}: {done} item(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve (publish held, show hidden posts)", permissions=["review"])
+    def approve(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> None:
+        self._resolve(request, items, "approve")
+
+    @admin.action(description="Hide the posts", permissions=["review"])
+    def hide(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> None:
+        self._resolve(request, items, "hide")
+
+    @admin.action(description="Dismiss the flags", permissions=["review"])
+    def dismiss(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> None:
+        self._resolve(request, items, "dismiss")
+
+
+@admin.register(Flag)
+class FlagAdmin(ReadOnlyAdmin):
+    list_display = ("id", "post", "reason", "flagger", "is_open", "created_at", "review_item")
+    list_filter = ("reason", "is_open")
+    list_select_related = ("flagger",)
+    fields = ("post", "review_item", "reason", "note", "flagger", "is_open", "created_at")
     readonly_fields = fields

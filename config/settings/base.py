@@ -388,3 +388,5 @@ HAVEN_ONCALL_EMAIL = env.str("HAVEN_ONCALL_EMAIL", default="")
 HAVEN_URGENT_REALERT_MINUTES = env.int("HAVEN_URGENT_REALERT_MINUTES", default=15)
 # Moderators are reminded of review items pending longer than this.
 HAVEN_QUEUE_REMINDER_HOURS = env.int("HAVEN_QUEUE_REMINDER_HOURS", default=24)
+# A moderator's claim on a review item keeps others off it for this long, unless released.
+HAVEN_REVIEW_CLAIM_MINUTES = env.int("HAVEN_REVIEW_CLAIM_MINUTES", default=30)

@@ -6,7 +6,10 @@ compared with its documented shape too. A new operation fails the coverage check
 is added here.
 """
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
@@ -178,6 +181,79 @@ def test_every_operation_answers_real_requests_in_its_documented_shape(world):
     )
     call("nurse", "POST", "/api/v1/threads/{thread_id}/close/", params=t, body={}, status=200)
     call("nurse", "POST", "/api/v1/threads/{thread_id}/reopen/", params=t, body={}, status=200)
+
+    # A member flags a post; moderators work the queue and act on posts, threads, members.
+    flagged = call(
+        "member",
+        "POST",
+        "/api/v1/posts/{post_id}/flags/",
+        params=reply,
+        body={"reason": "misinformation", "note": "Says it cures cancer"},
+        status=201,
+    )
+    assert flagged["support"] is None
+    queue = call(
+        "moderator",
+        "GET",
+        "/api/v1/moderation/queue/",
+        query={"reason": "misinformation"},
+        status=200,
+    )
+    item = {"item_id": queue["results"][0]["id"]}
+    call(
+        "moderator",
+        "POST",
+        "/api/v1/moderation/queue/{item_id}/claim/",
+        params=item,
+        body={},
+        status=200,
+    )
+    call(
+        "moderator",
+        "POST",
+        "/api/v1/moderation/queue/{item_id}/resolve/",
+        params=item,
+        body={"action": "dismiss", "note": "Accurate"},
+        status=200,
+    )
+    call(
+        "moderator",
+        "POST",
+        "/api/v1/posts/{post_id}/hide/",
+        params=reply,
+        body={"reason": "Check"},
+        status=200,
+    )
+    call("moderator", "POST", "/api/v1/posts/{post_id}/restore/", params=reply, body={}, status=200)
+    call(
+        "moderator",
+        "POST",
+        "/api/v1/threads/{thread_id}/move/",
+        params={"thread_id": created["id"]},
+        body={"category": "ask-our-nurses", "reason": "A question for the nurses"},
+        status=200,
+    )
+    other = {"member_id": User.objects.get(email="conform-other@haven.test").pk}
+    until = (timezone.now() + timedelta(days=1)).isoformat()
+    members = "/api/v1/moderation/members/{member_id}"
+    call(
+        "moderator",
+        "POST",
+        f"{members}/suspend/",
+        params=other,
+        body={"until": until, "reason": "Abuse"},
+        status=200,
+    )
+    call("moderator", "POST", f"{members}/unsuspend/", params=other, body={}, status=200)
+    call(
+        "moderator",
+        "POST",
+        f"{members}/premoderate/",
+        params=other,
+        body={"until": None},
+        status=200,
+    )
+    call("moderator", "POST", f"{members}/release/", params=other, body={}, status=200)
 
     # Last: the member erases her account (her posts stay, as "Former member").
     call(

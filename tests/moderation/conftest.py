@@ -20,3 +20,18 @@ def nurse(db):
         role=Role.NURSE,
         sign_off="Best wishes,\nBreast Care Nurse",
     )
+
+
+@pytest.fixture
+def moderator(db):
+    return UserFactory(display_name="Mod Morgan", role=Role.MODERATOR)
+
+
+@pytest.fixture
+def crisis_html(monkeypatch):
+    """The crisis signposting the safeguarding engineer's renderer gives, stood in for here."""
+    from forum import policy
+
+    html = "<p>Samaritans: call 116 123, any time. In an emergency call 999.</p>"
+    monkeypatch.setitem(policy._support, "crisis", lambda kind: html)
+    return html

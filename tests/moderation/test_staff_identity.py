@@ -23,6 +23,8 @@ from forum.models import Notification, Post, Thread
 from forum.outbox import notification_emails_send
 from forum.services import post_create, post_like, thread_close, thread_follow
 from moderation.answers import nurse_answer_correct, nurse_answer_create
+from moderation.flags import flag_create
+from moderation.models import ReviewItem
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
 from tests.utils import client_for
 
@@ -259,11 +261,13 @@ def test_no_get_endpoint_names_or_links_any_staff_member(ask_our_nurses):
     post_create(author=oliver, thread=peer, body="A reminder to keep this thread kind.")
     thread_close(actor=oliver, thread=peer, reason="Closed by the moderators.")
     make_thread(author=helen, category=peers, title="A nurse starts a thread")
+    flag_create(flagger=reader, post=closing, reason="misinformation")  # a review item
     assert Notification.objects.filter(recipient=asker).exists()
 
     ids = {
         "thread_id": list(Thread.objects.values_list("pk", flat=True)),
         "post_id": list(Post.objects.values_list("pk", flat=True)),
+        "item_id": list(ReviewItem.objects.values_list("pk", flat=True)),
         "member_id": list(User.objects.values_list("pk", flat=True)),
     }
     extra = [
