@@ -22,9 +22,11 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import Role
-from forum.services import post_create, thread_follow
+from accounts.services import member_premoderate
+from forum.services import post_create, post_hide, thread_follow
 from moderation import demo
 from moderation.answers import nurse_answer_create
+from moderation.flags import flag_create
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
 from tests.openapi import load_schema, session_token, unthrottled
 
@@ -54,6 +56,9 @@ class World:
     other_reply: Any
     answer: Any
     closed_thread: Any
+    hidden_post: Any
+    review_item: Any
+    premoderated: Any
     answer_digest: str = ""
 
 
@@ -202,6 +207,51 @@ MATRIX: dict[tuple[str, str], tuple[Probe, dict[str, int]]] = {
         lambda w: ({"thread_id": w.closed_thread.pk}, {}, {"reason": "More to say"}),
         row(401, 403, 403, 403, 403, 200, 200, 403),
     ),
+    # --- Flags, the review queue and moderators' actions -------------------------------------
+    ("POST", "/api/v1/posts/{post_id}/flags/"): (
+        lambda w: (_others_post(w), {}, {"reason": "spam", "note": "Selling pills"}),
+        row(401, 201, 403, 403, 403, 201, 201, 201),
+    ),
+    ("POST", "/api/v1/posts/{post_id}/hide/"): (
+        lambda w: (_others_post(w), {}, {"reason": "Off topic", "note": "Please stay kind"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/posts/{post_id}/restore/"): (
+        lambda w: ({"post_id": w.hidden_post.pk}, {}, {"reason": "Fine after all"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/threads/{thread_id}/move/"): (
+        lambda w: (_thread(w), {}, {"category": "recurrence", "reason": "Not a question"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("GET", "/api/v1/moderation/queue/"): (
+        lambda w: ({}, {}, None),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/moderation/queue/{item_id}/claim/"): (
+        lambda w: ({"item_id": w.review_item.pk}, {}, {}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/moderation/queue/{item_id}/resolve/"): (
+        lambda w: ({"item_id": w.review_item.pk}, {}, {"action": "dismiss", "note": "Fine"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/moderation/members/{member_id}/suspend/"): (
+        lambda w: ({"member_id": w.users["other"].pk}, {}, {"until": None, "reason": "Abuse"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/moderation/members/{member_id}/unsuspend/"): (
+        lambda w: ({"member_id": w.users["suspended"].pk}, {}, {"reason": "Served"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/moderation/members/{member_id}/premoderate/"): (
+        lambda w: ({"member_id": w.users["other"].pk}, {}, {"until": None, "reason": "Spam"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+    ("POST", "/api/v1/moderation/members/{member_id}/release/"): (
+        lambda w: ({"member_id": w.premoderated.pk}, {}, {"reason": "Settled in"}),
+        row(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
     # --- allauth (the app client) -------------------------------------------------------------
     ("GET", "/_allauth/{client}/v1/config"): (
         lambda w: ({"client": "app"}, {}, None),
@@ -338,6 +388,13 @@ def world(db, settings) -> World:
     answer = nurse_answer_create(
         nurse=users["nurse"], thread=answered, body="Rest helps.", signposts=[], close=True
     )
+    hidden_post = post_create(author=users["other"], thread=thread, body="Buy my tonic.")
+    post_hide(actor=users["moderator"], post=hidden_post, reason="Advertising")
+    review_item = flag_create(
+        flagger=users["other"], post=own_reply, reason="misinformation", note="Not so"
+    ).item
+    premoderated = UserFactory(email="authz-held@haven.test", display_name="Wren")
+    member_premoderate(actor=users["moderator"], member=premoderated, until=None)
     # Signed in while everything was fine; then the world changed under the sessions.
     client = Client()
     tokens = {name: session_token(client, user.email) for name, user in users.items()}
@@ -352,6 +409,9 @@ def world(db, settings) -> World:
         other_reply=other_reply,
         answer=answer,
         closed_thread=answered,
+        hidden_post=hidden_post,
+        review_item=review_item,
+        premoderated=premoderated,
     )
     preview = Client().post(
         f"/api/v1/threads/{thread.pk}/nurse-answer/preview/",
