@@ -93,6 +93,18 @@ ACCOUNTS: list[DemoAccount] = [
         "superuser": False,
         "sign_off": "",
     },
+    # Members of the moderation scenes (moderation/demo.py).
+    *(
+        DemoAccount(
+            email=f"{name.lower()}@haven.example",
+            display_name=name,
+            role=Role.MEMBER,
+            staff=False,
+            superuser=False,
+            sign_off="",
+        )
+        for name in ("Marigold", "Wren", "Linnet")
+    ),
     {
         "email": "admin@haven.example",
         "display_name": "Site Admin",

@@ -113,3 +113,73 @@ def install() -> None:
             signposting_template_save(key=key, name=name, kind=kind, body=body, position=position)
     for key, fields in RESOURCES.items():
         information_resource_ensure(key=key, **fields)
+
+
+# What the moderators find in the demo: a flagged post, a held thread and an urgent
+# safeguarding concern, each made through the services as members would make them.
+SCENES: dict[str, Any] = {
+    "flagged": {
+        "category": "treatment-and-side-effects",
+        "title": "Coping with tiredness during radiotherapy",
+        "body": "What helped you with the fatigue? I'm three weeks in and exhausted.",
+        "author": "Bonnie52",
+        "reply": {
+            "author": "Marigold",
+            "body": "Skip the radiotherapy altogether: apricot kernels cured my aunt. The "
+            "doctors just want you on their machines.",
+        },
+        "flag": {
+            "by": "Sparrowhawk",
+            "reason": "misinformation",
+            "note": "This could put someone off having their treatment.",
+        },
+    },
+    "held": {
+        "premoderate": {"member": "Wren", "reason": "New account that posted links to a shop."},
+        "category": "family-friends-and-carers",
+        "title": "Looking after my mum after her surgery",
+        "body": "Mum comes home next week. Any advice for the first weeks at home?",
+        "author": "Wren",
+    },
+    "safeguarding": {
+        "category": "living-with-secondary-breast-cancer",
+        "title": "Finding it hard lately",
+        "body": "Since the scan results I feel so alone. Some nights I think I want to end "
+        "my life. I haven't told my family.",
+        "author": "Linnet",
+    },
+}
+
+
+def play_scenes() -> list[str]:
+    """Play the moderation scenes once (through the services); the titles of those played."""
+    from accounts.models import User
+    from accounts.services import member_premoderate
+    from forum.models import Category, Thread
+    from forum.services import post_create, thread_create
+    from moderation.flags import flag_create
+
+    people = {u.display_name: u for u in User.objects.filter(email__endswith="@haven.example")}
+    moderator = User.objects.get(email="moderator@haven.example")
+    played = []
+    for scene in SCENES.values():
+        if Thread.objects.filter(title=scene["title"]).exists():
+            continue
+        if held := scene.get("premoderate"):
+            member_premoderate(
+                actor=moderator, member=people[held["member"]], until=None, reason=held["reason"]
+            )
+        thread = thread_create(
+            author=people[scene["author"]],
+            category=Category.objects.get(slug=scene["category"]),
+            title=scene["title"],
+            body=scene["body"],
+        )
+        if reply := scene.get("reply"):
+            post = post_create(author=people[reply["author"]], thread=thread, body=reply["body"])
+            flag = scene["flag"]
+            flag_create(
+                flagger=people[flag["by"]], post=post, reason=flag["reason"], note=flag["note"]
+            )
+        played.append(scene["title"])
+    return played

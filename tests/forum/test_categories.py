@@ -39,6 +39,8 @@ def test_seed_demo_creates_the_community_once(capsys, settings):
     call_command("seed_demo")
     first = capsys.readouterr().out
     assert "nurse      nurse@haven.example" in first
+    # What the moderators find waiting: a flagged reply, a held thread, an urgent concern.
+    assert "review    'Finding it hard lately'" in first
     assert f"password   {PASSWORD}" in first
 
     call_command("seed_demo")
@@ -49,7 +51,7 @@ def test_seed_demo_creates_the_community_once(capsys, settings):
     assert sum(1 for _, nurse in categories if not nurse) >= 3
     assert Category.objects.count() == 5
     assert {u.role for u in User.objects.all()} == {"member", "nurse", "moderator"}
-    assert User.objects.count() == 5
+    assert User.objects.count() == 8
     nurse = User.objects.get(email="nurse@haven.example")
     assert nurse.has_perm("moderation.answer_as_nurse")
     assert nurse.sign_off == "Best wishes,\nBreast Care Nurse"

@@ -11,11 +11,14 @@ SCRIPT = """
 from forum import selectors
 from forum.filters import ThreadFilter
 from forum.models import Post, Thread
-thread = Thread.objects.get()
-print(thread.title, thread.reply_count, sum(p.like_count for p in Post.objects.all()))
+from moderation.models import ReviewItem
+thread = Thread.objects.get(title="Treatment for a local recurrence")
+print(thread.title, thread.reply_count, sum(p.like_count for p in thread.posts.all()))
 threads = selectors.thread_list(viewer=None)
 print([t.title for t in ThreadFilter({"q": "recurrence"}, queryset=threads).qs])
 print([t.title for t in selectors.thread_similar(title="treatment after a recurrence")])
+for item in ReviewItem.objects.order_by("-urgent", "id"):
+    print(item.thread.title, item.status, item.urgent, item.held, sorted(item.reasons))
 """
 
 
@@ -41,6 +44,8 @@ def test_migrate_seed_twice_and_search_on_sqlite(tmp_path):
     assert _manage("migrate", "--noinput", env=env).returncode == 0
     first = _manage("seed_demo", env=env)
     assert first.returncode == 0, first.stderr
+    for title in ("Coping with tiredness", "Looking after my mum", "Finding it hard lately"):
+        assert f"review    '{title}" in first.stdout
     assert "thread    'Treatment for a local recurrence' with 5 replies" in first.stdout
     second = _manage("seed_demo", env=env)
     assert "Demo data is already present; nothing added." in second.stdout
@@ -51,4 +56,8 @@ def test_migrate_seed_twice_and_search_on_sqlite(tmp_path):
         "Treatment for a local recurrence 5 1",
         "['Treatment for a local recurrence']",
         "['Treatment for a local recurrence']",
+        # The moderators' demo queue: urgent first.
+        "Finding it hard lately pending True False ['safeguarding']",
+        "Coping with tiredness during radiotherapy pending False False ['misinformation']",
+        "Looking after my mum after her surgery pending False True ['held']",
     ]

@@ -58,7 +58,11 @@ class Command(BaseCommand):
         if thread is not None:
             self.stdout.write(f"thread    {thread.title!r} with {thread.reply_count} replies")
 
-        if not created_accounts and thread is None:
+        scenes = moderation_demo.play_scenes()
+        for title in scenes:
+            self.stdout.write(f"review    {title!r}")
+
+        if not created_accounts and thread is None and not scenes:
             self.stdout.write("Demo data is already present; nothing added.")
             return
         if options["quiet_accounts"] or not created_accounts:
