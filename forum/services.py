@@ -409,6 +409,9 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
     correction, never here, not even by a moderator (403 ``correction_required``). An edit
     of someone else's post keeps the text it replaces (a revision, with the reason) and is
     recorded in the audit log. Sending the text unchanged changes nothing.
+
+    The new text is screened as a new post's is (``_edit_screening``): a refused text
+    changes nothing; a text that needs review is raised, the post staying as it is shown.
     """
     check_can_write(user)
     moderator = user.has_perm("forum.moderate_post")
@@ -435,7 +438,14 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
     body = clean_body(body)
     if body == post.body:
         return post
+    screening = _edit_screening(editor=user, body=body)
     now = timezone.now()
+    if screening.sensitive or screening.safeguarding:
+        post.sensitive = post.sensitive or screening.sensitive
+        post.support_kind = SUPPORT_CRISIS if screening.safeguarding else post.support_kind
+        post.save(update_fields=["sensitive", "support_kind"])
+    if screening.needs_review:
+        policy.raised(post, screening)
     if post.author_id != user.pk:
         revision = post_revision_keep(post=post, editor=user, reason=reason, now=now)
         audit_record(
@@ -447,6 +457,19 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
         )
     post_text_replace(post=post, body=body, now=now)
     return post
+
+
+def _edit_screening(*, editor: User, body: str) -> Screening:
+    """What an edit's new text means: the screens of a new post, but an edit never holds a
+    post already shown. A watched word that would have held it raises it for review instead
+    (``flag``); being new or in pre-moderation concerns new posts only, not edits."""
+    found = policy.screen(editor, body)
+    return Screening(
+        flag=found.flag or (found.hold and "watched_word" in found.reasons),
+        safeguarding=found.safeguarding,
+        sensitive=found.sensitive,
+        reasons=tuple(r for r in found.reasons if r not in ("new_member", "premoderated")),
+    )
 
 
 def _thread_recount(*, thread_id: int) -> None:
@@ -655,10 +678,14 @@ def notify_followers(
     also: Iterable[int] = (),
     high_priority_for: Iterable[int] = (),
 ) -> None:
-    """Notify everyone following the thread (plus ``also``), never the actor."""
+    """Notify everyone following the thread (plus ``also``), never the actor, and nobody
+    who muted the actor ("manage what you see": a muted member's replies are not news)."""
     followers = set(Subscription.objects.filter(thread=thread).values_list("user_id", flat=True))
+    recipients = User.objects.filter(pk__in=followers | set(also))
+    if actor is not None:
+        recipients = recipients.exclude(mutes__muted=actor)
     notify_users(
-        recipients=User.objects.filter(pk__in=followers | set(also)),
+        recipients=recipients,
         thread=thread,
         post=post,
         kind=kind,

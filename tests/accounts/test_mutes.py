@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Mute, User
 from accounts.roles import Role
+from forum.models import Notification
 from forum.services import post_create
 from tests.factories import UserFactory, make_thread
 from tests.utils import client_for
@@ -98,3 +99,17 @@ def test_suspended_and_unverified_members_still_manage_what_they_see(loud):
 def test_muting_needs_signing_in(loud):
     assert APIClient().post(_mute_url(loud.pk)).status_code in (401, 403)
     assert APIClient().get("/api/v1/me/mutes/").status_code in (401, 403)
+
+
+def test_a_muted_members_replies_notify_nobody_who_muted_her(me, loud):
+    friend = UserFactory(display_name="Friend")
+    thread = make_thread(author=me, title="My thread")
+    client_for(friend).post(f"/api/v1/threads/{thread.pk}/follow/")
+    client_for(me).post(_mute_url(loud.pk))
+    post_create(author=loud, thread=thread, body="Me again!")
+    assert not Notification.objects.filter(recipient=me).exists()
+    assert Notification.objects.filter(recipient=friend, kind="reply").count() == 1
+
+    client_for(me).delete(_mute_url(loud.pk))
+    post_create(author=loud, thread=thread, body="And again.")
+    assert Notification.objects.filter(recipient=me, kind="reply").count() == 1
