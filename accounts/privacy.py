@@ -170,10 +170,12 @@ def check_erase_password(*, user: User, password: str) -> None:
 
 
 def redact(text: str, words: Iterable[str]) -> str:
-    """``text`` with every one of ``words`` (any case) replaced by ``[erased]``."""
+    """``text`` with every one of ``words`` (any case, as a whole word: "Ann" leaves
+    "annual" alone) replaced by ``[erased]``."""
     for word in words:
         if word:
-            text = re.sub(re.escape(word), REDACTED, text, flags=re.IGNORECASE)
+            pattern = rf"(?<!\w){re.escape(word)}(?!\w)"
+            text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
     return text
 
 
@@ -184,6 +186,16 @@ def identifiers_of(user: User) -> list[str]:
     """
     emails = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
     return sorted({user.email, user.display_name, *emails} - {""}, key=len, reverse=True)
+
+
+def naming(field: str, words: Iterable[str]) -> Q:
+    """Rows whose ``field`` may name her (contains any of ``words``, any case), for
+    ``redact`` to take her name out of what others wrote about her (a flag's note, a
+    moderator's note or reason); rows where it was only part of a word stay as they are."""
+    found = Q(pk__in=[])
+    for word in words:
+        found |= Q(**{f"{field}__icontains": word})
+    return found
 
 
 def redact_json(value: Any, words: Iterable[str]) -> Any:
@@ -233,7 +245,12 @@ def audit_about(model: type[Model], ids: Iterable[int]) -> QuerySet[AuditEntry]:
 
 def _erase_account_records(user: User, words: list[str]) -> None:
     """Staff records about her, or of what she did, keep it by id; never her email or name."""
-    audit_redact(AuditEntry.objects.filter(actor_id=user.pk) | audit_about(User, [user.pk]), words)
+    audit_redact(
+        AuditEntry.objects.filter(actor_id=user.pk)
+        | audit_about(User, [user.pk])
+        | AuditEntry.objects.filter(naming("reason", words)),
+        words,
+    )
     # The admin's own history of changes to her account names it by its display name.
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.privacy import audit_about, audit_redact, identifiers_of, redact
+from accounts.privacy import audit_about, audit_redact, identifiers_of, naming, redact
 from accounts.roles import Role
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import thread_reindex
@@ -168,6 +168,9 @@ def forum_erase(user: User, *, delete_posts: bool) -> None:
     Subscription.objects.filter(user=user).delete()
     Notification.objects.filter(recipient=user).delete()
     Notification.objects.filter(actor=user).update(actor=None)
+    for notification in Notification.objects.filter(naming("note", words)):
+        if (note := redact(notification.note, words)) != notification.note:
+            Notification.objects.filter(pk=notification.pk).update(note=note)
     for revision in PostRevision.objects.filter(post__author=user).exclude(reason=""):
         if (reason := redact(revision.reason, words)) != revision.reason:
             PostRevision.objects.filter(pk=revision.pk).update(reason=reason)

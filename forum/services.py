@@ -49,6 +49,7 @@ from forum.search import thread_index_append, thread_reindex
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
 TOMBSTONE_HTML = "<p><em>This post was deleted.</em></p>"
+REASON_MAX = 500
 # The signposting a post's author sees when its text raised a safeguarding concern.
 SUPPORT_CRISIS = "crisis"
 
@@ -362,8 +363,10 @@ def edit_window() -> timedelta:
 def clean_reason(reason: str) -> str:
     """A staff member's reason for what she does to someone else's content: optional, short."""
     reason = reason.strip()
-    if len(reason) > 500:
-        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
+    if len(reason) > REASON_MAX:
+        raise ValidationError(
+            {"reason": f"The reason must be at most {REASON_MAX} characters long."}
+        )
     return reason
 
 
@@ -462,13 +465,17 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
 def _edit_screening(*, editor: User, body: str) -> Screening:
     """What an edit's new text means: the screens of a new post, but an edit never holds a
     post already shown. A watched word that would have held it raises it for review instead
-    (``flag``); being new or in pre-moderation concerns new posts only, not edits."""
+    (``flag``), and so does any edit by a member in pre-moderation; being new concerns new
+    posts only."""
     found = policy.screen(editor, body)
     return Screening(
-        flag=found.flag or (found.hold and "watched_word" in found.reasons),
+        # A member in pre-moderation publishes nothing unreviewed, edits included.
+        flag=found.flag
+        or (found.hold and "watched_word" in found.reasons)
+        or editor.is_premoderated,
         safeguarding=found.safeguarding,
         sensitive=found.sensitive,
-        reasons=tuple(r for r in found.reasons if r not in ("new_member", "premoderated")),
+        reasons=tuple(r for r in found.reasons if r != "new_member"),
     )
 
 
@@ -878,6 +885,22 @@ def _hide_locked(
 
 
 @transaction.atomic
+def post_hidden_confirm(*, actor: User, post: Post, reason: str = "", note: str = "") -> Post:
+    """A moderator confirms a hiding the flag threshold made: audited under her name, and
+    the author told again, now with the moderator's ``note``."""
+    check_may_moderate(actor)
+    reason, note = clean_reason(reason), clean_note(note)
+    post = _moderation_lock(post)
+    if post.status != Post.Status.HIDDEN:
+        raise Conflict("not_hidden", "This post is not hidden.")
+    audit_record(
+        actor=actor, action="post_hidden", target=post, reason=reason, data={"was": "hidden"}
+    )
+    _tell_author(post=post, kind=Notification.Kind.POST_HIDDEN, note=note)
+    return post
+
+
+@transaction.atomic
 def post_restore(*, actor: User, post: Post, reason: str = "") -> Post:
     """Show a hidden post again (its thread too, if it opens one), audited."""
     check_may_moderate(actor)
@@ -918,7 +941,8 @@ def post_hold_approve(*, actor: User, post: Post, note: str = "") -> Post:
             actor=post.author,
             email_always=True,
         )
-    elif not opening:
+    elif not opening and post.thread.visibility == Thread.Visibility.VISIBLE:
+        # (A reply approved in a thread hidden meanwhile is news to nobody yet.)
         notify_followers(
             thread=post.thread, post=post, kind=Notification.Kind.REPLY, actor=post.author
         )

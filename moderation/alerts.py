@@ -34,6 +34,7 @@ from forum.services import notify_users
 from moderation.answers import unanswered_questions
 from moderation.models import Flag, InformationResource, ReviewItem, StaffAlert, SupportService
 from moderation.opening_hours import OpeningHours
+from moderation.queue import claim_is_live, live_claim
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def _queue_link() -> str:
 def urgent_alert_send(*, review_item_id: int, number: int, now: datetime | None = None) -> bool:
     """Send alert ``number`` of an urgent item (1 the first, then re-alerts); False if not due.
 
-    Due only while the item is pending, urgent and unclaimed, and when exactly
+    Due only while the item is pending, urgent and under no claim in force (a claim lapses
+    after ``HAVEN_REVIEW_CLAIM_MINUTES``), and when exactly
     ``number - 1`` alerts went before: a redelivered job (or the sweep racing it) finds the
     number taken and sends nothing. Every active moderator gets a high-priority in-app
     notification and an email marked urgent; out of the moderation team's hours the
@@ -83,7 +85,7 @@ def urgent_alert_send(*, review_item_id: int, number: int, now: datetime | None 
             item is None
             or item.status != ReviewItem.Status.PENDING
             or not item.urgent
-            or item.claimed_by_id is not None
+            or claim_is_live(item, now=now)
             or item.alerts_sent != number - 1
         ):
             return False
@@ -163,9 +165,8 @@ def urgent_alerts_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     realert_before = now - timedelta(minutes=settings.HAVEN_URGENT_REALERT_MINUTES)
     due = (
-        ReviewItem.objects.filter(
-            status=ReviewItem.Status.PENDING, urgent=True, claimed_by__isnull=True
-        )
+        ReviewItem.objects.filter(status=ReviewItem.Status.PENDING, urgent=True)
+        .exclude(live_claim(now=now))
         .annotate(last_alert=_last_alert())
         .filter(
             Q(alerts_sent=0, created_at__lt=now - timedelta(minutes=1))

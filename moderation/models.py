@@ -262,6 +262,7 @@ class ReviewItem(models.Model):
         OTHER = "other", "Other"
         HELD = "held", "Held for approval"
         WATCHED_WORD = "watched_word", "Matched a watched word"
+        PREMODERATED = "premoderated", "Edited by a member in pre-moderation"
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")

@@ -5,11 +5,11 @@ others raised on her posts: who flagged is theirs), and kept when she is erased,
 flagger: the queue's history stays true, and nothing links it to her.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.privacy import identifiers_of, redact
+from accounts.privacy import identifiers_of, naming, redact
 from moderation.models import Flag, ReviewItem
 
 
@@ -26,13 +26,14 @@ def export_flags(user: User) -> QuerySet[Flag]:
 
 
 def moderation_erase(user: User, *, delete_posts: bool) -> None:
-    """Her flags lose their flagger; notes naming her (hers, or a moderator's on her posts)
-    lose her name. Runs after the forum's eraser has locked her row (the lock order)."""
+    """Her flags lose their flagger; every flag or review note naming her (hers, another
+    member's, a moderator's) loses her name. Runs after the forum's eraser has locked her
+    row (the lock order)."""
     words = identifiers_of(user)
-    for flag in Flag.objects.filter(flagger=user).exclude(note=""):
+    for flag in Flag.objects.filter(Q(flagger=user) | naming("note", words)).exclude(note=""):
         if (note := redact(flag.note, words)) != flag.note:
             Flag.objects.filter(pk=flag.pk).update(note=note)
     Flag.objects.filter(flagger=user).update(flagger=None)
-    for item in ReviewItem.objects.filter(post__author=user).exclude(note=""):
+    for item in ReviewItem.objects.filter(naming("note", words)):
         if (note := redact(item.note, words)) != item.note:
             ReviewItem.objects.filter(pk=item.pk).update(note=note)

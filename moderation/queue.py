@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,7 +28,9 @@ from core.errors import Conflict, Forbidden
 from core.models import AuditEntry
 from forum.models import Post
 from forum.services import (
+    REASON_MAX,
     clean_note,
+    post_hidden_confirm,
     post_hide,
     post_hold_approve,
     post_hold_reject,
@@ -81,9 +83,18 @@ def review_item_get(*, item_id: int) -> ReviewItem:
     return item
 
 
+def _claim_lapse() -> timedelta:
+    return timedelta(minutes=settings.HAVEN_REVIEW_CLAIM_MINUTES)
+
+
 def claim_is_live(item: ReviewItem, *, now: datetime) -> bool:
-    lapse = timedelta(minutes=settings.HAVEN_REVIEW_CLAIM_MINUTES)
-    return bool(item.claimed_by_id and item.claimed_at and item.claimed_at > now - lapse)
+    """A claim keeps others off an item for ``HAVEN_REVIEW_CLAIM_MINUTES``, then lapses."""
+    return bool(item.claimed_by_id and item.claimed_at and item.claimed_at > now - _claim_lapse())
+
+
+def live_claim(*, now: datetime) -> Q:
+    """Items under a claim still in force (``claim_is_live`` as a filter)."""
+    return Q(claimed_by__isnull=False, claimed_at__gt=now - _claim_lapse())
 
 
 def hidden_by_flags(post: Post) -> bool:
@@ -135,30 +146,36 @@ def review_claim(*, moderator: User, item: ReviewItem, release: bool = False) ->
     return item
 
 
+def _as_reason(note: str) -> str:
+    """The note, as the reason recorded with the post's change (reasons are shorter)."""
+    return note if len(note) <= REASON_MAX else note[: REASON_MAX - 1] + "…"
+
+
 def _apply(*, action: str, moderator: User, post: Post, note: str) -> None:
     """What the action does to the post, through the forum's services (which audit it)."""
     held = post.status == Post.Status.PENDING
     hidden = post.status == Post.Status.HIDDEN
+    reason = _as_reason(note)
     if action == "approve":
         if held:
             post_hold_approve(actor=moderator, post=post, note=note)
         elif hidden:
-            post_restore(actor=moderator, post=post, reason=note)
-    elif action == "reject":
-        if held:
+            post_restore(actor=moderator, post=post, reason=reason)
+    elif action in ("reject", "hide"):
+        if held and action == "reject":
             post_hold_reject(actor=moderator, post=post, note=note)
+        elif hidden_by_flags(post):
+            # The threshold hid it without a word: the moderator's decision and note now.
+            post_hidden_confirm(actor=moderator, post=post, reason=reason, note=note)
         elif not hidden:
-            post_hide(actor=moderator, post=post, reason=note, note=note)
-    elif action == "hide":
-        if not hidden:
-            post_hide(actor=moderator, post=post, reason=note, note=note)
+            post_hide(actor=moderator, post=post, reason=reason, note=note)
     elif action == "restore":
-        post_restore(actor=moderator, post=post, reason=note)
+        post_restore(actor=moderator, post=post, reason=reason)
     elif action == "dismiss":
         if held:
             raise Conflict("still_held", "A held post is approved or rejected, not dismissed.")
         if hidden_by_flags(post):
-            post_restore(actor=moderator, post=post, reason=note)
+            post_restore(actor=moderator, post=post, reason=reason)
 
 
 @transaction.atomic

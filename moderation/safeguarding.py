@@ -79,7 +79,8 @@ def screening_raised(post: Post, screening: Screening) -> None:
 
     Reasons: ``watched_word`` for a hold or flag word, ``safeguarding`` for a safeguarding
     word (the item is then urgent and moderators are alerted at once), ``held`` for a post
-    held for any other reason (a new member, pre-moderation).
+    held for any other reason (a new member, pre-moderation), ``premoderated`` for an edit
+    by a member in pre-moderation (the post stays shown, the edit is reviewed).
     """
     reasons: list[str] = []
     if "watched_word" in screening.reasons and (screening.hold or screening.flag):
@@ -88,6 +89,8 @@ def screening_raised(post: Post, screening: Screening) -> None:
         reasons.append(ReviewItem.Reason.SAFEGUARDING)
     if screening.hold and not reasons:
         reasons.append(ReviewItem.Reason.HELD)
+    if screening.flag and not reasons and "premoderated" in screening.reasons:
+        reasons.append(ReviewItem.Reason.PREMODERATED)  # an edit: never held, reviewed
     if reasons:
         review_raise(post=post, reasons=reasons, urgent=screening.safeguarding, held=screening.hold)
 

@@ -22,7 +22,7 @@ from accounts.roles import Role
 from core.audit import audit_record
 from core.models import AuditEntry
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
-from forum.services import post_create, post_edit, post_like, thread_follow
+from forum.services import post_create, post_edit, post_hide, post_like, thread_follow
 from moderation.models import Flag
 from moderation.review import review_raise
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
@@ -156,7 +156,22 @@ def life():
         post=their_reply, flagger=zq, review_item=item, reason="other", note=f"{NAME}: odd link"
     )
     on_hers = review_raise(post=her_reply, reasons=["spam"])
-    Flag.objects.create(post=her_reply, flagger=other, review_item=on_hers, reason="spam")
+    Flag.objects.create(
+        post=her_reply,
+        flagger=other,
+        review_item=on_hers,
+        reason="spam",
+        note=f"{NAME} ({EMAIL}) keeps posting this",
+    )
+    # Others' records that name her: a moderator hides someone else's post, telling its
+    # author why, with a note and a reason naming her (word-bound: "annual" survives).
+    named = post_create(author=third, thread=theirs, body="Tagging someone here.")
+    post_hide(
+        actor=moderator,
+        post=named,
+        reason=f"Complaint from {NAME}",
+        note=f"Please leave {NAME} out of this. Annual reminder: be kind.",
+    )
     Mute.objects.create(user=zq, muted=other)
     Mute.objects.create(user=third, muted=zq)
     # Sessions on two devices, a password reset and an address change asked for.
@@ -248,6 +263,11 @@ def test_erasing_leaves_nothing_of_her_anywhere(life, delete_posts):
     assert not Mute.objects.filter(muted=zq).exists()
     flag = Flag.objects.get(post__thread=life["theirs"], reason="other")
     assert flag.flagger is None and flag.note == "[erased]: odd link"  # kept, anonymised
+    # What others wrote about her keeps what happened, without her name.
+    told = Notification.objects.get(kind="post_hidden")
+    assert told.note == "Please leave [erased] out of this. Annual reminder: be kind."
+    assert AuditEntry.objects.get(action="post_hidden").reason == "Complaint from [erased]"
+    assert Flag.objects.get(reason="spam").note == "[erased] ([erased]) keeps posting this"
     entry = AuditEntry.objects.get(action="member_warned")
     assert entry.target_id == zq.pk and entry.reason == "Warned [erased] ([erased]) about links"
     erased = AuditEntry.objects.get(action="member_erased")

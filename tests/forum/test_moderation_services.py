@@ -332,3 +332,14 @@ def test_moderators_move_held_threads_too(author, moderator):
     thread = _held_thread(author)
     thread_move(actor=moderator, thread=thread, category=CategoryFactory())
     assert AuditEntry.objects.filter(action="thread_moved").count() == 1
+
+
+def test_a_reply_approved_in_a_thread_hidden_meanwhile_is_news_to_nobody(
+    moderator: User, author: User, follower: User, thread: Thread
+):
+    held = _held_reply(UserFactory(display_name="Heron"), thread)
+    opening = Post.objects.filter(thread=thread).order_by("created_at", "id").first()
+    post_hide(actor=moderator, post=opening, reason="Spam thread")
+    post_hold_approve(actor=moderator, post=held)
+    assert not Notification.objects.filter(post=held, kind=Notification.Kind.REPLY).exists()
+    assert Notification.objects.filter(post=held, kind=Notification.Kind.POST_APPROVED).count() == 1

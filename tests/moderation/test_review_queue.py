@@ -324,3 +324,32 @@ def test_two_moderators_resolving_one_item_at_once_one_wins():
     assert AuditEntry.objects.filter(action="review_resolved").count() == 1
     assert post.status == ("hidden" if item.status == "hidden" else "visible")
     assert Notification.objects.filter(kind="post_hidden").count() == (item.status == "hidden")
+
+
+def test_a_hiding_by_flags_confirmed_by_a_moderator_tells_the_author_her_note(
+    reply, moderator, settings
+):
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 2
+    item = flags(reply, "spam", "inappropriate")
+    reply.refresh_from_db()
+    assert reply.status == Post.Status.HIDDEN
+    note = "We hid this because it sells supplements. " * 20  # longer than a reason may be
+    assert len(note) > 500
+    response = resolve(moderator, item, "hide", note=note)
+    assert response.status_code == 200, response.json()
+
+    told = Notification.objects.filter(recipient=reply.author, kind="post_hidden")
+    assert [n.note for n in told.order_by("sequence")] == ["", note.strip()]
+    entry = AuditEntry.objects.filter(action="post_hidden", actor_id=moderator.pk).get()
+    assert entry.reason.endswith("…") and len(entry.reason) == 500
+    assert AuditEntry.objects.get(action="review_resolved").reason == note.strip()
+
+
+def test_a_long_note_resolves_any_action(thread, moderator):
+    note = "x" * 900
+    for action in ("hide", "restore"):
+        post = post_create(author=UserFactory(), thread=thread, body=f"To {action}")
+        if action == "restore":
+            post_hide(actor=moderator, post=post, reason="First")
+        item = review_raise(post=post, reasons=["other"])
+        assert resolve(moderator, item, action, note=note).status_code == 200

@@ -122,6 +122,7 @@ def test_an_edit_is_screened_like_a_new_post(words, thread):
 
 
 def test_a_new_members_edit_holds_nothing_twice(thread, settings):
+    """Being new concerns new posts: her edit of a held post is not raised again."""
     settings.HAVEN_NEW_MEMBER_HOLD_POSTS = 5
     author = UserFactory()
     post = reply(author, thread, "First words.")
@@ -131,3 +132,22 @@ def test_a_new_members_edit_holds_nothing_twice(thread, settings):
     )
     assert edit.status_code == 200 and edit.json()["status"] == "pending"
     assert ReviewItem.objects.get(post_id=post.json()["id"]).reasons == {"held": 1}
+
+
+def test_an_edit_by_a_member_in_pre_moderation_is_reviewed_and_stays_shown(thread):
+    author = UserFactory()
+    post = reply(author, thread, "Written before pre-moderation.").json()
+    moderator = UserFactory(role="moderator")
+    held = client_for(moderator).post(
+        f"/api/v1/moderation/members/{author.pk}/premoderate/",
+        {"until": None, "reason": "Links"},
+        format="json",
+    )
+    assert held.status_code == 200, held.json()
+    author.refresh_from_db()  # as her next request loads her
+    edit = client_for(author).patch(
+        f"/api/v1/posts/{post['id']}/", {"body": "Now with a shop link."}, format="json"
+    )
+    assert edit.status_code == 200 and edit.json()["status"] == "visible"
+    item = ReviewItem.objects.get(post_id=post["id"])
+    assert item.reasons == {"premoderated": 1} and not item.held and not item.urgent

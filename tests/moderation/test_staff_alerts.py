@@ -167,13 +167,20 @@ def test_an_unclaimed_item_is_re_alerted_after_the_interval_and_a_claimed_one_is
         Notification.objects.filter(kind="urgent_review").values_list("sequence", flat=True)
     ) == [1, 1, 2, 2]
 
+    settings.HAVEN_REVIEW_CLAIM_MINUTES = 30
     ReviewItem.objects.filter(pk=item.pk).update(
         claimed_by=team[0], claimed_at=MONDAY_10AM + timedelta(minutes=20)
     )
-    with time_machine.travel(MONDAY_10AM + timedelta(hours=2), tick=False):
-        assert urgent_alerts_sweep() == 0
+    with time_machine.travel(MONDAY_10AM + timedelta(minutes=49), tick=False):
+        assert urgent_alerts_sweep() == 0  # claimed: a moderator is on it
     item.refresh_from_db()
     assert item.alerts_sent == 2
+
+    # The claim lapsed (she went home): nobody is on it, so the alerts start again.
+    with time_machine.travel(MONDAY_10AM + timedelta(minutes=51), tick=False):
+        assert urgent_alerts_sweep() == 1
+    item.refresh_from_db()
+    assert item.alerts_sent == 3
 
 
 @pytest.mark.django_db
