@@ -1,6 +1,7 @@
 """Every write to accounts goes through here."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -310,47 +311,86 @@ def _lock_member(*, actor: User, member: User) -> User:
     return locked
 
 
-def _refresh(member: User, locked: User, fields: list[str]) -> User:
-    for name in fields:
-        setattr(member, name, getattr(locked, name))
+@dataclass(frozen=True)
+class _Restriction:
+    """A restriction's three fields on the user row, how it shows in force, and its audit."""
+
+    prefix: str  # suspended_until / suspended_indefinitely, premoderated_…
+    reason_field: str
+    in_force: Callable[[User], bool]
+    started: str
+    ended: str
+    not_in_force: tuple[str, str]  # the 409's code and message
+
+    @property
+    def fields(self) -> list[str]:
+        return [f"{self.prefix}_until", f"{self.prefix}_indefinitely", self.reason_field]
+
+
+_SUSPENSION = _Restriction(
+    prefix="suspended",
+    reason_field="suspension_reason",
+    in_force=lambda user: user.is_suspended,
+    started="member_suspended",
+    ended="member_unsuspended",
+    not_in_force=("not_suspended", "This member is not suspended."),
+)
+_PREMODERATION = _Restriction(
+    prefix="premoderated",
+    reason_field="premoderation_reason",
+    in_force=lambda user: user.is_premoderated,
+    started="member_premoderated",
+    ended="member_released",
+    not_in_force=("not_premoderated", "This member is not in pre-moderation."),
+)
+
+
+def _restriction_set(
+    kind: _Restriction, *, actor: User, member: User, until: datetime | None, reason: str
+) -> User:
+    """Start a restriction until ``until`` (a future time; None: no end), replacing the one
+    in force; the member row locked, the change audited."""
+    until, reason = _clean_until(until), _clean_restrict_reason(reason)
+    locked = _lock_member(actor=actor, member=member)
+    values = [until, until is None, reason]
+    for name, value in zip(kind.fields, values, strict=True):
+        setattr(locked, name, value)
+        setattr(member, name, value)
+    locked.save(update_fields=kind.fields)
+    audit_record(
+        actor=actor,
+        action=kind.started,
+        target=locked,
+        reason=reason,
+        data={"until": until.isoformat() if until else None},
+    )
     return member
 
 
-_SUSPENSION = ["suspended_until", "suspended_indefinitely", "suspension_reason"]
-_PREMODERATION = ["premoderated_until", "premoderated_indefinitely", "premoderation_reason"]
+def _restriction_lift(kind: _Restriction, *, actor: User, member: User, reason: str) -> User:
+    reason = _clean_restrict_reason(reason)
+    locked = _lock_member(actor=actor, member=member)
+    if not kind.in_force(locked):
+        raise Conflict(*kind.not_in_force)
+    for name, value in zip(kind.fields, [None, False, ""], strict=True):
+        setattr(locked, name, value)
+        setattr(member, name, value)
+    locked.save(update_fields=kind.fields)
+    audit_record(actor=actor, action=kind.ended, target=locked, reason=reason)
+    return member
 
 
 @transaction.atomic
 def member_suspend(*, actor: User, member: User, until: datetime | None, reason: str = "") -> User:
     """Suspend a member until ``until`` (None: until lifted), audited. A new suspension
     replaces the one in force."""
-    until, reason = _clean_until(until), _clean_restrict_reason(reason)
-    locked = _lock_member(actor=actor, member=member)
-    locked.suspended_until, locked.suspended_indefinitely = until, until is None
-    locked.suspension_reason = reason
-    locked.save(update_fields=_SUSPENSION)
-    audit_record(
-        actor=actor,
-        action="member_suspended",
-        target=locked,
-        reason=reason,
-        data={"until": until.isoformat() if until else None},
-    )
-    return _refresh(member, locked, _SUSPENSION)
+    return _restriction_set(_SUSPENSION, actor=actor, member=member, until=until, reason=reason)
 
 
 @transaction.atomic
 def member_unsuspend(*, actor: User, member: User, reason: str = "") -> User:
     """Lift a suspension in force (409 ``not_suspended`` otherwise), audited."""
-    reason = _clean_restrict_reason(reason)
-    locked = _lock_member(actor=actor, member=member)
-    if not locked.is_suspended:
-        raise Conflict("not_suspended", "This member is not suspended.")
-    locked.suspended_until, locked.suspended_indefinitely = None, False
-    locked.suspension_reason = ""
-    locked.save(update_fields=_SUSPENSION)
-    audit_record(actor=actor, action="member_unsuspended", target=locked, reason=reason)
-    return _refresh(member, locked, _SUSPENSION)
+    return _restriction_lift(_SUSPENSION, actor=actor, member=member, reason=reason)
 
 
 @transaction.atomic
@@ -358,30 +398,10 @@ def member_premoderate(
     *, actor: User, member: User, until: datetime | None, reason: str = ""
 ) -> User:
     """Hold everything a member posts for approval until ``until`` (None: until released)."""
-    until, reason = _clean_until(until), _clean_restrict_reason(reason)
-    locked = _lock_member(actor=actor, member=member)
-    locked.premoderated_until, locked.premoderated_indefinitely = until, until is None
-    locked.premoderation_reason = reason
-    locked.save(update_fields=_PREMODERATION)
-    audit_record(
-        actor=actor,
-        action="member_premoderated",
-        target=locked,
-        reason=reason,
-        data={"until": until.isoformat() if until else None},
-    )
-    return _refresh(member, locked, _PREMODERATION)
+    return _restriction_set(_PREMODERATION, actor=actor, member=member, until=until, reason=reason)
 
 
 @transaction.atomic
 def member_release(*, actor: User, member: User, reason: str = "") -> User:
     """Release a member from pre-moderation in force (409 ``not_premoderated`` otherwise)."""
-    reason = _clean_restrict_reason(reason)
-    locked = _lock_member(actor=actor, member=member)
-    if not locked.is_premoderated:
-        raise Conflict("not_premoderated", "This member is not in pre-moderation.")
-    locked.premoderated_until, locked.premoderated_indefinitely = None, False
-    locked.premoderation_reason = ""
-    locked.save(update_fields=_PREMODERATION)
-    audit_record(actor=actor, action="member_released", target=locked, reason=reason)
-    return _refresh(member, locked, _PREMODERATION)
+    return _restriction_lift(_PREMODERATION, actor=actor, member=member, reason=reason)

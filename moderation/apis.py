@@ -45,7 +45,12 @@ from moderation.answers import (
 )
 from moderation.filters import ReviewItemFilter
 from moderation.flags import flag_create
-from moderation.models import Flag, InformationResource, ReviewItem, SignpostingTemplate
+from moderation.models import (
+    FLAG_REASONS,
+    InformationResource,
+    ReviewItem,
+    SignpostingTemplate,
+)
 from moderation.queue import (
     ACTIONS,
     claim_is_live,
@@ -319,7 +324,7 @@ class PostFlagApi(APIView):
         return [*super().get_throttles(), ScopedThrottle()]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.ChoiceField(choices=Flag.Reason.choices)
+        reason = serializers.ChoiceField(choices=FLAG_REASONS)
         note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
     class OutputSerializer(serializers.Serializer):

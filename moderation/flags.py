@@ -23,7 +23,7 @@ from core.errors import Conflict, Forbidden
 from forum.models import Post
 from forum.policy import support_html
 from forum.services import clean_note, post_hide, post_lock, thread_lock_visible
-from moderation.models import Flag, ReviewItem
+from moderation.models import FLAG_REASONS, Flag, ReviewItem
 from moderation.review import review_raise
 
 CRISIS = "crisis"
@@ -51,8 +51,8 @@ def flag_create(*, flagger: User, post: Post, reason: str, note: str = "") -> Fl
     crisis signposting to the post's author, on the post, and to the flagger, in the answer.
     """
     check_can_write(flagger)
-    if reason not in Flag.Reason.values:
-        raise ValidationError({"reason": f"Choose one of {', '.join(Flag.Reason.values)}."})
+    if reason not in dict(FLAG_REASONS):
+        raise ValidationError({"reason": f"Choose one of {', '.join(dict(FLAG_REASONS))}."})
     note = clean_note(note)
     thread = thread_lock_visible(post.thread_id)
     post = post_lock(thread=thread, post_id=post.pk)
@@ -65,7 +65,7 @@ def flag_create(*, flagger: User, post: Post, reason: str, note: str = "") -> Fl
     if Flag.objects.filter(flagger=flagger, post=post, is_open=True).exists():
         raise Conflict("already_flagged", "You have already flagged this post.")
 
-    safeguarding = reason == Flag.Reason.SAFEGUARDING
+    safeguarding = reason == ReviewItem.Reason.SAFEGUARDING
     over_threshold = open_flag_count(post) + 1 >= settings.HAVEN_FLAG_HIDE_THRESHOLD
     can_hide = post.kind == Post.Kind.POST
     item = review_raise(

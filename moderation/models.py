@@ -317,15 +317,21 @@ class ReviewItem(models.Model):
         return f"Review of post {self.post_id} ({self.status})"
 
 
+# What members flag posts for: the review reasons people give (screening gives the rest).
+FLAG_REASONS = [
+    (reason.value, reason.label)
+    for reason in (
+        ReviewItem.Reason.SPAM,
+        ReviewItem.Reason.INAPPROPRIATE,
+        ReviewItem.Reason.MISINFORMATION,
+        ReviewItem.Reason.SAFEGUARDING,
+        ReviewItem.Reason.OTHER,
+    )
+]
+
+
 class Flag(models.Model):
     """A member's report of a post. One open flag per member per post."""
-
-    class Reason(models.TextChoices):
-        SPAM = "spam", "Spam"
-        INAPPROPRIATE = "inappropriate", "Inappropriate"
-        MISINFORMATION = "misinformation", "Misinformation"
-        SAFEGUARDING = "safeguarding", "Safeguarding concern"
-        OTHER = "other", "Other"
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
     flagger = models.ForeignKey(
@@ -337,7 +343,7 @@ class Flag(models.Model):
         help_text="Empty once the member who flagged has erased her account.",
     )
     review_item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="flags")
-    reason = models.CharField(max_length=16, choices=Reason.choices)
+    reason = models.CharField(max_length=16, choices=FLAG_REASONS)
     note = models.CharField(max_length=1000, blank=True)
     is_open = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
