@@ -53,7 +53,7 @@ def _forum(size: int):
         [Subscription(user=UserFactory(), thread=big) for _ in range(size)]
     )
     Subscription.objects.get_or_create(user=viewer, thread=big)
-    post_create(author=others[1], thread=big, body="one more for the viewer's notifications")
+    post_create(author=others[0], thread=big, body="one more for the viewer's notifications")
     return viewer, big
 
 
