@@ -92,8 +92,8 @@ def _refusal(
         return exc.detail
     except ValidationError as exc:
         return " ".join(exc.messages)
-    except Http404:
-        return "not found: hidden or deleted meanwhile."
+    except Http404 as exc:
+        return str(exc) or "Not found."
     return None
 
 

@@ -104,6 +104,16 @@ def test_a_refusal_is_reported_per_thread_and_the_others_done(client, thread):
     assert Thread.objects.get(pk=thread.pk).status == "closed"  # the form refused: nothing
 
 
+def test_a_thread_the_service_cannot_see_is_reported_not_an_error_page(client, thread):
+    moderator = staff(Role.MODERATOR, "view_thread")
+    client.force_login(moderator)
+    post_hide(actor=moderator, post=Post.objects.filter(thread=thread).earliest("created_at"))
+    response = act(client, THREADS, "close_threads", [thread], reason="")
+    assert response.status_code == 200
+    assert f"{thread}: No such thread." in response.content.decode()
+    assert Thread.objects.get(pk=thread.pk).status == "open"
+
+
 def test_move_asks_a_category_and_a_reason_then_moves_audited(client, thread):
     moderator = staff(Role.MODERATOR, "view_thread")
     client.force_login(moderator)
