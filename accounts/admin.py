@@ -26,7 +26,7 @@ from accounts.services import (
     member_unsuspend,
     user_set_role,
 )
-from core.errors import ApplicationError
+from core.admin import ReasonForm, ask_then_apply
 
 admin.site.login_form = AdminLoginForm
 
@@ -64,18 +64,12 @@ class UserChangeForm(DjangoUserChangeForm):
         return cleaned
 
 
-class RestrictForm(forms.Form):
-    """The reason (and, for a suspension or pre-moderation, the end) of a moderator's action."""
+class RestrictForm(ReasonForm):
+    """The reason and the end of a suspension or of pre-moderation."""
 
     until = forms.DateTimeField(
         required=False, help_text="Empty: until a moderator lifts it. Otherwise a future time."
     )
-    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea({"rows": 3}))
-
-    def __init__(self, *args: Any, with_until: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not with_until:
-            del self.fields["until"]
 
     def clean_until(self) -> Any:
         until = self.cleaned_data.get("until")
@@ -221,39 +215,16 @@ class UserAdmin(DjangoUserAdmin):
         service: Callable[..., User],
         with_until: bool,
     ) -> TemplateResponse | None:
-        """An intermediate page asks the reason (and the end); applying runs the service for
-        each selected member, reporting each refusal."""
-        if "apply" in request.POST:
-            form = RestrictForm(request.POST, with_until=with_until)
-            if form.is_valid():
-                done = 0
-                for member in members:
-                    try:
-                        service(actor=request.user, member=member, **form.cleaned_data)
-                    except ApplicationError as exc:
-                        self.message_user(request, f"{member}: {exc.detail}", messages.ERROR)
-                    except ValidationError as exc:
-                        self.message_user(
-                            request, f"{member}: {' '.join(exc.messages)}", messages.ERROR
-                        )
-                    else:
-                        done += 1
-                if done:
-                    self.message_user(request, f"{title}: {done} member(s).", messages.SUCCESS)
-                return None
-        else:
-            form = RestrictForm(with_until=with_until)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "explanation": explanation,
-            "form": form,
-            "queryset": members,
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/accounts/user/restrict.html", context)
+        """A page asks the reason (and the end); applying runs the service for each member."""
+        return ask_then_apply(
+            self,
+            request,
+            members,
+            title=title,
+            explanation=explanation,
+            form_class=RestrictForm if with_until else ReasonForm,
+            apply=lambda actor, member, **fields: service(actor=actor, member=member, **fields),
+        )
 
     @admin.action(description="Suspend…", permissions=["restrict"])
     def suspend(self, request: HttpRequest, members: QuerySet[User]) -> TemplateResponse | None:

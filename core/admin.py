@@ -1,10 +1,17 @@
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest
+from django.template.response import TemplateResponse
 
+from core.errors import ApplicationError
 from core.models import AuditEntry
 
 
@@ -20,6 +27,74 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReasonForm(forms.Form):
+    """Why a staff member acts on someone else's account or content: optional, short, and
+    recorded in the audit log (the services check it again)."""
+
+    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea({"rows": 3}))
+
+
+def ask_then_apply(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    title: str,
+    explanation: str,
+    apply: Callable[..., object],
+    form_class: type[forms.Form] = ReasonForm,
+    form_kwargs: Mapping[str, Any] | None = None,
+) -> TemplateResponse | None:
+    """An admin action that asks first: a page lists the selected rows under a small form
+    (``form_class``: a reason, and whatever else the action needs).
+
+    On "apply" with a valid form, ``apply(actor, obj, **cleaned_data)`` runs for each row as
+    the acting admin, one service call (one transaction) each: a refusal (``ApplicationError``,
+    ``ValidationError``, ``Http404``) is reported for its row and the others go on; the rows
+    done are counted. An invalid form shows the page again with its errors, nothing applied.
+    """
+    rows = list(queryset)
+    form = form_class(request.POST if "apply" in request.POST else None, **(form_kwargs or {}))
+    if form.is_bound and form.is_valid():
+        done = 0
+        for obj in rows:
+            refusal = _refusal(apply, request.user, obj, form.cleaned_data)
+            if refusal is None:
+                done += 1
+            else:
+                model_admin.message_user(request, f"{obj}: {refusal}", messages.ERROR)
+        if done:
+            noun = model_ngettext(model_admin.opts, done)
+            model_admin.message_user(request, f"{title}: {done} {noun}.", messages.SUCCESS)
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "explanation": explanation,
+        "form": form,
+        "rows": rows,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": model_admin.opts,
+    }
+    return TemplateResponse(request, "admin/action_form.html", context)
+
+
+def _refusal(
+    apply: Callable[..., object], actor: Any, obj: Model, fields: dict[str, Any]
+) -> str | None:
+    """What the service said when it refused ``obj``; None when it was done."""
+    try:
+        apply(actor, obj, **fields)
+    except ApplicationError as exc:
+        return exc.detail
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    except Http404 as exc:
+        return str(exc) or "Not found."
+    return None
 
 
 @admin.register(AuditEntry)

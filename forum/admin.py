@@ -1,15 +1,42 @@
 from typing import Any
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdmin
-from core.errors import ApplicationError
+from core.admin import ReadOnlyAdmin, ReasonForm, ask_then_apply
 from forum.models import Category, Like, Post, PostRevision, Thread
-from forum.services import may_close, thread_close, thread_reopen
+from forum.services import (
+    may_close,
+    post_hide,
+    post_restore,
+    thread_close,
+    thread_move,
+    thread_reopen,
+)
+
+MODERATE_PERMISSION = "forum.moderate_post"
+MOVE_PERMISSION = "forum.move_thread"
+
+
+class MoveForm(ReasonForm):
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.order_by("position", "id"), label="Move to"
+    )
+
+
+class HideForm(ReasonForm):
+    note = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea({"rows": 3}),
+        label="Note to the author",
+        help_text="The author is told the post was hidden, with this note.",
+    )
 
 
 @admin.register(Category)
@@ -39,7 +66,10 @@ class ThreadAdmin(admin.ModelAdmin):
     search_fields = ("title", "author__display_name")
     list_select_related = ("category", "author")
     raw_id_fields = ("author", "closed_by")
+    # Category, visibility and status change only through the audited services (actions).
     readonly_fields = (
+        "category",
+        "visibility",
         "opening_post",
         "reply_count",
         "like_count",
@@ -57,7 +87,7 @@ class ThreadAdmin(admin.ModelAdmin):
     )
     exclude = ("search_vector",)
     date_hierarchy = "last_activity_at"
-    actions = ["close_threads", "reopen_threads"]
+    actions = ["close_threads", "reopen_threads", "move_threads"]
 
     @admin.display(description="opening post")
     def opening_post(self, obj: Thread) -> str:
@@ -71,30 +101,60 @@ class ThreadAdmin(admin.ModelAdmin):
             obj.reply_count + 1,
         )
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Thread], service: Any) -> None:
-        done = 0
-        for thread in queryset:
-            try:
-                service(actor=request.user, thread=thread, reason="")
-            except ApplicationError as exc:
-                self.message_user(request, f"{thread}: {exc.detail}", messages.WARNING)
-            except Http404:
-                self.message_user(request, f"{thread}: not visible", messages.WARNING)
-            else:
-                done += 1
-        self.message_user(request, f"{done} thread(s) updated.", messages.SUCCESS)
+    @admin.action(description="Close…", permissions=["close"])
+    def close_threads(
+        self, request: HttpRequest, queryset: QuerySet[Thread]
+    ) -> TemplateResponse | None:
+        return ask_then_apply(
+            self,
+            request,
+            queryset,
+            title="Close",
+            explanation="Closed threads stay readable; nobody replies. The reason is the notice.",
+            apply=lambda actor, thread, reason: thread_close(
+                actor=actor, thread=thread, reason=reason
+            ),
+        )
 
-    @admin.action(description="Close the selected threads", permissions=["close"])
-    def close_threads(self, request: HttpRequest, queryset: QuerySet[Thread]) -> None:
-        self._apply(request, queryset, thread_close)
+    @admin.action(description="Reopen…", permissions=["close"])
+    def reopen_threads(
+        self, request: HttpRequest, queryset: QuerySet[Thread]
+    ) -> TemplateResponse | None:
+        return ask_then_apply(
+            self,
+            request,
+            queryset,
+            title="Reopen",
+            explanation="Members can reply to these threads again.",
+            apply=lambda actor, thread, reason: thread_reopen(
+                actor=actor, thread=thread, reason=reason
+            ),
+        )
 
-    @admin.action(description="Reopen the selected threads", permissions=["close"])
-    def reopen_threads(self, request: HttpRequest, queryset: QuerySet[Thread]) -> None:
-        self._apply(request, queryset, thread_reopen)
+    @admin.action(description="Move to another category…", permissions=["move"])
+    def move_threads(
+        self, request: HttpRequest, queryset: QuerySet[Thread]
+    ) -> TemplateResponse | None:
+        return ask_then_apply(
+            self,
+            request,
+            queryset,
+            title="Move",
+            explanation="The threads move, with all their posts, to the category chosen.",
+            form_class=MoveForm,
+            apply=lambda actor, thread, **fields: thread_move(actor=actor, thread=thread, **fields),
+        )
 
     def has_close_permission(self, request: HttpRequest) -> bool:
         # The services' own rule: the action is offered only to those who may close.
         return may_close(request.user)  # type: ignore[arg-type]
+
+    def has_move_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MOVE_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A thread starts with its opening post, through the service (the API).
+        return False
 
 
 class PostRevisionInline(admin.TabularInline):
@@ -133,11 +193,42 @@ class PostAdmin(admin.ModelAdmin):
         "body",
         "body_html",
         "like_count",
+        "sensitive",
+        "support_kind",
         "created_at",
         "edited_at",
     )
-
     inlines = [PostRevisionInline]
+    actions = ["hide_posts", "restore_posts"]
+
+    @admin.action(description="Hide…", permissions=["moderate"])
+    def hide_posts(self, request: HttpRequest, queryset: QuerySet[Post]) -> TemplateResponse | None:
+        return ask_then_apply(
+            self,
+            request,
+            queryset,
+            title="Hide",
+            explanation="Hidden posts are seen by moderators only; a hidden opening post hides "
+            "its thread.",
+            form_class=HideForm,
+            apply=lambda actor, post, **fields: post_hide(actor=actor, post=post, **fields),
+        )
+
+    @admin.action(description="Restore…", permissions=["moderate"])
+    def restore_posts(
+        self, request: HttpRequest, queryset: QuerySet[Post]
+    ) -> TemplateResponse | None:
+        return ask_then_apply(
+            self,
+            request,
+            queryset,
+            title="Restore",
+            explanation="These hidden posts (and threads they open) are shown again.",
+            apply=lambda actor, post, reason: post_restore(actor=actor, post=post, reason=reason),
+        )
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MODERATE_PERMISSION)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,12 +5,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ask_then_apply
 from core.errors import ApplicationError
 from forum.models import Post
 from forum.rendering import render_markdown
@@ -440,6 +441,18 @@ class StaffAlertAdmin(ReadOnlyAdmin):
 # --- Flags and the review queue ----------------------------------------------------------------
 
 
+class NoteForm(forms.Form):
+    """The moderator's note on her decision: kept on the item and in the audit log, and sent
+    to the author when a post is rejected or hidden."""
+
+    note = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea({"rows": 3}),
+        help_text="Told to the author when the post is rejected or hidden.",
+    )
+
+
 class ReasonFilter(admin.SimpleListFilter):
     title = "reason"
     parameter_name = "reason"
@@ -504,7 +517,7 @@ class ReviewItemAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
     inlines = [FlagInline]
-    actions = ["approve", "hide", "dismiss"]
+    actions = ["approve", "reject", "hide", "restore", "dismiss"]
 
     @admin.display(description="post as written")
     def post_text(self, obj: ReviewItem) -> str:
@@ -513,33 +526,55 @@ class ReviewItemAdmin(ReadOnlyAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("moderation.review")
 
-    def _resolve(self, request: HttpRequest, items: QuerySet[ReviewItem], action: str) -> None:
-        done = 0
-        for item in items:
-            try:
-                review_resolve(moderator=request.user, item=item, action=action)  # type: ignore[arg-type]
-            except ApplicationError as exc:
-                self.message_user(request, f"Item {item.pk}: {exc.detail}", messages.ERROR)
-            except ValidationError as exc:
-                self.message_user(
-                    request, f"Item {item.pk}: {' '.join(exc.messages)}", messages.ERROR
-                )
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{action.capitalize()}: {done} item(s).", messages.SUCCESS)
+    def _resolve(
+        self, request: HttpRequest, items: QuerySet[ReviewItem], action: str, explanation: str
+    ) -> TemplateResponse | None:
+        return ask_then_apply(
+            self,
+            request,
+            items,
+            title=action.capitalize(),
+            explanation=explanation,
+            form_class=NoteForm,
+            apply=lambda moderator, item, note: review_resolve(
+                moderator=moderator, item=item, action=action, note=note
+            ),
+        )
 
-    @admin.action(description="Approve (publish held, show hidden posts)", permissions=["review"])
-    def approve(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> None:
-        self._resolve(request, items, "approve")
+    @admin.action(description="Approve… (publish held, show hidden posts)", permissions=["review"])
+    def approve(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> TemplateResponse | None:
+        return self._resolve(
+            request, items, "approve", "Held posts are published, hidden ones shown again."
+        )
 
-    @admin.action(description="Hide the posts", permissions=["review"])
-    def hide(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> None:
-        self._resolve(request, items, "hide")
+    @admin.action(description="Reject… (refuse held, hide visible posts)", permissions=["review"])
+    def reject(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> TemplateResponse | None:
+        return self._resolve(
+            request,
+            items,
+            "reject",
+            "Held posts are refused, visible ones hidden; the authors are told, with the note.",
+        )
 
-    @admin.action(description="Dismiss the flags", permissions=["review"])
-    def dismiss(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> None:
-        self._resolve(request, items, "dismiss")
+    @admin.action(description="Hide the posts…", permissions=["review"])
+    def hide(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> TemplateResponse | None:
+        return self._resolve(
+            request, items, "hide", "The posts are hidden; the authors are told, with the note."
+        )
+
+    @admin.action(description="Restore the hidden posts…", permissions=["review"])
+    def restore(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> TemplateResponse | None:
+        return self._resolve(request, items, "restore", "The hidden posts are shown again.")
+
+    @admin.action(description="Dismiss the flags…", permissions=["review"])
+    def dismiss(self, request: HttpRequest, items: QuerySet[ReviewItem]) -> TemplateResponse | None:
+        return self._resolve(
+            request,
+            items,
+            "dismiss",
+            "The flags were unfounded: the posts stay as they are (shown again if only the "
+            "flags hid them).",
+        )
 
 
 @admin.register(Flag)
