@@ -65,9 +65,10 @@ class ThreadAdmin(admin.ModelAdmin):
     list_filter = ("category", "status", "visibility")
     search_fields = ("title", "author__display_name")
     list_select_related = ("category", "author")
-    raw_id_fields = ("author", "closed_by")
-    # Category, visibility and status change only through the audited services (actions).
+    # Category, visibility and status change only through the audited services (actions);
+    # who wrote it is fixed with the content (accounts.identity).
     readonly_fields = (
+        "author",
         "category",
         "visibility",
         "opening_post",

@@ -153,10 +153,13 @@ def test_thread_actions_are_offered_only_with_their_named_permissions(client, th
     assert Thread.objects.get(pk=thread.pk).status == "open"
 
 
-def test_the_change_form_cannot_change_category_or_visibility(admin_client, thread):
+def test_the_change_form_cannot_change_category_visibility_or_author(admin_client, thread):
     general = CategoryFactory(slug="general")
+    impostor = UserFactory(display_name="Impostor")
     url = f"{THREADS}{thread.pk}/change/"
-    data = admin_form(admin_client, url, category=str(general.pk), visibility="hidden")
+    data = admin_form(
+        admin_client, url, category=str(general.pk), visibility="hidden", author=str(impostor.pk)
+    )
     data["title"] = "A new title"
     assert admin_client.post(url, data).status_code == 302
     thread.refresh_from_db()
@@ -164,6 +167,7 @@ def test_the_change_form_cannot_change_category_or_visibility(admin_client, thre
     assert (
         thread.category.slug == "ask-our-nurses" and thread.visibility == "visible"
     )  # ...not these
+    assert thread.author_id != impostor.pk
     assert admin_client.get(f"{THREADS}add/").status_code == 403
 
 
