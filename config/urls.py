@@ -4,6 +4,7 @@ from allauth.headless import urls as headless_urls
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import URLPattern, URLResolver, include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -53,6 +54,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The pages people read in a browser, last: every other prefix is matched first.
+    path("", include("forum.page_urls")),
 ]
 
 
@@ -60,22 +63,38 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+_ERRORS = {
+    400: ("Something is wrong with that link", "Haven could not read that request."),
+    403: ("You cannot see this page", "You are not allowed to see this page."),
+    404: ("Page not found", "There is no page here, or you may not see it."),
+    500: ("Something went wrong", "Something went wrong on our side. Please try again soon."),
+}
+
+
+def _error_page(status: int) -> HttpResponse:
+    """A branded page for a non-API path. Rendered without the request, so no context
+    processor runs and nothing reads the database: it serves a 500 whatever failed."""
+    heading, message = _ERRORS[status]
+    context = {"title": heading, "heading": heading, "message": message}
+    return HttpResponse(render_to_string("haven/error.html", context), status=status)
+
+
 def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
-    return defaults.bad_request(request, exception)
+    return _error_page(400)
 
 
 def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body("permission_denied", "Not allowed."), status=403)
-    return defaults.permission_denied(request, exception)
+    return _error_page(403)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
-    return defaults.page_not_found(request, exception)
+    return _error_page(404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
@@ -93,4 +112,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side."), status=500
         )
-    return defaults.server_error(request)
+    try:
+        return _error_page(500)
+    except Exception:  # a broken template (or static manifest) must not hide the failure
+        return defaults.server_error(request)

@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from accounts.identity import published_author, staff_public
 from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
-from accounts.roles import Role
 from accounts.serializers import AuthorField
 from core.api.pagination import (
     NotificationCursorPagination,
@@ -132,13 +131,8 @@ class PostOutputSerializer(serializers.Serializer):
     )
 
     def _support(self, p: Post) -> dict[str, str] | None:
-        viewer = self.context.get("viewer")
-        if not p.support_kind or viewer is None or p.author_id != viewer.pk:
-            return None
         rendered: dict[str, str | None] = self.context.setdefault("_support_html", {})  # type: ignore[attr-defined]
-        if p.support_kind not in rendered:
-            rendered[p.support_kind] = policy.support_html(p.support_kind)
-        html = rendered[p.support_kind]
+        html = policy.support_for(p, self.context.get("viewer"), rendered)
         return None if html is None else {"kind": p.support_kind, "html": html}
 
     def to_representation(self, p: Post) -> dict[str, Any]:
@@ -155,8 +149,7 @@ class PostOutputSerializer(serializers.Serializer):
             "edited_at": _when(p.edited_at),
             "status": p.status,
             "sensitive": p.sensitive,
-            # Staff write as their role, never as a person: nobody mutes a title.
-            "muted": bool(getattr(p, "muted", False)) and p.author_role == Role.MEMBER,
+            "muted": selectors.shown_muted(p),
             "support": self._support(p),
         }
 

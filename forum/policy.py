@@ -8,7 +8,7 @@ its functions here from ``AppConfig.ready``; the forum never imports moderation.
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -107,3 +107,15 @@ def raised(post: "Post", screening: Screening) -> None:
 def support_html(kind: str) -> str | None:
     render = _support.get(kind)
     return render(kind) if render is not None else None
+
+
+def support_for(post: "Post", viewer: Any, rendered: dict[str, str | None]) -> str | None:
+    """The signposting HTML ``post`` shows ``viewer``: its author's only, nobody else's.
+
+    ``rendered`` keeps each kind rendered once per response, however many posts carry it.
+    """
+    if not post.support_kind or viewer is None or post.author_id != viewer.pk:
+        return None
+    if post.support_kind not in rendered:
+        rendered[post.support_kind] = support_html(post.support_kind)
+    return rendered[post.support_kind]

@@ -118,6 +118,14 @@ def _with_viewer_bits(posts: QuerySet[Post], viewer: Any) -> QuerySet[Post]:
     )
 
 
+def shown_muted(post: Post) -> bool:
+    """Whether a post of ``post_page_queryset`` comes collapsed: the viewer muted its author.
+
+    Staff write as their role, never as a person: nobody mutes a title.
+    """
+    return bool(getattr(post, "muted", False)) and post.author_role == Role.MEMBER
+
+
 def post_page_queryset(*, thread: Thread, viewer: Any) -> QuerySet[Post]:
     """A thread's posts, oldest first, for cursor pagination; tombstones keep their place.
 

@@ -1,0 +1,130 @@
+"""The read pages: home, a category's threads, a thread. Server-rendered; no JavaScript.
+
+Thin like the API views, and on the same reads: ``forum.selectors`` decides what a viewer
+sees (a held or hidden thread or post is a 404 for anyone who may not see it), the API's
+pagination pages the posts, ``accounts.identity`` names authors (staff by title only) and
+``forum.policy`` gives a post's author her signposting. No rule is copied here.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.core.exceptions import BadRequest
+from django.core.paginator import InvalidPage, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from accounts.identity import published_author
+from core.api.pagination import PostCursorPagination, ThreadPagination
+from forum import policy, selectors
+from forum.filters import ThreadFilter
+from forum.models import Category, Post, Thread
+
+# The category page's filters, as the API names them (``forum.filters.ThreadFilter``).
+CATEGORY_FILTERS = ("status", "unanswered")
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, title: str
+) -> HttpResponse:
+    """A page with the header's unread count for a signed-in viewer (one query)."""
+    viewer = request.user
+    unread = (
+        {"count": selectors.notification_unread_count(user=viewer)}
+        if viewer.is_authenticated
+        else None
+    )
+    return render(request, template, {"title": title, "notifications": unread, **context})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    categories = selectors.category_list()
+    return _render(request, "haven/home.html", {"categories": categories}, title="Categories")
+
+
+def _query(params: dict[str, str], **changes: Any) -> str:
+    merged = {key: value for key, value in {**params, **changes}.items() if value}
+    return f"?{urlencode(merged)}" if merged else "?"
+
+
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    """A category's visible threads, newest activity first, by numbered pages.
+
+    A filter value the API would refuse is ignored here (the page shows every thread); a
+    page that is not one is a 404.
+    """
+    shown = get_object_or_404(Category, slug=slug)
+    params = {key: request.GET[key] for key in CATEGORY_FILTERS if request.GET.get(key)}
+    threads = selectors.thread_list(viewer=request.user).filter(category=shown)
+    filters = ThreadFilter(params, queryset=threads)
+    if not filters.is_valid():
+        params = {key: value for key, value in params.items() if key not in filters.errors}
+    paginator = Paginator(filters.qs, ThreadPagination.page_size)
+    try:
+        page = paginator.page(request.GET.get("page") or 1)
+    except InvalidPage as exc:
+        raise Http404("No such page.") from exc
+    rows = [(thread, published_author(thread)) for thread in page]
+    choices = [("All threads", {}), ("Open", {"status": "open"}), ("Closed", {"status": "closed"})]
+    if shown.nurse_answered:
+        choices.append(("Unanswered", {"unanswered": "true"}))
+    filter_links = [(label, _query(choice), choice == params) for label, choice in choices]
+    context = {
+        "category": shown,
+        "page": page,
+        "rows": rows,
+        "filter_links": filter_links,
+        "previous": _query(params, page=page.previous_page_number())
+        if page.has_previous()
+        else None,
+        "next": _query(params, page=page.next_page_number()) if page.has_next() else None,
+    }
+    return _render(request, "haven/category.html", context, title=shown.name)
+
+
+@dataclass(frozen=True)
+class PostRow:
+    """A post as the thread page shows it to this viewer."""
+
+    post: Post
+    author: dict[str, Any] | None
+    muted: bool
+    support: str | None
+
+
+def _relative(link: str | None) -> str | None:
+    """The pagination's absolute link as this page's own query string."""
+    return None if link is None else f"?{urlsplit(link).query}"
+
+
+def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """A thread and a cursor page of its posts, oldest first: the API's posts page, as HTML."""
+    viewer = request.user
+    shown: Thread = selectors.thread_get(thread_id=thread_id, viewer=viewer)
+    posts = selectors.post_page_queryset(thread=shown, viewer=viewer)
+    paginator = PostCursorPagination()
+    try:
+        page = paginator.paginate_queryset(posts, Request(request)) or []
+    except ValidationError as exc:
+        raise BadRequest("That page of posts does not exist.") from exc
+    rendered: dict[str, str | None] = {}
+    rows = [
+        PostRow(
+            post=post,
+            author=None if post.kind == Post.Kind.SYSTEM else published_author(post),
+            muted=selectors.shown_muted(post),
+            support=policy.support_for(post, viewer, rendered),
+        )
+        for post in page
+    ]
+    context = {
+        "thread": shown,
+        "author": published_author(shown),
+        "rows": rows,
+        "previous": _relative(paginator.get_previous_link()),
+        "next": _relative(paginator.get_next_link()),
+    }
+    return _render(request, "haven/thread.html", context, title=shown.title)
