@@ -12,7 +12,8 @@ def test_an_unexpected_api_failure_answers_json_500_without_details():
     )
 
 
-def test_pages_outside_the_api_keep_django_error_pages():
+def test_pages_outside_the_api_get_branded_error_pages():
     request = RequestFactory().get("/no-such-page/")
     assert handler404(request, Exception()).status_code == 404
     assert handler404(request, Exception())["Content-Type"].startswith("text/html")
+    assert b'<html lang="en-GB">' in handler404(request, Exception()).content
