@@ -1,9 +1,13 @@
-"""What the browser tests share: axe-core's accessibility check on a page."""
+"""What the browser tests share: axe-core's check of a page, signing a browser in."""
 
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import BrowserContext, Page
+
+from accounts.models import User
 
 _AXE = Axe()  # axe-core's own script, shipped inside the axe-playwright-python wheel
 
@@ -28,3 +32,23 @@ def describe(violations: list[dict[str, Any]]) -> str:
         for node in violation["nodes"]:
             lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:200]}")
     return "\n".join(lines)
+
+
+def sign_in(context: BrowserContext, user: User, *, url: str) -> None:
+    """Sign ``user`` in for every tab of ``context`` on the server at ``url``: a real session,
+    made as Django's test client makes it, handed to the browser as its session cookie (the
+    browser sign-in pages are tested on their own)."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": cookie.value,
+                "url": url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
