@@ -43,9 +43,9 @@ def _assert_page_frame(page: Page, *, title: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en-GB")
     expect(page).to_have_title(re.compile(rf"{re.escape(title)}.* — Haven$"))
     expect(page.locator("h1")).to_have_count(1)
-    expect(page.locator("header")).to_have_count(1)
+    expect(page.get_by_role("banner")).to_have_count(1)  # the page's <header>
     expect(page.locator("main#main")).to_have_count(1)
-    expect(page.locator("footer")).to_have_count(1)
+    expect(page.get_by_role("contentinfo")).to_have_count(1)  # the page's <footer>
     expect(page.locator("a.skip-link")).to_have_attribute("href", "#main")
 
 
@@ -195,7 +195,7 @@ def test_signed_in_header_shows_the_unread_notification_count(
     sign_in(page.context, sparrowhawk, url=live_url)
     page.goto("/")
 
-    expect(page.locator("header")).to_contain_text(re.compile(rf"\b{unread}\b"))
+    expect(page.get_by_role("banner")).to_contain_text(re.compile(rf"\b{unread}\b"))
 
 
 def test_unknown_category_and_thread_are_404(page: Page, demo: None):
