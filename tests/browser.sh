@@ -35,4 +35,8 @@ if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
   say "  sudo apt-get install -y chromium"
   exit 1
 fi
+if [ ! -x "$CHROMIUM" ]; then
+  say "apt installed chromium, yet $CHROMIUM is missing: set HAVEN_CHROMIUM to its path."
+  exit 1
+fi
 say "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM") is ready."
