@@ -10,11 +10,11 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://haven:haven@127.0.0.1:5432/haven
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-dev run migrate seed test lint typecheck pytest services lock clean
+.PHONY: help install install-dev run migrate seed test lint typecheck pytest services browser lock clean
 
 help:
 	@echo "make run    - install, migrate, seed the demo and serve on http://$(HOST):$(PORT) (SQLite)"
-	@echo "make test   - start PostgreSQL and Redis, then lint, type-check and run every test"
+	@echo "make test   - start PostgreSQL and Redis, install Chromium if missing, then lint, type-check and run every test"
 	@echo "make lock   - re-resolve the dependency pins into constraints.txt"
 
 # Debian's python3 keeps venv in a separate package: install it when root may.
@@ -52,6 +52,10 @@ run: seed
 services:
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" TEST_REDIS_URL="$(TEST_REDIS_URL)" bash tests/services.sh
 
+# Debian's Chromium for the browser tests (apt when missing; never a browser download).
+browser:
+	bash tests/browser.sh
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,11 +66,11 @@ typecheck: install-dev
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
 		$(BIN)/mypy config core accounts forum moderation
 
-pytest: install-dev services
+pytest: install-dev services browser
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
-test: install-dev services lint typecheck pytest
+test: install-dev services browser lint typecheck pytest
 
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
