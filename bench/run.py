@@ -183,6 +183,14 @@ def recreate_database(env: dict[str, str]) -> None:
         timeout=600,
     )
     log(f"  migrated in {time.monotonic() - started:.1f}s")
+    # The HTML pages' stylesheet, as a deployment collects it (manifest storage).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+    )
 
 
 def flush_redis() -> None:
@@ -1167,6 +1175,13 @@ def build_endpoints(
         Endpoint(f"GET big thread posts, page {deep_page}", "GET", deep_path),
         Endpoint(
             f"GET big thread posts, page {deep_page} (signed in)", "GET", deep_path, token=token
+        ),
+        # The same pages as HTML (step 6): the same selectors and cursor, rendered by templates.
+        Endpoint("GET big thread page (HTML), page 1", "GET", f"/t/{big}/"),
+        Endpoint(
+            f"GET big thread page (HTML), page {deep_page}",
+            "GET",
+            f"/t/{big}/?{urllib.parse.urlsplit(deep_path).query}",
         ),
         Endpoint(
             f"POST reply ({meta['reply_thread_posts']}-post thread)",

@@ -8,3 +8,7 @@ HTTP on 127.0.0.1) and throttle rates high enough never to answer 429 during a r
 from config.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# The pages' stylesheet, collected (hashed, compressed) as a deployment does, into the
+# benchmark's own git-ignored folder.
+STATIC_ROOT = BASE_DIR / "bench" / "results" / "static"  # noqa: F405

@@ -299,7 +299,10 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the pages' stylesheet for WhiteNoise (hashed in production).
+STATIC_ROOT: Path | None = Path(
+    env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,6 +1,7 @@
 """Settings: production refuses to start without its secrets and passes check --deploy."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,20 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_serves_the_pages_stylesheet_once_collected(tmp_path):
+    """Production hashes static files (a manifest): a deployment runs collectstatic, and the
+    pages then link the collected, hashed stylesheet."""
+    env = {**PRODUCTION_ENV, "DJANGO_STATIC_ROOT": str(tmp_path)}
+    show = "from django.templatetags.static import static; print(static('haven/haven.css'))"
+    before = _manage("shell", "-v", "0", "-c", show, env=env)
+    assert "Missing staticfiles manifest entry" in before.stderr  # not collected: no page
+    collected = _manage("collectstatic", "--noinput", "-v", "0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    after = _manage("shell", "-v", "0", "-c", show, env=env)
+    assert re.fullmatch(r"/static/haven/haven\.[0-9a-f]{12}\.css", after.stdout.strip()), after
+    assert (tmp_path / "haven" / "haven.css.gz").exists()  # compressed for WhiteNoise
 
 
 def test_local_settings_need_nothing_installed(tmp_path):
