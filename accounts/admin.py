@@ -223,7 +223,8 @@ class UserAdmin(DjangoUserAdmin):
             title=title,
             explanation=explanation,
             form_class=RestrictForm if with_until else ReasonForm,
-            apply=lambda actor, member, **fields: service(actor=actor, member=member, **fields),
+            apply=service,
+            target="member",
         )
 
     @admin.action(description="Suspend…", permissions=["restrict"])

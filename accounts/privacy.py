@@ -188,6 +188,14 @@ def identifiers_of(user: User) -> list[str]:
     return sorted({user.email, user.display_name, *emails} - {""}, key=len, reverse=True)
 
 
+def redact_field(rows: QuerySet[Any], field: str, words: list[str]) -> None:
+    """Take her name out of ``field`` of every one of ``rows`` that names her (whoever wrote
+    it: her own note, another member's, a moderator's); the rest of the text stays."""
+    for pk, text in rows.filter(naming(field, words)).values_list("pk", field):
+        if (redacted := redact(text, words)) != text:
+            rows.model.objects.filter(pk=pk).update(**{field: redacted})
+
+
 def naming(field: str, words: Iterable[str]) -> Q:
     """Rows whose ``field`` may name her (contains any of ``words``, any case), for
     ``redact`` to take her name out of what others wrote about her (a flag's note, a

@@ -24,7 +24,7 @@ from accounts.validators import (
     normalise_display_name,
     validate_member_display_name,
 )
-from core.audit import audit_record
+from core.audit import audit_record, clean_reason
 from core.errors import Conflict, Forbidden
 
 TAKEN = {
@@ -297,13 +297,6 @@ def _clean_until(until: datetime | None) -> datetime | None:
     return until
 
 
-def _clean_restrict_reason(reason: str) -> str:
-    reason = reason.strip()
-    if len(reason) > 500:
-        raise ValidationError({"reason": "The reason must be at most 500 characters long."})
-    return reason
-
-
 def _lock_member(*, actor: User, member: User) -> User:
     check_may_restrict(actor=actor, member=member)
     locked = User.objects.select_for_update().get(pk=member.pk)
@@ -350,7 +343,7 @@ def _restriction_set(
 ) -> User:
     """Start a restriction until ``until`` (a future time; None: no end), replacing the one
     in force; the member row locked, the change audited."""
-    until, reason = _clean_until(until), _clean_restrict_reason(reason)
+    until, reason = _clean_until(until), clean_reason(reason)
     locked = _lock_member(actor=actor, member=member)
     values = [until, until is None, reason]
     for name, value in zip(kind.fields, values, strict=True):
@@ -368,7 +361,7 @@ def _restriction_set(
 
 
 def _restriction_lift(kind: _Restriction, *, actor: User, member: User, reason: str) -> User:
-    reason = _clean_restrict_reason(reason)
+    reason = clean_reason(reason)
     locked = _lock_member(actor=actor, member=member)
     if not kind.in_force(locked):
         raise Conflict(*kind.not_in_force)

@@ -378,7 +378,7 @@ def seed(posts: int, seed_value: int) -> dict[str, Any]:
     thread_rows = []
     for planned in plan:
         visible = [p for p in planned.posts if p.status == "visible"]
-        # As forum.services._thread_recount: visible posts but the opening one and notices.
+        # As forum.services.thread_recount: visible posts but the opening one and notices.
         replies = sum(1 for p in visible[1:] if p.kind != "system")
         last = planned.posts[-1].created_at
         closer = user_ids[MEMBERS] if planned.closed else None

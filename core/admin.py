@@ -7,10 +7,11 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 
+from core.audit import REASON_MAX
 from core.errors import ApplicationError
 from core.models import AuditEntry
 
@@ -33,7 +34,9 @@ class ReasonForm(forms.Form):
     """Why a staff member acts on someone else's account or content: optional, short, and
     recorded in the audit log (the services check it again)."""
 
-    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea({"rows": 3}))
+    reason = forms.CharField(
+        max_length=REASON_MAX, required=False, widget=forms.Textarea({"rows": 3})
+    )
 
 
 def ask_then_apply(
@@ -44,23 +47,28 @@ def ask_then_apply(
     title: str,
     explanation: str,
     apply: Callable[..., object],
+    target: str,
+    actor: str = "actor",
     form_class: type[forms.Form] = ReasonForm,
     form_kwargs: Mapping[str, Any] | None = None,
 ) -> TemplateResponse | None:
     """An admin action that asks first: a page lists the selected rows under a small form
     (``form_class``: a reason, and whatever else the action needs).
 
-    On "apply" with a valid form, ``apply(actor, obj, **cleaned_data)`` runs for each row as
-    the acting admin, one service call (one transaction) each: a refusal (``ApplicationError``,
-    ``ValidationError``, ``Http404``) is reported for its row and the others go on; the rows
-    done are counted. An invalid form shows the page again with its errors, nothing applied.
+    On "apply" with a valid form, the service ``apply`` runs for each row as the acting
+    admin, called by its own keyword names (``apply(**{actor: admin, target: row},
+    **cleaned_data)``), one service call (one transaction) each: a refusal
+    (``ApplicationError``, ``ValidationError``, ``Http404``) is reported for its row and the
+    others go on; the rows done are counted. An invalid form shows the page again with its
+    errors, nothing applied.
     """
     rows = list(queryset)
     form = form_class(request.POST if "apply" in request.POST else None, **(form_kwargs or {}))
     if form.is_bound and form.is_valid():
         done = 0
         for obj in rows:
-            refusal = _refusal(apply, request.user, obj, form.cleaned_data)
+            arguments = {actor: request.user, target: obj, **form.cleaned_data}
+            refusal = _refusal(apply, arguments)
             if refusal is None:
                 done += 1
             else:
@@ -82,12 +90,10 @@ def ask_then_apply(
     return TemplateResponse(request, "admin/action_form.html", context)
 
 
-def _refusal(
-    apply: Callable[..., object], actor: Any, obj: Model, fields: dict[str, Any]
-) -> str | None:
-    """What the service said when it refused ``obj``; None when it was done."""
+def _refusal(apply: Callable[..., object], arguments: dict[str, Any]) -> str | None:
+    """What the service said when it refused; None when it was done."""
     try:
-        apply(actor, obj, **fields)
+        apply(**arguments)
     except ApplicationError as exc:
         return exc.detail
     except ValidationError as exc:
@@ -95,6 +101,23 @@ def _refusal(
     except Http404 as exc:
         return str(exc) or "Not found."
     return None
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown beside their parent, written by the services only: never added or changed
+    here (set ``fields``; they are all read-only)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEntry)

@@ -3,9 +3,24 @@
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models import AuditEntry
+
+# How long a staff member's reason may be (the audit log keeps it with the action).
+REASON_MAX = 500
+
+
+def clean_reason(reason: str) -> str:
+    """A staff member's reason for what she does to someone else's content or account:
+    optional, short."""
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationError(
+            {"reason": f"The reason must be at most {REASON_MAX} characters long."}
+        )
+    return reason
 
 
 def audit_record(

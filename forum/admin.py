@@ -1,5 +1,3 @@
-from typing import Any
-
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -8,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdmin, ReasonForm, ask_then_apply
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ReasonForm, ask_then_apply
 from forum.models import Category, Like, Post, PostRevision, Thread
 from forum.services import (
     may_close,
@@ -112,9 +110,8 @@ class ThreadAdmin(admin.ModelAdmin):
             queryset,
             title="Close",
             explanation="Closed threads stay readable; nobody replies. The reason is the notice.",
-            apply=lambda actor, thread, reason: thread_close(
-                actor=actor, thread=thread, reason=reason
-            ),
+            apply=thread_close,
+            target="thread",
         )
 
     @admin.action(description="Reopen…", permissions=["close"])
@@ -127,9 +124,8 @@ class ThreadAdmin(admin.ModelAdmin):
             queryset,
             title="Reopen",
             explanation="Members can reply to these threads again.",
-            apply=lambda actor, thread, reason: thread_reopen(
-                actor=actor, thread=thread, reason=reason
-            ),
+            apply=thread_reopen,
+            target="thread",
         )
 
     @admin.action(description="Move to another category…", permissions=["move"])
@@ -143,7 +139,8 @@ class ThreadAdmin(admin.ModelAdmin):
             title="Move",
             explanation="The threads move, with all their posts, to the category chosen.",
             form_class=MoveForm,
-            apply=lambda actor, thread, **fields: thread_move(actor=actor, thread=thread, **fields),
+            apply=thread_move,
+            target="thread",
         )
 
     def has_close_permission(self, request: HttpRequest) -> bool:
@@ -158,21 +155,12 @@ class ThreadAdmin(admin.ModelAdmin):
         return False
 
 
-class PostRevisionInline(admin.TabularInline):
+class PostRevisionInline(ReadOnlyInline):
     """What the post said before each edit by someone else, or a correction: read-only."""
 
     model = PostRevision
     fields = ("created_at", "editor", "editor_title", "reason", "body")
-    readonly_fields = fields
     ordering = ("-created_at", "-id")
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Post)
@@ -212,7 +200,8 @@ class PostAdmin(admin.ModelAdmin):
             explanation="Hidden posts are seen by moderators only; a hidden opening post hides "
             "its thread.",
             form_class=HideForm,
-            apply=lambda actor, post, **fields: post_hide(actor=actor, post=post, **fields),
+            apply=post_hide,
+            target="post",
         )
 
     @admin.action(description="Restore…", permissions=["moderate"])
@@ -225,7 +214,8 @@ class PostAdmin(admin.ModelAdmin):
             queryset,
             title="Restore",
             explanation="These hidden posts (and threads they open) are shown again.",
-            apply=lambda actor, post, reason: post_restore(actor=actor, post=post, reason=reason),
+            apply=post_restore,
+            target="post",
         )
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:

@@ -21,11 +21,11 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.privacy import audit_about, audit_redact, identifiers_of, naming, redact
+from accounts.privacy import audit_about, audit_redact, identifiers_of, redact_field
 from accounts.roles import Role
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import thread_reindex
-from forum.services import TOMBSTONE_HTML, _thread_recount
+from forum.services import TOMBSTONE_HTML, thread_recount
 
 DELETED_THREAD_TITLE = "Deleted thread"
 
@@ -168,12 +168,8 @@ def forum_erase(user: User, *, delete_posts: bool) -> None:
     Subscription.objects.filter(user=user).delete()
     Notification.objects.filter(recipient=user).delete()
     Notification.objects.filter(actor=user).update(actor=None)
-    for notification in Notification.objects.filter(naming("note", words)):
-        if (note := redact(notification.note, words)) != notification.note:
-            Notification.objects.filter(pk=notification.pk).update(note=note)
-    for revision in PostRevision.objects.filter(post__author=user).exclude(reason=""):
-        if (reason := redact(revision.reason, words)) != revision.reason:
-            PostRevision.objects.filter(pk=revision.pk).update(reason=reason)
+    redact_field(Notification.objects.all(), "note", words)
+    redact_field(PostRevision.objects.all(), "reason", words)
     audit_redact(
         audit_about(Post, Post.objects.filter(author=user).values_list("pk", flat=True)), words
     )
@@ -188,7 +184,7 @@ def forum_erase(user: User, *, delete_posts: bool) -> None:
         )
     _recount_likes(post_ids)
     for thread_id in thread_ids:
-        _thread_recount(thread_id=thread_id)
+        thread_recount(thread_id=thread_id)
 
 
 def _delete_own_words(*, post_ids: list[int], thread_ids: list[int], reindex: set[int]) -> None:

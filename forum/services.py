@@ -29,7 +29,7 @@ from accounts.identity import voice_of
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
-from core.audit import audit_record
+from core.audit import audit_record, clean_reason
 from core.errors import Conflict, Forbidden
 from core.jobs import enqueue_on_commit
 from forum import policy
@@ -49,7 +49,6 @@ from forum.search import thread_index_append, thread_reindex
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
 TOMBSTONE_HTML = "<p><em>This post was deleted.</em></p>"
-REASON_MAX = 500
 # The signposting a post's author sees when its text raised a safeguarding concern.
 SUPPORT_CRISIS = "crisis"
 
@@ -360,16 +359,6 @@ def edit_window() -> timedelta:
     return timedelta(minutes=settings.HAVEN_EDIT_WINDOW_MINUTES)
 
 
-def clean_reason(reason: str) -> str:
-    """A staff member's reason for what she does to someone else's content: optional, short."""
-    reason = reason.strip()
-    if len(reason) > REASON_MAX:
-        raise ValidationError(
-            {"reason": f"The reason must be at most {REASON_MAX} characters long."}
-        )
-    return reason
-
-
 def clean_note(note: str) -> str:
     """A moderator's note to a member about her post: optional, kept short."""
     note = note.strip()
@@ -479,7 +468,7 @@ def _edit_screening(*, editor: User, body: str) -> Screening:
     )
 
 
-def _thread_recount(*, thread_id: int) -> None:
+def thread_recount(*, thread_id: int) -> None:
     """Recompute a thread's counters from its posts (after a deletion or a moderation)."""
     opening = Post.objects.filter(thread_id=thread_id).order_by("created_at", "id").first()
     counted = Post.objects.filter(thread_id=thread_id, status=Post.Status.VISIBLE)
@@ -528,7 +517,7 @@ def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     post.like_count = 0
     post.edited_at = timezone.now()
     post.save(update_fields=["status", "body", "body_html", "like_count", "edited_at"])
-    _thread_recount(thread_id=post.thread_id)
+    thread_recount(thread_id=post.thread_id)
     thread_reindex(thread_id=post.thread_id)
     return post
 
@@ -819,7 +808,7 @@ def _post_status_set(post: Post, status: Post.Status, *, now: datetime) -> None:
         }[status]
         Thread.objects.filter(pk=post.thread_id).update(visibility=visibility)
         post.thread.visibility = visibility
-    _thread_recount(thread_id=post.thread_id)
+    thread_recount(thread_id=post.thread_id)
     thread_reindex(thread_id=post.thread_id)
 
 

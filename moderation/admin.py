@@ -1,3 +1,4 @@
+from functools import partial
 from typing import Any, cast
 
 from django import forms
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from core.admin import ReadOnlyAdmin, ask_then_apply
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ask_then_apply
 from core.errors import ApplicationError
 from forum.models import Post
 from forum.rendering import render_markdown
@@ -465,18 +466,9 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(reasons__has_key=value) if value else queryset
 
 
-class FlagInline(admin.TabularInline):
+class FlagInline(ReadOnlyInline):
     model = Flag
     fields = ("reason", "note", "flagger", "is_open", "created_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ReviewItem)
@@ -536,9 +528,9 @@ class ReviewItemAdmin(ReadOnlyAdmin):
             title=action.capitalize(),
             explanation=explanation,
             form_class=NoteForm,
-            apply=lambda moderator, item, note: review_resolve(
-                moderator=moderator, item=item, action=action, note=note
-            ),
+            apply=partial(review_resolve, action=action),
+            target="item",
+            actor="moderator",
         )
 
     @admin.action(description="Approve… (publish held, show hidden posts)", permissions=["review"])

@@ -19,14 +19,13 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from accounts.models import User
 from accounts.permissions import check_can_write
 from accounts.roles import Role
-from core.audit import audit_record
+from core.audit import audit_record, clean_reason
 from core.errors import Conflict, Forbidden
 from forum.models import Notification, Post, Thread
 from forum.rendering import render_markdown
 from forum.selectors import thread_get
 from forum.services import (
     clean_body,
-    clean_reason,
     notify_followers,
     notify_users,
     post_add,

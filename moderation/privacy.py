@@ -5,11 +5,11 @@ others raised on her posts: who flagged is theirs), and kept when she is erased,
 flagger: the queue's history stays true, and nothing links it to her.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.privacy import identifiers_of, naming, redact
+from accounts.privacy import identifiers_of, redact_field
 from moderation.models import Flag, ReviewItem
 
 
@@ -30,10 +30,6 @@ def moderation_erase(user: User, *, delete_posts: bool) -> None:
     member's, a moderator's) loses her name. Runs after the forum's eraser has locked her
     row (the lock order)."""
     words = identifiers_of(user)
-    for flag in Flag.objects.filter(Q(flagger=user) | naming("note", words)).exclude(note=""):
-        if (note := redact(flag.note, words)) != flag.note:
-            Flag.objects.filter(pk=flag.pk).update(note=note)
+    redact_field(Flag.objects.all(), "note", words)
     Flag.objects.filter(flagger=user).update(flagger=None)
-    for item in ReviewItem.objects.filter(naming("note", words)):
-        if (note := redact(item.note, words)) != item.note:
-            ReviewItem.objects.filter(pk=item.pk).update(note=note)
+    redact_field(ReviewItem.objects.all(), "note", words)

@@ -23,12 +23,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import check_can_write
-from core.audit import audit_record
+from core.audit import REASON_MAX, audit_record
 from core.errors import Conflict, Forbidden
 from core.models import AuditEntry
 from forum.models import Post
 from forum.services import (
-    REASON_MAX,
     clean_note,
     post_hidden_confirm,
     post_hide,

@@ -26,15 +26,8 @@ REDIS_PORT=${redis_rest#*:}
 
 say() { printf '[services] %s\n' "$*"; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo "$@"
-  else
-    return 1
-  fi
-}
+# shellcheck source=tests/apt.sh
+source "$(dirname "$0")/apt.sh"
 
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then
@@ -66,17 +59,7 @@ install_missing() {
   if ! pg_ready && [ -z "$(pg_bin_dir)" ]; then packages+=(postgresql); fi
   if ! redis_ready && ! command -v redis-server >/dev/null 2>&1; then packages+=(redis-server); fi
   [ ${#packages[@]} -eq 0 ] && return 0
-  if ! command -v apt-get >/dev/null 2>&1; then
-    say "Please install and start: ${packages[*]} (PostgreSQL 15+ and Redis 7+)."
-    exit 1
-  fi
-  say "installing ${packages[*]} with apt"
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
-    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null; then
-    say "Could not install ${packages[*]}: run as root, or install them yourself:"
-    say "  sudo apt-get install -y ${packages[*]}"
-    exit 1
-  fi
+  apt_install "and start: ${packages[*]} (PostgreSQL 15+ and Redis 7+)" "${packages[@]}"
 }
 
 start_postgres() {
