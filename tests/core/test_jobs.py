@@ -93,8 +93,12 @@ def test_a_broker_outage_never_breaks_the_write_nor_slows_it(dead_broker, mailou
     assert User.objects.filter(email__startswith="kept").count() == 3
     assert mail.outbox == []
     assert "broker unreachable: accounts.tasks.send_account_email not queued" in caplog.text
-    # No publish retries: the commit and the failed publish together stay well under 100 ms.
-    assert max(timings) < 0.09, timings
+    # No publish retries: the commit and the failed publish together typically stay well
+    # under 100 ms (the median), and never near what one retry would add (kombu's retry
+    # backoff starts at 0.2 s; with retries this took 0.9-2 s). A loaded CI machine may slow
+    # one attempt, so the bound on the slowest is the retry's, not the typical cost.
+    assert sorted(timings)[1] < 0.09, timings
+    assert max(timings) < 0.3, timings
 
     # Account emails are sent in-process instead, so nobody waits for a link in vain.
     started = time.perf_counter()
