@@ -54,7 +54,12 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    # The pages people read in a browser, last: every other prefix is matched first.
+    # allauth's browser views (sign up, verify, sign in and out, passwords) and a
+    # member's own pages beside them; app clients keep the headless API above.
+    path("account/", include("accounts.page_urls")),
+    path("account/", include("allauth.urls")),
+    # The pages people use in a browser, last: every other prefix is matched first.
+    path("", include("moderation.page_urls")),
     path("", include("forum.page_urls")),
 ]
 

@@ -30,14 +30,8 @@ CATEGORY_FILTERS = ("status", "unanswered")
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], *, title: str
 ) -> HttpResponse:
-    """A page with the header's unread count for a signed-in viewer (one query)."""
-    viewer = request.user
-    unread = (
-        {"count": selectors.notification_unread_count(user=viewer)}
-        if viewer.is_authenticated
-        else None
-    )
-    return render(request, template, {"title": title, "notifications": unread, **context})
+    """A page; its header asks the viewer's unread count (``forum.context_processors``)."""
+    return render(request, template, {"title": title, **context})
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -75,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "forum.context_processors.header",
             ],
         },
     },
@@ -155,7 +158,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Haven] "
 # stay on, with the library's defaults; they count in the shared cache.
 ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {}
 
-HEADLESS_ONLY = True
+HEADLESS_ONLY = False  # allauth's browser views serve the pages (step 6)
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_SERVE_SPECIFICATION = True
 FRONTEND_URL = env.str("HAVEN_FRONTEND_URL", default="http://127.0.0.1:8000").rstrip("/")
