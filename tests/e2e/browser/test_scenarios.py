@@ -32,8 +32,9 @@ from tests.e2e.browser.conftest import _new_context, _save_artifacts
 from tests.e2e.browser.helpers import Tour, link_in_email, sign_in
 
 REFERENCE = demo.REFERENCE_THREAD
-NURSE_NAME = "Care Team 1"  # the nurse's own display name: never on any page
-NURSE_EMAIL = "nurse@haven.example"
+# The nurse's own name and address, as a real nurse's would be: never on any page.
+NURSE_NAME, NURSE_SURNAME = "Helen Ashworth", "Ashworth"
+NURSE_EMAIL = "helen.ashworth@haven.example"
 NURSE_TITLE = "Breast Care Nurse"
 PASSWORD = "a long and private passphrase"
 SIGNPOSTS = {"Someone Like Me": "0114 263 6490", "Helpline": "0808 800 6000"}  # name: phone
@@ -63,23 +64,10 @@ def open_tab(browser: Browser, live_url: str, request: pytest.FixtureRequest) ->
         tab.context.close()
 
 
-def _account(display_name: str) -> User:
-    """One of the demo's accounts (``forum.demo.ACCOUNTS``), verified, made as seed_demo does."""
-    spec = next(a for a in demo.ACCOUNTS if a["display_name"] == display_name)
-    return user_create(
-        email=spec["email"],
-        display_name=spec["display_name"],
-        password=PASSWORD,
-        role=spec["role"],
-        verified=True,
-        is_staff=spec["staff"],
-        sign_off=spec["sign_off"],
-    )
-
-
 def _community_without_the_reference_thread() -> dict[str, User]:
-    """The demo's categories and signposting, Bonnie52 and the nurse — but not the demo's
-    Sparrowhawk nor its reference thread: here Sparrowhawk joins and asks it herself.
+    """The demo's categories and signposting, Bonnie52 and a nurse (under her real name,
+    published as "Breast Care Nurse") — but not the demo's Sparrowhawk nor its reference
+    thread: here Sparrowhawk joins and asks it herself.
 
     An older thread on the same subject (by Bonnie52, in Recurrence) is what "Asked
     before?" should suggest while Sparrowhawk types her title.
@@ -87,8 +75,19 @@ def _community_without_the_reference_thread() -> dict[str, User]:
     for position, spec in enumerate(demo.CATEGORIES):
         category_ensure(position=position * 10, **spec)
     moderation_demo.install()  # the signposting templates and services the nurse chooses
-    bonnie, nurse = _account("Bonnie52"), _account(NURSE_NAME)
-    assert nurse.role == Role.NURSE and NURSE_TITLE in (nurse.public_title or "")
+    bonnie = user_create(
+        email="bonnie52@haven.example", display_name="Bonnie52", password=PASSWORD, verified=True
+    )
+    nurse = user_create(
+        email=NURSE_EMAIL,
+        display_name=NURSE_NAME,
+        password=PASSWORD,
+        role=Role.NURSE,
+        verified=True,
+        is_staff=True,
+        sign_off="Best wishes,\nBreast Care Nurse",
+    )
+    assert nurse.public_title == NURSE_TITLE
     thread_create(
         author=bonnie,
         category=Category.objects.get(slug="recurrence"),
@@ -265,7 +264,7 @@ def test_the_reference_thread_as_its_people_live_it(page: Page, open_tab: OpenTa
         expect(tab.get_by_role("button", name="Post reply")).to_have_count(0)
         tour.saw(tab, who=who, name="thread, answered and closed")
 
-    tour.assert_never_shown(NURSE_NAME, NURSE_EMAIL)
+    tour.assert_never_shown(NURSE_NAME, NURSE_SURNAME, NURSE_EMAIL)
     tour.assert_accessible()
 
 
