@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core import mail
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
@@ -269,7 +270,17 @@ def test_the_reference_thread_as_its_people_live_it(page: Page, open_tab: OpenTa
         expect(tab.get_by_role("button", name="Post reply")).to_have_count(0)
         tour.saw(tab, who=who, name="thread, answered and closed")
 
+    # Her notifications lead to the answer; they do not name the nurse either.
+    page.get_by_role("banner").get_by_role("link", name=re.compile(r"^Notifications")).click()
+    expect(page.locator("h1")).to_have_text("Notifications")
+    tour.saw(page, who="Sparrowhawk", name="notifications")
+    page.locator(f"main a[href='/p/{nurse_answer.pk}/']").first.click()
+    expect(page).to_have_url(_thread_page(thread))
+    expect(page.locator(f"article#post-{nurse_answer.pk}")).to_be_in_viewport()
+
     tour.assert_never_shown(NURSE_NAME, NURSE_SURNAME, NURSE_EMAIL)
+    emails = [f"{m.subject}\n{m.body}" for m in mail.outbox]
+    assert not [e for e in emails if NURSE_NAME in e or NURSE_SURNAME in e], emails
     tour.assert_accessible()
 
 
