@@ -5,8 +5,10 @@ request lets settings (and tests) change rates. Counters live in the shared cach
 so every gunicorn worker sees the same count.
 """
 
+from types import SimpleNamespace
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -34,3 +36,19 @@ class UserThrottle(_LiveRateMixin, throttling.UserRateThrottle):
 
 class ScopedThrottle(_LiveRateMixin, throttling.ScopedRateThrottle):
     """Per-view scope (``throttle_scope = "posting"``), per user, across workers."""
+
+
+def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
+    """A page's request against the API's scoped rate ``scope`` (``posting``, ``export``...):
+    None if it may go ahead (and it is counted), else how many seconds to wait.
+
+    The same throttle as an API view with ``throttle_scope = scope``, on the same counters:
+    requests to the page and to the API share one limit per member.
+    """
+    throttle = ScopedThrottle()
+    # It reads only the request's user and META, and the view's ``throttle_scope``.
+    view = SimpleNamespace(throttle_scope=scope)
+    if throttle.allow_request(request, view):  # type: ignore[arg-type]
+        return None
+    wait = throttle.wait()
+    return 0.0 if wait is None else wait
