@@ -34,3 +34,24 @@ class UserThrottle(_LiveRateMixin, throttling.UserRateThrottle):
 
 class ScopedThrottle(_LiveRateMixin, throttling.ScopedRateThrottle):
     """Per-view scope (``throttle_scope = "posting"``), per user, across workers."""
+
+
+class _Scoped:
+    """The one attribute ``ScopedRateThrottle`` reads from a view."""
+
+    def __init__(self, scope: str) -> None:
+        self.throttle_scope = scope
+
+
+def throttle_wait(request: Any, *, scope: str) -> float | None:
+    """Count one request against ``scope`` (``posting``, ``flagging``) for its user, as the
+    API's ``ScopedThrottle`` counts it, in the same counter: None when it is allowed, else
+    the seconds until it would be.
+
+    For views that are not DRF's (the pages): a member's page replies and API replies share
+    one allowance. ``request`` is a Django or DRF request (``user`` and ``META`` are read).
+    """
+    throttle = ScopedThrottle()
+    if throttle.allow_request(request, _Scoped(scope)):  # type: ignore[arg-type]
+        return None
+    return throttle.wait() or 1.0
