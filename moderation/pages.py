@@ -52,6 +52,7 @@ from moderation.queue import (
     review_item_get,
     review_resolve,
 )
+from moderation.review import REASON_SCORE
 
 # What the report form calls each reason the API takes (``FLAG_REASONS``), in its order.
 REPORT_LABELS = {
@@ -531,8 +532,10 @@ def _query(params: dict[str, str], **changes: Any) -> str:
 
 
 def _reasons(item: ReviewItem) -> list[str]:
+    """The item's reasons by label, the weightiest first (safeguarding before spam)."""
     labels = dict(ReviewItem.Reason.choices)
-    return [labels.get(reason, reason) for reason in item.reasons]
+    weighed = sorted(item.reasons, key=lambda r: (-REASON_SCORE.get(r, 1), labels.get(r, r)))
+    return [labels.get(reason, reason) for reason in weighed]
 
 
 @_staff_only(_check_reviewer)
