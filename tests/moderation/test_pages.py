@@ -3,15 +3,20 @@ page and action per role, the services' refusals as the page's words, nothing ha
 CSRF, and constant query counts."""
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from core.models import AuditEntry
 from forum.models import Notification, Post, Thread
 from forum.services import post_create, thread_close
 from moderation.answers import nurse_answer_create
@@ -20,7 +25,11 @@ from moderation.models import Flag, ReviewItem, SupportService
 from moderation.queue import review_claim
 from tests.factories import CategoryFactory, UserFactory, make_thread
 from tests.forum.test_pages import _assert_landmarks, _page
-from tests.utils import client_for
+from tests.utils import client_for, race
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+SUNDAY_3PM = datetime(2026, 11, 22, 15, 0, tzinfo=LONDON)
 
 pytestmark = pytest.mark.django_db
 
@@ -223,6 +232,17 @@ def test_a_member_reports_a_post_and_is_thanked(reply):
     assert again.status_code == 409
     assert "You have already flagged this post." in _html(again)
     assert Flag.objects.filter(post=reply).count() == 1
+
+
+def test_the_crisis_support_says_whether_the_helpline_is_open_now(ask_our_nurses, reply):
+    client = _signed_in(UserFactory())
+    sent = client.post(f"/p/{reply.pk}/report/", {"reason": "safeguarding"})["Location"]
+    with time_machine.travel(MONDAY_10AM):
+        open_now = _html(client.get(sent))
+    with time_machine.travel(SUNDAY_3PM):
+        closed = _html(client.get(sent))
+    assert "0808 800 6000" in open_now and "open now" in open_now.replace("’", "'")
+    assert "open now" not in closed and "tomorrow at 9am" in closed
 
 
 def test_a_safeguarding_report_shows_crisis_support_from_the_live_services(reply):
@@ -697,3 +717,67 @@ def test_the_answer_form_costs_a_constant_number_of_queries(
     with django_assert_num_queries(8):
         response = client.get(f"/staff/t/{question.pk}/answer/")
     assert response.status_code == 200
+
+
+def test_a_lapsed_claim_keeps_nobody_off(reply, moderator, roles, settings):
+    flag_create(flagger=UserFactory(), post=reply, reason="spam")
+    item = ReviewItem.objects.get(post=reply)
+    review_claim(moderator=moderator, item=item)
+    other = _signed_in(roles["admin"])
+    assert "Another moderator is working on this item." in _html(
+        other.get(f"/staff/queue/{item.pk}/")
+    )
+    later = timedelta(minutes=settings.HAVEN_REVIEW_CLAIM_MINUTES + 1)
+    with time_machine.travel(timezone.now() + later):
+        page = _html(other.get(f"/staff/queue/{item.pk}/"))
+        assert "Another moderator" not in page
+        resolved = other.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "dismiss"})
+    assert resolved["Location"] == "/staff/queue/"
+    item.refresh_from_db()
+    assert item.status == "dismissed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_moderators_resolving_at_once_resolve_it_once():
+    moderators = [UserFactory(role=Role.MODERATOR) for _ in range(2)]
+    thread = make_thread(title="Racing thread")
+    post = post_create(author=UserFactory(), thread=thread, body="Buy now")
+    flag_create(flagger=UserFactory(), post=post, reason="spam")
+    item = ReviewItem.objects.get(post=post)
+    outcomes: list[str] = []
+
+    def resolve(moderator: User, action: str) -> None:
+        response = _signed_in(moderator).post(
+            f"/staff/queue/{item.pk}/", {"step": "resolve", "action": action}
+        )
+        assert response.status_code == 303
+        outcomes.append(response["Location"])
+
+    errors = race(
+        [lambda: resolve(moderators[0], "hide"), lambda: resolve(moderators[1], "dismiss")]
+    )
+    assert errors == []
+    assert sorted(outcomes) == ["/staff/queue/", f"/staff/queue/{item.pk}/"]
+    item.refresh_from_db()
+    assert item.status in ("hidden", "dismissed")
+    assert AuditEntry.objects.filter(action="review_resolved").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_nurses_publishing_at_once_publish_one_first_answer(ask_our_nurses):
+    nurses = [UserFactory(role=Role.NURSE) for _ in range(2)]
+    thread = make_thread(category=ask_our_nurses, title="Racing question")
+    clients = [_signed_in(nurse) for nurse in nurses]
+    digests = [_preview(client, thread, body=f"Answer {n}")[1] for n, client in enumerate(clients)]
+    statuses: list[int] = []
+
+    def publish(n: int) -> None:
+        response = clients[n].post(
+            f"/staff/t/{thread.pk}/answer/",
+            {"body": f"Answer {n}", "action": "publish", "preview_digest": digests[n]},
+        )
+        statuses.append(response.status_code)
+
+    assert race([lambda: publish(0), lambda: publish(1)]) == []
+    assert sorted(statuses) == [303, 409]
+    assert Post.objects.filter(thread=thread, kind="nurse_answer").count() == 1
