@@ -61,6 +61,13 @@ def check_is_nurse(user: User) -> None:
         raise Forbidden("not_nurse", "Only the nursing team can do this.")
 
 
+def signpost_choices() -> tuple[list[SignpostingTemplate], list[InformationResource]]:
+    """What a nurse may pick as signposts: the active service and information templates,
+    then the information pages (each by its key)."""
+    templates = SignpostingTemplate.objects.filter(kind__in=SIGNPOST_KINDS, is_active=True)
+    return list(templates), list(InformationResource.objects.all())
+
+
 def resource_markdown(resource: InformationResource) -> str:
     reviewed = f"{resource.current_as_of:%-d %B %Y}"
     if resource.url:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.identity import author_public, published_author, voice_of
+from accounts.identity import published_author
 from accounts.models import User
 from accounts.permissions import IsParticipant
 from accounts.serializers import AuthorField
@@ -41,19 +41,16 @@ from moderation.answers import (
     nurse_answer_preview,
     nurse_queue,
     resource_markdown,
+    signpost_choices,
     unanswered_questions,
 )
 from moderation.filters import ReviewItemFilter
 from moderation.flags import flag_create
-from moderation.models import (
-    FLAG_REASONS,
-    InformationResource,
-    ReviewItem,
-    SignpostingTemplate,
-)
+from moderation.models import FLAG_REASONS, ReviewItem, SignpostingTemplate
 from moderation.queue import (
     ACTIONS,
     claim_is_live,
+    flagger_public,
     review_claim,
     review_item_get,
     review_queue,
@@ -103,6 +100,7 @@ class SignpostListApi(APIView):
     def get(self, request: Request) -> Response:
         context = signposting_context(now=timezone.now(), nurse=request.user)  # type: ignore[arg-type]
         today = timezone.localdate()
+        templates, resources = signpost_choices()
         rows = [
             {
                 "key": t.key,
@@ -111,10 +109,7 @@ class SignpostListApi(APIView):
                 "preview": _preview(t.body, context),
                 "review_overdue": False,
             }
-            for t in SignpostingTemplate.objects.filter(
-                kind__in=[SignpostingTemplate.Kind.SERVICE, SignpostingTemplate.Kind.INFORMATION],
-                is_active=True,
-            )
+            for t in templates
         ]
         rows += [
             {
@@ -124,7 +119,7 @@ class SignpostListApi(APIView):
                 "preview": resource_markdown(r),
                 "review_overdue": r.is_overdue(today),
             }
-            for r in InformationResource.objects.all()
+            for r in resources
         ]
         return Response(self.OutputSerializer(rows, many=True).data)
 
@@ -434,7 +429,7 @@ class ReviewItemOutputSerializer(serializers.Serializer):
                     "reason": flag.reason,
                     "note": flag.note,
                     "created_at": _when(flag.created_at),
-                    "flagger": _flagger(flag.flagger),
+                    "flagger": flagger_public(flag.flagger),
                 }
                 for flag in item.flags.all()
             ],
@@ -443,13 +438,6 @@ class ReviewItemOutputSerializer(serializers.Serializer):
 
 def _when(value: Any) -> str | None:
     return None if value is None else serializers.DateTimeField().to_representation(value)
-
-
-def _flagger(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    voice = voice_of(user)
-    return author_public(user, role=voice.role, title=voice.title)
 
 
 def _item_response(request: Request, item_id: int) -> Response:
