@@ -209,8 +209,9 @@ def test_the_reference_thread_as_its_people_live_it(page: Page, open_tab: OpenTa
     like.click()
     unlike = reply_article.get_by_role("button", name="Unlike", exact=True)
     expect(unlike).to_have_attribute("aria-pressed", "true")
+    expect(reply_article.locator(".likes")).to_have_text(re.compile(r"^\s*1 like\s*$"))
     tour.saw(page, who="Sparrowhawk", name="thread, after liking")
-    page.reload()
+    page.reload()  # what the server now says, not only what htmx swapped in
     expect(reply_article.locator(".likes")).to_have_text(re.compile(r"^\s*1 like\s*$"))
     bonnie_post.refresh_from_db()
     assert bonnie_post.like_count == 1
