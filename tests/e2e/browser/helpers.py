@@ -143,12 +143,14 @@ def assert_focus_visible(page: Page) -> None:
     )
 
 
-def tab_to(page: Page, target: Locator, *, limit: int = 80) -> int:
-    """Press Tab (only Tab) until ``target`` has the focus, checking at every stop that the
-    focus is visible; the number of presses. Fails if ``limit`` presses never reach it."""
+def tab_to(page: Page, target: Locator, *, limit: int = 80, backwards: bool = False) -> int:
+    """Press Tab (Shift+Tab if ``backwards``) until ``target`` has the focus, checking at
+    every stop that the focus is visible; the number of presses. Fails if ``limit`` presses
+    never reach it."""
+    key = "Shift+Tab" if backwards else "Tab"
     for presses in range(1, limit + 1):
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
         assert_focus_visible(page)
         if target.evaluate("element => element === document.activeElement"):
             return presses
-    raise AssertionError(f"{target} is never reached with Tab ({limit} presses)")
+    raise AssertionError(f"{target} is never reached with {key} ({limit} presses)")

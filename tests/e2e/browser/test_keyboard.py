@@ -1,4 +1,5 @@
-"""Keyboard only: a member asks a question and replies in a thread without a mouse.
+"""Keyboard only: a member asks a question, replies in a thread and likes a post without a
+mouse.
 
 Nothing is clicked or filled: only Tab, typing, Enter and Space, as someone who cannot use
 a pointer works. At every Tab stop the focused element must show a visible outline, and the
@@ -93,3 +94,14 @@ def test_a_member_asks_and_replies_with_the_keyboard_alone(page: Page, live_url:
 
     expect(page.locator("article.post").filter(has_text=REPLY_BODY)).to_have_count(1)
     assert Post.objects.filter(thread=other_thread, author=sparrowhawk, body=REPLY_BODY).exists()
+
+    # Back up with Shift+Tab (the page opened at her reply) to Bonnie52's question and like
+    # it with Space: the toggle flips in place and keeps the focus.
+    opening = other_thread.posts.get(author=other_thread.author)
+    article = page.locator(f"article#post-{opening.pk}")
+    tab_to(page, article.get_by_role("button", name="Like", exact=True), backwards=True)
+    page.keyboard.press("Space")
+    unlike = article.get_by_role("button", name="Unlike", exact=True)
+    expect(unlike).to_have_attribute("aria-pressed", "true")
+    expect(unlike).to_be_focused()
+    assert_focus_visible(page)
