@@ -253,6 +253,7 @@ def test_the_reference_thread_as_its_people_live_it(page: Page, open_tab: OpenTa
     nurse_answer = thread.posts.get(kind=Post.Kind.NURSE_ANSWER)
     expect(nurse_tab.locator(f"article#post-{nurse_answer.pk}")).to_contain_text(NURSE_TITLE)
     expect(nurse_tab.locator("p.notice-closed")).to_be_visible()
+    expect(nurse_tab.get_by_label("Your reply")).to_have_count(0)  # nobody replies now
     tour.saw(nurse_tab, who="nurse", name="thread, answered and closed, as a nurse")
     thread.refresh_from_db()
     assert thread.status == Thread.Status.CLOSED
