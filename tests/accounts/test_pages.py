@@ -303,6 +303,19 @@ def test_failed_sign_ins_are_limited_on_the_page_as_in_the_api(client):
     assert api.status_code == 400
 
 
+def test_signing_in_greets_nobody_by_name(client):
+    """allauth's "Successfully signed in as <name>" would put a nurse's private display name
+    on the page she lands on; Haven's message names nobody."""
+    nurse = UserFactory(display_name="Helen Smith", email="helen@haven.test")
+    user_set_role(user=nurse, role=Role.NURSE)
+    response = client.post(
+        "/account/login/", {"login": "helen@haven.test", "password": PASSWORD}, follow=True
+    )
+    html = response.content.decode()
+    assert "You are signed in." in html
+    assert "Helen Smith" not in html and "helen@haven.test" not in html
+
+
 def test_the_admin_keeps_its_own_sign_in_page(client):
     admin = UserFactory(is_staff=True, is_superuser=True)
     response = client.get("/admin/")
