@@ -148,6 +148,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# The browser pages' forms: allauth's, labelled in Haven's words.
+ACCOUNT_FORMS = {
+    "login": "accounts.browser_forms.LoginForm",
+    "change_password": "accounts.browser_forms.ChangePasswordForm",
+    "set_password": "accounts.browser_forms.SetPasswordForm",
+    "reset_password_from_key": "accounts.browser_forms.ResetPasswordKeyForm",
+}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

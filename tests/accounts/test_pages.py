@@ -303,6 +303,19 @@ def test_failed_sign_ins_are_limited_on_the_page_as_in_the_api(client):
     assert api.status_code == 400
 
 
+def test_signing_in_greets_nobody_by_name(client):
+    """allauth's "Successfully signed in as <name>" would put a nurse's private display name
+    on the page she lands on; Haven's message names nobody."""
+    nurse = UserFactory(display_name="Helen Smith", email="helen@haven.test")
+    user_set_role(user=nurse, role=Role.NURSE)
+    response = client.post(
+        "/account/login/", {"login": "helen@haven.test", "password": PASSWORD}, follow=True
+    )
+    html = response.content.decode()
+    assert "You are signed in." in html
+    assert "Helen Smith" not in html and "helen@haven.test" not in html
+
+
 def test_the_admin_keeps_its_own_sign_in_page(client):
     admin = UserFactory(is_staff=True, is_superuser=True)
     response = client.get("/admin/")
@@ -408,6 +421,64 @@ def test_a_used_reset_link_is_an_expired_page(django_capture_on_commit_callbacks
     again = Client().get(_path(link))
     assert again.status_code == 200
     assert _h1(again) == "This link has expired"
+
+
+@pytest.mark.parametrize("started_in", ["app", "page"])
+def test_every_link_in_every_account_email_opens_a_haven_page(
+    started_in, django_capture_on_commit_callbacks
+):
+    """Sign-up (new and registered address) and reset (known and unknown address), from
+    the app API and from the pages: each email's every link opens a page in Haven's frame."""
+    UserFactory(email="bonnie@haven.test", display_name="Bonnie52")
+    app, page = APIClient(), Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        for email, name in (("new@haven.test", "Newcomer"), ("bonnie@haven.test", "Someone")):
+            data = {"email": email, "password": PASSWORD, "display_name": name}
+            if started_in == "app":
+                app.post("/_allauth/app/v1/auth/signup", data, format="json")
+            else:
+                page.post("/account/signup/", {**data, "password1": PASSWORD})
+        for email in ("bonnie@haven.test", "nobody@haven.test"):
+            if started_in == "app":
+                app.post("/_allauth/app/v1/auth/password/request", {"email": email}, format="json")
+            else:
+                page.post("/account/password/reset/", {"email": email})
+    assert len(mail.outbox) == 4
+    opened = set()
+    for message in mail.outbox:
+        links = _links_in(message)
+        assert links, message.body
+        for link in links:
+            assert link.startswith(f"{settings.FRONTEND_URL}/account/"), link
+            response = Client().get(_path(link), follow=True)
+            assert response.status_code == 200, link
+            _assert_landmarks(response, _h1(response))
+            opened.add(_h1(response))
+    assert opened == {
+        "Confirm your email address",
+        "Reset your password",
+        "Choose a new password",
+        "Join Haven",
+    }
+
+
+def test_joining_with_a_registered_address_looks_like_joining(client):
+    """No enumeration on the page either: the same answer as for a new address."""
+    UserFactory(email="bonnie@haven.test", display_name="Bonnie52")
+    new = _sign_up(client, email="new@haven.test", display_name="Newcomer")
+    existing = _sign_up(Client(), email="bonnie@haven.test", display_name="Someone")
+    assert new.status_code == existing.status_code == 302
+    assert new["Location"] == existing["Location"] == "/account/confirm-email/"
+    assert User.objects.filter(email="bonnie@haven.test").count() == 1
+
+
+def test_allauths_own_rate_limits_answer_a_haven_page(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login": "1/m/ip"}
+    attempt = {"login": "a@haven.test", "password": "x" * 12}
+    assert client.post("/account/login/", attempt).status_code == 200
+    refused = client.post("/account/login/", attempt)
+    assert refused.status_code == 429
+    _assert_landmarks(refused, "Too many attempts")
 
 
 def test_every_route_an_account_email_links_to_resolves():

@@ -114,8 +114,8 @@ def test_a_forgotten_password_is_reset_from_the_emailed_link(page: Page, live_ur
 
     page.goto(_emailed_link("/account/password/reset/key/"))
     _expect_frame(page, "Choose a new password")
-    page.get_by_label("New Password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("New Password (again)").fill(NEW_PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Save new password").click()
     _expect_frame(page, "Password changed")
 
@@ -134,9 +134,9 @@ def test_password_change_from_the_settings(page: Page, live_url: str):
     page.goto("/account/settings/")
     page.get_by_role("link", name="Change password").click()
     _expect_frame(page, "Change password")
-    page.get_by_label("Current Password").fill(PASSWORD)
-    page.get_by_label("New Password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("New Password (again)").fill(NEW_PASSWORD)
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
 
     expect(page.locator(".messages[role=status]")).to_contain_text("Password successfully changed")
@@ -299,7 +299,7 @@ def test_axe_on_the_emailed_pages(page: Page, live_url: str):
     page.goto(_emailed_link("/account/password/reset/key/"))
     _expect_frame(page, "Choose a new password")
     _assert_no_serious_violations(page)
-    page.get_by_label("New Password", exact=True).fill("short")
+    page.get_by_label("New password", exact=True).fill("short")
     _submit_empty(page, "Save new password")
     _assert_no_serious_violations(page)
 
