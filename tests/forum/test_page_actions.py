@@ -21,7 +21,7 @@ from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like, thread_close
 from tests.factories import CategoryFactory, UserFactory, make_thread
 from tests.forum.test_pages import _assert_landmarks, _page
-from tests.utils import client_for
+from tests.utils import client_for, race
 
 pytestmark = pytest.mark.django_db
 
@@ -729,3 +729,23 @@ def test_new_pages_cost_a_constant_number_of_queries(size, django_assert_num_que
     # the post and thread; then, past page 1: rows before it, the page's first row, the rest
     with django_assert_num_queries(1 + 1 + (3 if size > 20 else 1)):
         assert client.get(f"/p/{deep.pk}/").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_like_counts_once():
+    """Two presses of the same button racing (one by htmx, one by a plain form): one like."""
+    thread = make_thread()
+    post = _posts_of(thread)[0]
+    member = UserFactory()
+    answers: list[int] = []
+
+    def press(headers: dict[str, str]) -> None:
+        response = _signed_in(member).post(f"/p/{post.pk}/like/", {"action": "like"}, **headers)
+        answers.append(response.status_code)
+
+    assert race([lambda: press(HTMX), lambda: press({})]) == []
+    assert sorted(answers) == [200, 303]
+    post.refresh_from_db()
+    thread.refresh_from_db()
+    assert post.like_count == Like.objects.filter(post=post).count() == 1
+    assert thread.like_count == 1
