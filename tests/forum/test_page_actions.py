@@ -193,6 +193,38 @@ def test_suggestions_as_an_htmx_fragment_and_as_a_page(client, peers):
     assert f'href="/t/{older.pk}/"' in _html(page)
 
 
+def test_live_validation_checks_one_field_and_writes_nothing(member, peers, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "posting": "1/min",
+        },
+    }
+    client = _signed_in(member)
+    page = _page(client.get("/c/peers/new/"))
+    [wrapper] = page.all("div", id="field-title")
+    assert wrapper["hx-trigger"] == "change" and wrapper["hx-select"] == "#field-title > .field"
+    assert wrapper["aria-live"] == "polite" and wrapper["hx-disinherit"] == "*"
+
+    def check(field: str, **data: str) -> str:
+        response = client.post("/c/peers/new/", {"action": "validate", "field": field, **data})
+        assert response.status_code == 200
+        return _html(response)
+
+    html = check("title", title="Hi", body="")
+    field = html[html.index('<div id="field-title"') : html.index('<div id="field-body"')]
+    assert "The title must be at least 5 characters long." in field
+    assert 'aria-invalid="true"' in field
+    assert "The post must be" not in html  # the field left, not the one not yet written
+    assert 'aria-invalid="true"' not in check("title", title="A good title", body="")
+    assert "The post must be at least 1 character long." in check("body", title="", body=" ")
+    assert not Thread.objects.exists()
+    assert client.post("/c/peers/new/", {"action": "validate", "field": "x"}).status_code == 400
+    # None of it counted against the posting throttle.
+    assert client.post("/c/peers/new/", {"title": "A good title", "body": "B"}).status_code == 303
+
+
 def test_an_unknown_category_has_no_new_thread_page(member):
     assert _signed_in(member).get("/c/nowhere/new/").status_code == 404
 
@@ -657,7 +689,7 @@ def test_notifications_come_in_cursor_pages(member, thread):
     second = _page(client.get(f"/notifications/{older}"))
     links = [a["href"] for a in second.all("a") if (a["href"] or "").startswith("/p/")]
     assert links == [f"/p/{posts[1].pk}/", f"/p/{posts[0].pk}/"]
-    assert client.get("/notifications/?cursor=nonsense").status_code == 404
+    assert client.get("/notifications/?cursor=nonsense").status_code == 400
 
 
 # --- Search -----------------------------------------------------------------------------------
