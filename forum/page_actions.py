@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -37,7 +37,7 @@ from core.errors import ApplicationError, Forbidden
 from forum import selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Notification, Post, Thread
-from forum.pages import _relative, may_reply, post_url
+from forum.pages import link_query, may_reply, post_url
 
 View = Callable[..., HttpResponse]
 
@@ -83,6 +83,8 @@ def _page(
 class _Form(forms.Form):
     """A form that only carries what was typed: every rule is the service's."""
 
+    retry_after: int | None = None  # seconds, once the posting throttle refused
+
     def refuse(self, exc: ValidationError | ApplicationError) -> int:
         """Put a service's refusal on the form; the status the page answers with."""
         if isinstance(exc, ApplicationError):
@@ -93,8 +95,6 @@ class _Form(forms.Form):
             for message in field_messages:
                 self.add_error(field if field in self.fields else None, message)
         return 400
-
-    retry_after: int | None = None
 
     def throttled(self, request: HttpRequest) -> int | None:
         """The API's ``posting`` throttle for this member: 429 with when to try again."""
@@ -137,19 +137,38 @@ def _similar(title: str) -> list[Thread]:
     return selectors.thread_similar(title=title[:200]) if title.strip() else []
 
 
+# Live validation (htmx, as the member leaves a field): the services' own checks of one field.
+_FIELD_CHECKS: dict[str, Callable[[str], str]] = {
+    "title": services.clean_title,
+    "body": services.clean_body,
+}
+
+
+def _validate_field(form: _Form, name: str) -> None:
+    check = _FIELD_CHECKS.get(name)
+    if check is None:
+        raise BadRequest("No such field to check.")
+    try:
+        check(form.cleaned_data[name])
+    except ValidationError as exc:
+        form.refuse(exc)
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def thread_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Start a thread in a category. "Check for similar threads" shows what was asked
-    before without writing anything (the htmx suggestions do it as the title is typed)."""
+    before without writing anything (the htmx suggestions do it as the title is typed);
+    with htmx, a field left with text the service would refuse shows its error at once."""
     category = get_object_or_404(Category, slug=slug)
     form = ThreadForm(request.POST if request.method == "POST" else None)
     status = 200
-    checked = False
-    if form.is_bound and form.is_valid():
+    action = request.POST.get("action")
+    checked = action == "check"
+    if form.is_bound and form.is_valid() and not checked:
         data = form.cleaned_data
-        if request.POST.get("action") == "check":
-            checked = True
+        if action == "validate":  # live validation: no write, no throttle
+            _validate_field(form, request.POST.get("field", ""))
         elif (refused := form.throttled(request)) is not None:
             status = refused
         else:
@@ -176,8 +195,9 @@ def thread_new(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "category": category,
         "form": form,
-        "suggestions": _similar(title) if (checked or form.errors) else None,
-        "checked": checked,
+        "suggestions": _similar(title)
+        if checked or (form.errors and action != "validate")
+        else None,
     }
     response = _page(
         request, "haven/forum/thread_new.html", context, title="Start a new thread", status=status
@@ -407,7 +427,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
             Request(request),
         )
     except DrfValidationError as exc:
-        raise Http404("No such page of notifications.") from exc
+        raise BadRequest("That page of notifications does not exist.") from exc
     rows = [
         {
             "notification": notification,
@@ -418,8 +438,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "rows": rows,
-        "previous": _relative(paginator.get_previous_link()),
-        "next": _relative(paginator.get_next_link()),
+        "previous": link_query(paginator.get_previous_link()),
+        "next": link_query(paginator.get_next_link()),
     }
     return _page(request, "haven/forum/notifications.html", context, title="Notifications")
 

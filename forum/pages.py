@@ -91,7 +91,7 @@ class PostRow:
     support: str | None
 
 
-def _relative(link: str | None) -> str | None:
+def link_query(link: str | None) -> str | None:
     """The pagination's absolute link as this page's own query string."""
     return None if link is None else f"?{urlsplit(link).query}"
 
@@ -120,8 +120,8 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         "thread": shown,
         "author": published_author(shown),
         "rows": rows,
-        "previous": _relative(paginator.get_previous_link()),
-        "next": _relative(paginator.get_next_link()),
+        "previous": link_query(paginator.get_previous_link()),
+        "next": link_query(paginator.get_next_link()),
         # What the members' actions need, from rows already loaded (no query of their own).
         "edit_since": timezone.now() - services.edit_window(),
         "may_reply": may_reply(shown, viewer),

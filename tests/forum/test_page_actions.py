@@ -21,7 +21,7 @@ from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like, thread_close
 from tests.factories import CategoryFactory, UserFactory, make_thread
 from tests.forum.test_pages import _assert_landmarks, _page
-from tests.utils import client_for
+from tests.utils import client_for, race
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +191,38 @@ def test_suggestions_as_an_htmx_fragment_and_as_a_page(client, peers):
     page = client.get("/suggest/", {"title": "radiotherapy"})
     _assert_landmarks(page, "Asked before?")
     assert f'href="/t/{older.pk}/"' in _html(page)
+
+
+def test_live_validation_checks_one_field_and_writes_nothing(member, peers, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "posting": "1/min",
+        },
+    }
+    client = _signed_in(member)
+    page = _page(client.get("/c/peers/new/"))
+    [wrapper] = page.all("div", id="field-title")
+    assert wrapper["hx-trigger"] == "change" and wrapper["hx-select"] == "#field-title > .field"
+    assert wrapper["aria-live"] == "polite" and wrapper["hx-disinherit"] == "*"
+
+    def check(field: str, **data: str) -> str:
+        response = client.post("/c/peers/new/", {"action": "validate", "field": field, **data})
+        assert response.status_code == 200
+        return _html(response)
+
+    html = check("title", title="Hi", body="")
+    field = html[html.index('<div id="field-title"') : html.index('<div id="field-body"')]
+    assert "The title must be at least 5 characters long." in field
+    assert 'aria-invalid="true"' in field
+    assert "The post must be" not in html  # the field left, not the one not yet written
+    assert 'aria-invalid="true"' not in check("title", title="A good title", body="")
+    assert "The post must be at least 1 character long." in check("body", title="", body=" ")
+    assert not Thread.objects.exists()
+    assert client.post("/c/peers/new/", {"action": "validate", "field": "x"}).status_code == 400
+    # None of it counted against the posting throttle.
+    assert client.post("/c/peers/new/", {"title": "A good title", "body": "B"}).status_code == 303
 
 
 def test_an_unknown_category_has_no_new_thread_page(member):
@@ -657,7 +689,7 @@ def test_notifications_come_in_cursor_pages(member, thread):
     second = _page(client.get(f"/notifications/{older}"))
     links = [a["href"] for a in second.all("a") if (a["href"] or "").startswith("/p/")]
     assert links == [f"/p/{posts[1].pk}/", f"/p/{posts[0].pk}/"]
-    assert client.get("/notifications/?cursor=nonsense").status_code == 404
+    assert client.get("/notifications/?cursor=nonsense").status_code == 400
 
 
 # --- Search -----------------------------------------------------------------------------------
@@ -729,3 +761,23 @@ def test_new_pages_cost_a_constant_number_of_queries(size, django_assert_num_que
     # the post and thread; then, past page 1: rows before it, the page's first row, the rest
     with django_assert_num_queries(1 + 1 + (3 if size > 20 else 1)):
         assert client.get(f"/p/{deep.pk}/").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_like_counts_once():
+    """Two presses of the same button racing (one by htmx, one by a plain form): one like."""
+    thread = make_thread()
+    post = _posts_of(thread)[0]
+    member = UserFactory()
+    answers: list[int] = []
+
+    def press(headers: dict[str, str]) -> None:
+        response = _signed_in(member).post(f"/p/{post.pk}/like/", {"action": "like"}, **headers)
+        answers.append(response.status_code)
+
+    assert race([lambda: press(HTMX), lambda: press({})]) == []
+    assert sorted(answers) == [200, 303]
+    post.refresh_from_db()
+    thread.refresh_from_db()
+    assert post.like_count == Like.objects.filter(post=post).count() == 1
+    assert thread.like_count == 1

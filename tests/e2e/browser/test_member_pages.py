@@ -78,6 +78,27 @@ def test_ask_sees_a_suggestion_while_typing_then_posts(page: Page, live_url: str
     )  # the author follows her thread from the start
 
 
+def test_a_field_left_with_a_problem_says_so_at_once(page: Page, live_url: str, demo: None):
+    sign_in(page.context, _member("Bonnie52"), url=live_url)
+    page.goto(f"{NURSES}new/")
+    _mark_page(page)
+
+    page.get_by_label("Title").fill("Hi")
+    page.get_by_label("Your message").focus()  # leaving the title
+
+    title = page.get_by_label("Title")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_title-error")).to_contain_text("at least 5 characters")
+    expect(page.get_by_label("Your message")).to_be_focused()  # she is where she went
+    _assert_no_violations(page)
+    title.fill("Scans after treatment")
+    page.get_by_label("Your message").focus()
+    expect(page.locator("#id_title-error")).to_have_count(0)
+    expect(page.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")
+    assert _same_page(page)
+    assert not Thread.objects.filter(title="Scans after treatment").exists()
+
+
 def test_follow_reply_like_and_edit_in_place(page: Page, live_url: str, demo: None):
     thread = _open_thread()
     opening = _opening_post(thread)
