@@ -129,6 +129,8 @@ def _page(
     title: str,
     status: int = 200,
 ) -> HttpResponse:
+    if context.get("problems"):  # said first, as a screen reader reads the title first
+        title = f"Error: {title}"
     return render(request, template, {"title": title, **context}, status=status)
 
 
