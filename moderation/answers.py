@@ -52,6 +52,7 @@ DEFAULT_CLOSING = (
     "questions or would like to provide feedback, please start a new thread."
 )
 SIGNPOST_KINDS = (SignpostingTemplate.Kind.SERVICE, SignpostingTemplate.Kind.INFORMATION)
+MAX_SIGNPOSTS = 20  # chosen for one answer (the API's and the page's input)
 
 
 def check_is_nurse(user: User) -> None:

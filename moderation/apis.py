@@ -35,6 +35,7 @@ from forum.models import Category, Post, Thread
 from forum.selectors import post_for_viewer, post_get, post_page_queryset, thread_get
 from forum.services import post_hide, post_restore, thread_close, thread_move, thread_reopen
 from moderation.answers import (
+    MAX_SIGNPOSTS,
     check_is_nurse,
     nurse_answer_correct,
     nurse_answer_create,
@@ -129,7 +130,7 @@ class _AnswerInput(serializers.Serializer):
 
     body = serializers.CharField(trim_whitespace=False, allow_blank=True)
     signposts = serializers.ListField(
-        child=serializers.SlugField(), required=False, default=list, max_length=20
+        child=serializers.SlugField(), required=False, default=list, max_length=MAX_SIGNPOSTS
     )
 
 

@@ -11,6 +11,7 @@ form POST answered by a redirect with a confirmation (no JavaScript needed).
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,6 +35,7 @@ from forum.models import Post, Thread
 from forum.selectors import post_get, post_page_queryset, post_visible_get, thread_get
 from forum.services import may_close, post_hide, post_restore, thread_close, thread_reopen
 from moderation.answers import (
+    MAX_SIGNPOSTS,
     check_is_nurse,
     nurse_answer_create,
     nurse_answer_preview,
@@ -74,9 +76,9 @@ DECISION_HINTS = {
     "reject": "Refuse a held post, or hide a visible one. The author is told, with your note.",
     "hide": "Hide the post from everyone but moderators. The author is told, with your note.",
     "restore": "Show a hidden post again.",
-    "dismiss": "The reports were unfounded: the post stays as it is.",
+    "dismiss": "The reports were unfounded: the post stays as it is (shown again if only "
+    "the reports hid it).",
 }
-MAX_SIGNPOSTS = 20  # as the API's input
 
 
 # --- What every page here shares --------------------------------------------------------
@@ -127,6 +129,8 @@ def _page(
     title: str,
     status: int = 200,
 ) -> HttpResponse:
+    if context.get("problems"):  # said first, as a screen reader reads the title first
+        title = f"Error: {title}"
     return render(request, template, {"title": title, **context}, status=status)
 
 
@@ -156,6 +160,7 @@ def _staff_only(check: Callable[[User], None]) -> Callable[..., Any]:
     """Signed in (else the sign-in page), then ``check`` (a ``Forbidden``: the 403 page)."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
         @login_required
         def wrapped(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             try:
@@ -164,8 +169,6 @@ def _staff_only(check: Callable[[User], None]) -> Callable[..., Any]:
                 return _refused(request, exc)
             return view(request, **kwargs)
 
-        wrapped.__name__ = view.__name__
-        wrapped.__doc__ = view.__doc__
         return wrapped
 
     return decorate
@@ -218,7 +221,8 @@ def report(request: HttpRequest, post_id: int) -> HttpResponse:
     post = post_visible_get(post_id=post_id, viewer=user)
     sent = open_flag_of(flagger=user, post=post)
     if sent is not None:
-        support = policy.support_html(CRISIS) if sent.reason == "safeguarding" else None
+        at_risk = sent.reason == ReviewItem.Reason.SAFEGUARDING
+        support = policy.support_html(CRISIS) if at_risk else None
         context = {**_post_context(post), "flag": sent, "support": support}
         return _page(request, "haven/report_sent.html", context, title="Report sent")
     return _report_form(request, post, values={}, problems=Problems())

@@ -267,7 +267,7 @@ def test_report_refusals_are_the_services_words_and_write_nothing(reply, moderat
     author = _signed_in(reply.author)
     own = author.post(f"/p/{reply.pk}/report/", {"reason": "spam"})
     assert own.status_code == 403 and "You cannot flag your own post." in _html(own)
-    _assert_landmarks(own, "Report a post")
+    _assert_landmarks(own, "Error: Report a post")
     member = _signed_in(UserFactory())
     missing = member.post(f"/p/{reply.pk}/report/", {"note": "Hm"})
     assert missing.status_code == 400
