@@ -98,6 +98,15 @@ def _community_without_the_reference_thread() -> dict[str, User]:
     return {"bonnie": bonnie, "nurse": nurse}
 
 
+def _sign_in_by_page(tab: Page, *, email: str) -> None:
+    """On the sign-in page: Email, Password, "Sign in"; wait until signed in (the page she
+    lands on, with its greeting, is what she sees next)."""
+    tab.get_by_label("Email", exact=True).fill(email)
+    tab.get_by_label("Password", exact=True).fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("button", name="Sign out")).to_be_visible()
+
+
 def _close_thread(tab: Page, tour: Tour) -> None:
     """Close the thread shown in ``tab``: "Close thread" (a link to the form, or a button
     that opens it), an optional "Closing note", then the form's "Close thread" button."""
@@ -158,10 +167,8 @@ def test_the_reference_thread_as_its_people_live_it(page: Page, open_tab: OpenTa
     if not re.search(r"/account/login/", page.url):
         page.goto("/account/login/")
     tour.saw(page, who="Sparrowhawk", name="sign in")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    _sign_in_by_page(page, email=email)
+    tour.saw(page, who="Sparrowhawk", name="signed in")
 
     # She asks in Ask Our Nurses; an older thread is suggested while she types the title.
     page.goto("/")
@@ -216,10 +223,12 @@ def test_the_reference_thread_as_its_people_live_it(page: Page, open_tab: OpenTa
     bonnie_post.refresh_from_db()
     assert bonnie_post.like_count == 1
 
-    # The nurse finds the question, previews her answer with two signposts, publishes it
-    # and closes the thread.
-    nurse_tab = open_tab("nurse", cast["nurse"])
-    nurse_tab.goto("/")
+    # The nurse signs in, finds the question, previews her answer with two signposts,
+    # publishes it and closes the thread.
+    nurse_tab = open_tab("nurse")
+    nurse_tab.goto("/account/login/")
+    _sign_in_by_page(nurse_tab, email=NURSE_EMAIL)
+    tour.saw(nurse_tab, who="nurse", name="home, signed in as a nurse")
     nurse_tab.get_by_role("link", name="Nurse questions").click()
     expect(nurse_tab).to_have_url(re.compile(r"/staff/questions/"))
     tour.saw(nurse_tab, who="nurse", name="nurse questions")
