@@ -2,6 +2,7 @@
 the stories: what people saw on the way, links in emails, the keyboard's focus."""
 
 import re
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,11 +82,13 @@ class Tour:
         if name not in self.checked:
             self.checked[name] = axe_violations(page)
 
-    def assert_never_shown(self, *texts: str) -> None:
-        """No page anybody saw contains any of ``texts`` (case-insensitive)."""
+    def assert_never_shown(self, *texts: str, to: Collection[str] | None = None) -> None:
+        """No page anybody saw (or anybody of ``to``) contains any of ``texts``
+        (case-insensitive)."""
         found = [
             f"{who} at {url}: {text!r}"
             for who, url, html in self.seen
+            if to is None or who in to
             for text in texts
             if text.lower() in html.lower()
         ]

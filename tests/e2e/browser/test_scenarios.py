@@ -6,9 +6,10 @@ only (the test reads the database to know ids and to check an outcome, never to 
    title); Bonnie52 replies; Sparrowhawk likes the reply; the nurse answers with two
    signposts after checking the preview, and closes the thread; nobody can reply any more,
    and no page any of them saw names the nurse.
-2. A member reports a post for safeguarding and is shown crisis support; a moderator
-   resolves the report from the review queue. A new member's first post is held and an
-   anonymous reader sees it only once a moderator approves it.
+2. A member reports a post for safeguarding and is shown crisis support (so is the post's
+   author, under her post, and nobody else); a moderator resolves the report from the
+   review queue. A new member's first post is held and an anonymous reader sees it only
+   once a moderator approves it; its author is told. Members never see the moderator's name.
 
 Every distinct page on the way is checked by axe-core (0 serious or critical violations).
 """
@@ -304,6 +305,9 @@ WORRYING_BODY = (
 )
 
 
+MODERATOR_NAME = "Community Team 1"  # the demo moderator's own name: members never see it
+
+
 def _moderator() -> User:
     return User.objects.get(email="moderator@haven.example")
 
@@ -366,6 +370,17 @@ def test_safeguarding_report_shows_crisis_support_and_a_moderator_resolves_it(
     item = ReviewItem.objects.get(post=worrying)
     assert item.urgent and item.status == ReviewItem.Status.PENDING
 
+    # Linnet, who wrote it, finds the same support under her post; nobody else sees it there.
+    linnet_tab = open_tab("linnet", linnet)
+    linnet_tab.goto(f"/t/{thread.pk}/")
+    expect(linnet_tab.locator(f"article#post-{worrying.pk} aside.support")).to_contain_text(
+        "116 123"
+    )
+    tour.saw(linnet_tab, who="Linnet", name="thread, her post with crisis support")
+    page.goto(f"/t/{thread.pk}/")
+    expect(page.locator(f"article#post-{worrying.pk}")).to_be_visible()
+    expect(page.locator(f"article#post-{worrying.pk} aside.support")).to_have_count(0)
+
     # A moderator resolves it from the queue: the post stays up, the report is closed.
     moderator_tab = open_tab("moderator", _moderator())
     _review_from_the_queue(moderator_tab, tour, title=WORRYING_TITLE, decision="Approve")
@@ -379,6 +394,7 @@ def test_safeguarding_report_shows_crisis_support_and_a_moderator_resolves_it(
     worrying.refresh_from_db()
     assert worrying.status == Post.Status.VISIBLE
 
+    tour.assert_never_shown(MODERATOR_NAME, to={"Sparrowhawk", "Linnet"})
     tour.assert_accessible()
 
 
@@ -433,5 +449,16 @@ def test_a_new_members_first_post_is_shown_only_after_approval(
     expect(reader.locator("main")).not_to_contain_text(re.compile("awaiting review", re.IGNORECASE))
     tour.saw(reader, who="reader", name="thread, approved")
 
+    # Fernlight sees it published, and is told in her notifications.
+    page.reload()
+    expect(page.locator("h1")).to_have_text(HELD_TITLE)
+    expect(page.locator("main")).not_to_contain_text(re.compile("awaiting review", re.IGNORECASE))
+    page.get_by_role("banner").get_by_role("link", name=re.compile(r"^Notifications")).click()
+    expect(page.locator("h1")).to_have_text("Notifications")
+    opening = thread.posts.get()
+    expect(page.locator(f"main a[href='/p/{opening.pk}/']")).not_to_have_count(0)
+    tour.saw(page, who="Fernlight", name="notifications, post approved")
+
     assert settings.HAVEN_NEW_MEMBER_HOLD_POSTS == 1
+    tour.assert_never_shown(MODERATOR_NAME, to={"Fernlight", "reader"})
     tour.assert_accessible()
