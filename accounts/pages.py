@@ -46,8 +46,9 @@ def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
         f"You have done this too often. Please try again in {minutes} "
         f"minute{'s' if minutes != 1 else ''}."
     )
-    response = _render(request, "429.html", {"message": message}, title="Too many attempts")
-    response.status_code = 429
+    response = _render(
+        request, "429.html", {"message": message}, title="Too many attempts", status=429
+    )
     response["Retry-After"] = str(int(wait) + 1)
     return response
 
