@@ -305,20 +305,19 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
     """Delete one's own post (the API's ``DELETE``): a page asks first; a tombstone keeps
     its place in the thread."""
     post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
-    heading = "This post cannot be deleted"
     if post.status == Post.Status.DELETED:
         messages.info(request, "This post is already deleted.")
         return SeeOther(post_url(post, request.user))
-    if request.method == "POST":
-        try:
+    try:
+        moderator = selectors.sees_moderated(request.user)
+        services.check_may_delete(user=request.user, post=post, moderator=moderator)  # type: ignore[arg-type]
+        if request.method == "POST":
             services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
-        except ApplicationError as exc:
-            return _refused_page(request, exc, post=post, heading=heading)
+    except ApplicationError as exc:
+        return _refused_page(request, exc, post=post, heading="This post cannot be deleted")
+    if request.method == "POST":
         messages.success(request, "The post is deleted.")
         return SeeOther(post_url(post, request.user))
-    if post.author_id != request.user.pk and not selectors.sees_moderated(request.user):
-        refusal = Forbidden("not_author", "You can only delete your own posts.")
-        return _refused_page(request, refusal, post=post, heading=heading)
     return _page(request, "haven/forum/post_delete.html", {"post": post}, title="Delete post")
 
 

@@ -484,7 +484,13 @@ def test_nurse_answers_and_other_members_posts_refuse_edits(thread, member):
     assert nurse_page.status_code == 403
     assert "A nurse answer changes only through a correction" in _html(nurse_page)
     assert "<textarea" not in _html(nurse_page)
-    assert f"/p/{answer.pk}/edit/" not in _html(_signed_in(nurse).get(f"/t/{thread.pk}/"))
+    nurse_thread = _html(_signed_in(nurse).get(f"/t/{thread.pk}/"))
+    assert f"/p/{answer.pk}/edit/" not in nurse_thread
+    assert f"/p/{answer.pk}/delete/" not in nurse_thread
+    for method in ("get", "post"):
+        kept = getattr(_signed_in(nurse), method)(f"/p/{answer.pk}/delete/")
+        assert kept.status_code == 403 and "Nurse answers are kept as published." in _html(kept)
+    assert Post.objects.get(pk=answer.pk).status == Post.Status.VISIBLE
     others = _signed_in(UserFactory()).post(f"/p/{_posts_of(thread)[0].pk}/edit/", {"body": "x"})
     assert others.status_code == 403 and "You can only edit your own posts." in _html(others)
     assert _posts_of(thread)[0].body == "What treatments might be offered after a local recurrence?"
