@@ -50,5 +50,4 @@ def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
     view = SimpleNamespace(throttle_scope=scope)
     if throttle.allow_request(request, view):  # type: ignore[arg-type]
         return None
-    wait = throttle.wait()
-    return 0.0 if wait is None else wait
+    return max(throttle.wait() or 1.0, 1.0)  # refused: at least a second, never "now"
