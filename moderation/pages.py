@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.identity import published_author
 from accounts.models import User
 from core.api.pagination import ThreadPagination
-from core.api.throttling import scoped_throttle_wait
+from core.api.throttling import throttle_wait
 from core.errors import ApplicationError, Forbidden
 from forum import policy
 from forum.models import Post, Thread
@@ -252,7 +252,7 @@ def _report_send(request: HttpRequest, post_id: int) -> HttpResponse:
     values = {"reason": request.POST.get("reason", ""), "note": request.POST.get("note", "")}
     problems = Problems()
     status = 400
-    if (wait := scoped_throttle_wait(request, scope="flagging")) is not None:
+    if (wait := throttle_wait(request, scope="flagging")) is not None:
         minutes = max(1, round(wait / 60))
         problems.general.append(
             "You have sent a lot of reports in a short time. Please try again in "

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from rest_framework import throttling
-from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 
@@ -51,21 +50,4 @@ def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
     view = SimpleNamespace(throttle_scope=scope)
     if throttle.allow_request(request, view):  # type: ignore[arg-type]
         return None
-    wait = throttle.wait()
-    return 0.0 if wait is None else wait
-
-
-def scoped_throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
-    """The API's scoped throttle (``posting``, ``flagging``) applied to a page's request:
-    None when it may go on, else the seconds to wait. The same rate and the same counters
-    as the API's views of that scope, so a member's requests count once whichever she uses.
-    """
-    # Imported here: rest_framework.views imports this module (its default throttles).
-    from rest_framework.views import APIView
-
-    throttle = ScopedThrottle()
-    drf_request = Request(request)
-    drf_request.user = request.user  # the session's user, as the API would authenticate her
-    if throttle.allow_request(drf_request, APIView(throttle_scope=scope)):
-        return None
-    return max(throttle.wait() or 1.0, 1.0)
+    return max(throttle.wait() or 1.0, 1.0)  # refused: at least a second, never "now"
