@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.contrib.auth import logout
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -14,6 +13,7 @@ from accounts.models import Mute, User
 from accounts.privacy import (
     ProfileSerializer,
     check_erase_password,
+    export_filename,
     export_sections,
     member_erase,
     member_export,
@@ -133,10 +133,8 @@ class MeExportApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         export = member_export(request.user)  # type: ignore[arg-type]
-        filename = f"haven-export-{timezone.localdate():%Y-%m-%d}.json"
-        return Response(
-            export, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-        )
+        disposition = f'attachment; filename="{export_filename()}"'
+        return Response(export, headers={"Content-Disposition": disposition})
 
 
 class MemberMuteApi(APIView):

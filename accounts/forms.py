@@ -62,3 +62,37 @@ class AdminLoginForm(AdminAuthenticationForm):
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+class SettingsForm(forms.Form):
+    """The settings page: what ``PATCH /api/v1/me/`` changes for a member, with its limits
+    (``user_update_profile`` checks the rest)."""
+
+    display_name = forms.CharField(
+        label="Display name",
+        min_length=DISPLAY_NAME_MIN,
+        max_length=DISPLAY_NAME_MAX,
+        help_text="Shown on your posts. No real name needed.",
+    )
+    email_on_reply = forms.BooleanField(
+        label="Email me when someone replies",
+        required=False,
+        help_text="To a thread you started or follow.",
+    )
+
+
+class EraseForm(forms.Form):
+    """The erase page: what ``DELETE /api/v1/me/`` takes."""
+
+    password = forms.CharField(
+        label="Your password",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Type it again: it says the account is yours.",
+    )
+    delete_posts = forms.BooleanField(
+        label="Also delete my posts",
+        required=False,
+        help_text='Otherwise they stay, shown as written by "Former member".',
+    )

@@ -156,6 +156,11 @@ def member_export(user: User) -> dict[str, Any]:
     return export
 
 
+def export_filename() -> str:
+    """What a downloaded export is called: the API's and the page's alike."""
+    return f"haven-export-{timezone.localdate():%Y-%m-%d}.json"
+
+
 # --- Erasure ------------------------------------------------------------------------------
 
 

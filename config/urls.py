@@ -1,5 +1,6 @@
 import sys
 
+from allauth import urls as allauth_urls
 from allauth.headless import urls as headless_urls
 from django.conf import settings
 from django.contrib import admin
@@ -41,6 +42,17 @@ def _without(
 
 allauth_headless = (_without(headless_urls.urlpatterns, _NOT_SERVED), headless_urls.app_name)
 
+# allauth's browser pages that Haven does not offer: managing email addresses (adding,
+# removing, making one primary; members change nothing but their name and reply emails on
+# their settings page), re-authentication (it guards only those) and sign-in by code (off).
+# Unrouted, they are 404s, and nothing links to them.
+ACCOUNT_PAGES_NOT_OFFERED = {
+    "account_email",
+    "account_reauthenticate",
+    "account_confirm_login_code",
+}
+allauth_pages = _without(allauth_urls.urlpatterns, ACCOUNT_PAGES_NOT_OFFERED)
+
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("forum.urls")),
@@ -57,7 +69,7 @@ urlpatterns = [
     # allauth's browser views (sign up, verify, sign in and out, passwords) and a
     # member's own pages beside them; app clients keep the headless API above.
     path("account/", include("accounts.page_urls")),
-    path("account/", include("allauth.urls")),
+    path("account/", include(allauth_pages)),
     # The pages people use in a browser, last: every other prefix is matched first.
     path("", include("moderation.page_urls")),
     path("", include("forum.page_urls")),

@@ -52,6 +52,7 @@ DEFAULT_CLOSING = (
     "questions or would like to provide feedback, please start a new thread."
 )
 SIGNPOST_KINDS = (SignpostingTemplate.Kind.SERVICE, SignpostingTemplate.Kind.INFORMATION)
+MAX_SIGNPOSTS = 20  # chosen for one answer (the API's and the page's input)
 
 
 def check_is_nurse(user: User) -> None:
@@ -59,6 +60,13 @@ def check_is_nurse(user: User) -> None:
     permission but, without the role, no title to answer under."""
     if user.role != Role.NURSE or not user.has_perm("moderation.answer_as_nurse"):
         raise Forbidden("not_nurse", "Only the nursing team can do this.")
+
+
+def signpost_choices() -> tuple[list[SignpostingTemplate], list[InformationResource]]:
+    """What a nurse may pick as signposts: the active service and information templates,
+    then the information pages (each by its key)."""
+    templates = SignpostingTemplate.objects.filter(kind__in=SIGNPOST_KINDS, is_active=True)
+    return list(templates), list(InformationResource.objects.all())
 
 
 def resource_markdown(resource: InformationResource) -> str:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.identity import author_public, published_author, voice_of
+from accounts.identity import published_author
 from accounts.models import User
 from accounts.permissions import IsParticipant
 from accounts.serializers import AuthorField
@@ -35,25 +35,23 @@ from forum.models import Category, Post, Thread
 from forum.selectors import post_for_viewer, post_get, post_page_queryset, thread_get
 from forum.services import post_hide, post_restore, thread_close, thread_move, thread_reopen
 from moderation.answers import (
+    MAX_SIGNPOSTS,
     check_is_nurse,
     nurse_answer_correct,
     nurse_answer_create,
     nurse_answer_preview,
     nurse_queue,
     resource_markdown,
+    signpost_choices,
     unanswered_questions,
 )
 from moderation.filters import ReviewItemFilter
 from moderation.flags import flag_create
-from moderation.models import (
-    FLAG_REASONS,
-    InformationResource,
-    ReviewItem,
-    SignpostingTemplate,
-)
+from moderation.models import FLAG_REASONS, ReviewItem, SignpostingTemplate
 from moderation.queue import (
     ACTIONS,
     claim_is_live,
+    flagger_public,
     review_claim,
     review_item_get,
     review_queue,
@@ -103,6 +101,7 @@ class SignpostListApi(APIView):
     def get(self, request: Request) -> Response:
         context = signposting_context(now=timezone.now(), nurse=request.user)  # type: ignore[arg-type]
         today = timezone.localdate()
+        templates, resources = signpost_choices()
         rows = [
             {
                 "key": t.key,
@@ -111,10 +110,7 @@ class SignpostListApi(APIView):
                 "preview": _preview(t.body, context),
                 "review_overdue": False,
             }
-            for t in SignpostingTemplate.objects.filter(
-                kind__in=[SignpostingTemplate.Kind.SERVICE, SignpostingTemplate.Kind.INFORMATION],
-                is_active=True,
-            )
+            for t in templates
         ]
         rows += [
             {
@@ -124,7 +120,7 @@ class SignpostListApi(APIView):
                 "preview": resource_markdown(r),
                 "review_overdue": r.is_overdue(today),
             }
-            for r in InformationResource.objects.all()
+            for r in resources
         ]
         return Response(self.OutputSerializer(rows, many=True).data)
 
@@ -134,7 +130,7 @@ class _AnswerInput(serializers.Serializer):
 
     body = serializers.CharField(trim_whitespace=False, allow_blank=True)
     signposts = serializers.ListField(
-        child=serializers.SlugField(), required=False, default=list, max_length=20
+        child=serializers.SlugField(), required=False, default=list, max_length=MAX_SIGNPOSTS
     )
 
 
@@ -434,7 +430,7 @@ class ReviewItemOutputSerializer(serializers.Serializer):
                     "reason": flag.reason,
                     "note": flag.note,
                     "created_at": _when(flag.created_at),
-                    "flagger": _flagger(flag.flagger),
+                    "flagger": flagger_public(flag.flagger),
                 }
                 for flag in item.flags.all()
             ],
@@ -443,13 +439,6 @@ class ReviewItemOutputSerializer(serializers.Serializer):
 
 def _when(value: Any) -> str | None:
     return None if value is None else serializers.DateTimeField().to_representation(value)
-
-
-def _flagger(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    voice = voice_of(user)
-    return author_public(user, role=voice.role, title=voice.title)
 
 
 def _item_response(request: Request, item_id: int) -> Response:

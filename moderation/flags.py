@@ -38,6 +38,11 @@ class FlagResult:
     support: dict[str, str] | None  # crisis signposting for the flagger (safeguarding)
 
 
+def open_flag_of(*, flagger: User, post: Post) -> Flag | None:
+    """The member's open flag on the post, if she has one (at most one is open)."""
+    return Flag.objects.filter(flagger=flagger, post=post, is_open=True).first()
+
+
 def open_flag_count(post: Post) -> int:
     """Distinct members with an open flag on the post (one open flag per member)."""
     return Flag.objects.filter(post=post, is_open=True).count()

@@ -13,6 +13,7 @@ stuck. Claiming is not needed to resolve.
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.identity import author_public, voice_of
 from accounts.models import User
 from accounts.permissions import check_can_write
 from core.audit import REASON_MAX, audit_record
@@ -80,6 +82,15 @@ def review_item_get(*, item_id: int) -> ReviewItem:
     if item is None:
         raise Http404("No such review item.")
     return item
+
+
+def flagger_public(user: User | None) -> dict[str, Any] | None:
+    """Who raised a flag, as moderators see it (no one else does): a member by her name,
+    staff by their title; None once she erased her account."""
+    if user is None:
+        return None
+    voice = voice_of(user)
+    return author_public(user, role=voice.role, title=voice.title)
 
 
 def _claim_lapse() -> timedelta:

@@ -34,11 +34,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # Before allauth: its browser views render Haven's templates (accounts/templates), found
+    # first. Only allauth's page, layout and element templates are overridden there; its
+    # emails and the admin's templates stay as they are.
+    "accounts",
     "allauth",
     "allauth.account",
     "allauth.headless",
     "core",
-    "accounts",
     "forum",
     "moderation",
 ]
@@ -145,6 +148,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# The browser pages' forms: allauth's, labelled in Haven's words.
+ACCOUNT_FORMS = {
+    "login": "accounts.browser_forms.LoginForm",
+    "change_password": "accounts.browser_forms.ChangePasswordForm",
+    "set_password": "accounts.browser_forms.SetPasswordForm",
+    "reset_password_from_key": "accounts.browser_forms.ResetPasswordKeyForm",
+}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -162,14 +172,20 @@ HEADLESS_ONLY = False  # allauth's browser views serve the pages (step 6)
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_SERVE_SPECIFICATION = True
 FRONTEND_URL = env.str("HAVEN_FRONTEND_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Every account email links to allauth's browser pages (config/urls.py), whichever client
+# started the flow: with allauth.headless installed these build the links for both. The
+# reset key is ``<uidb36>-<token>``, the shape of the page's route.
 HEADLESS_FRONTEND_URLS = {
-    "account_confirm_email": f"{FRONTEND_URL}/account/verify-email/{{key}}",
-    "account_reset_password": f"{FRONTEND_URL}/account/password/reset",
-    "account_reset_password_from_key": f"{FRONTEND_URL}/account/password/reset/key/{{key}}",
-    "account_signup": f"{FRONTEND_URL}/account/signup",
+    "account_confirm_email": f"{FRONTEND_URL}/account/confirm-email/{{key}}/",
+    "account_reset_password": f"{FRONTEND_URL}/account/password/reset/",
+    "account_reset_password_from_key": f"{FRONTEND_URL}/account/password/reset/key/{{key}}/",
+    "account_signup": f"{FRONTEND_URL}/account/signup/",
 }
 
-LOGIN_URL = f"/{ADMIN_URL}login/"
+# Members sign in on allauth's page; the admin keeps its own (``accounts.forms.AdminLoginForm``).
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 
 # --- HTTP API -----------------------------------------------------------------------------
 

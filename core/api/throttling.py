@@ -5,8 +5,10 @@ request lets settings (and tests) change rates. Counters live in the shared cach
 so every gunicorn worker sees the same count.
 """
 
+from types import SimpleNamespace
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -36,22 +38,16 @@ class ScopedThrottle(_LiveRateMixin, throttling.ScopedRateThrottle):
     """Per-view scope (``throttle_scope = "posting"``), per user, across workers."""
 
 
-class _Scoped:
-    """The one attribute ``ScopedRateThrottle`` reads from a view."""
+def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
+    """A page's request against the API's scoped rate ``scope`` (``posting``, ``export``...):
+    None if it may go ahead (and it is counted), else how many seconds to wait.
 
-    def __init__(self, scope: str) -> None:
-        self.throttle_scope = scope
-
-
-def throttle_wait(request: Any, *, scope: str) -> float | None:
-    """Count one request against ``scope`` (``posting``, ``flagging``) for its user, as the
-    API's ``ScopedThrottle`` counts it, in the same counter: None when it is allowed, else
-    the seconds until it would be.
-
-    For views that are not DRF's (the pages): a member's page replies and API replies share
-    one allowance. ``request`` is a Django or DRF request (``user`` and ``META`` are read).
+    The same throttle as an API view with ``throttle_scope = scope``, on the same counters:
+    requests to the page and to the API share one limit per member.
     """
     throttle = ScopedThrottle()
-    if throttle.allow_request(request, _Scoped(scope)):  # type: ignore[arg-type]
+    # It reads only the request's user and META, and the view's ``throttle_scope``.
+    view = SimpleNamespace(throttle_scope=scope)
+    if throttle.allow_request(request, view):  # type: ignore[arg-type]
         return None
-    return throttle.wait() or 1.0
+    return max(throttle.wait() or 1.0, 1.0)  # refused: at least a second, never "now"

@@ -119,7 +119,7 @@ def test_a_redis_outage_degrades_and_every_email_goes_once_after_it(tmp_path):
             # The verification email only: notifications wait for Redis.
             [verification] = sink.messages
             assert b"To: newcomer@haven.test" in verification
-            assert b"/account/verify-email/" in verification
+            assert b"/account/confirm-email/" in verification
             assert health.status == 200
             assert health.body["status"] == "degraded"
             assert health.body["failing"] == ["cache", "broker"]

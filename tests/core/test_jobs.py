@@ -58,7 +58,7 @@ def test_sign_up_email_is_delivered_by_the_worker(celery_worker, mailoutbox):
     assert response.status_code == 401
     assert wait_until(lambda: len(mail.outbox) == 1)
     assert mail.outbox[0].to == ["worker@haven.test"]
-    assert "/account/verify-email/" in mail.outbox[0].body
+    assert "/account/confirm-email/" in mail.outbox[0].body
 
 
 @pytest.fixture(params=["refused", "black-holed"])

@@ -14,7 +14,7 @@ PASSWORD = "bright-morning-walk-42"
 
 
 def _verification_key(message_body: str) -> str:
-    match = re.search(r"/account/verify-email/([^\s/]+)", message_body)
+    match = re.search(r"/account/confirm-email/([^\s/]+)", message_body)
     assert match, message_body
     return unquote(match.group(1))
 

@@ -102,9 +102,9 @@ def test_another_members_address_is_never_verifiable_for_this_account(
     # The free address gets its link; Bonnie gets a notice and no link at all.
     to_free = [m for m in mailoutbox if m.to == ["sparrow.new@haven.test"]]
     to_bonnie = [m for m in mailoutbox if m.to == ["bonnie@haven.test"]]
-    assert len(to_free) == 1 and "/account/verify-email/" in to_free[0].body
+    assert len(to_free) == 1 and "/account/confirm-email/" in to_free[0].body
     assert len(to_bonnie) == 1
-    assert "/account/verify-email/" not in to_bonnie[0].body
+    assert "/account/confirm-email/" not in to_bonnie[0].body
     assert "another" in to_bonnie[0].body.lower()
     pending = EmailAddress.objects.get(user=member, email="bonnie@haven.test")
     key = quote(EmailConfirmationHMAC(pending).key)
@@ -119,7 +119,7 @@ def test_another_members_address_is_never_verifiable_for_this_account(
         )
     assert resend.status_code == 200
     assert [m.to for m in mailoutbox] == [["bonnie@haven.test"]]
-    assert "/account/verify-email/" not in mailoutbox[0].body
+    assert "/account/confirm-email/" not in mailoutbox[0].body
     pending.refresh_from_db()
     assert pending.verified is False
     assert EmailAddress.objects.get(user=bonnie).verified is True
