@@ -74,6 +74,9 @@ def _page(
     title: str,
     status: int = 200,
 ) -> HttpResponse:
+    form = context.get("form")
+    if (form is not None and form.errors) or context.get("error"):
+        title = f"Error: {title}"  # said first, as a screen reader reads the title first
     return render(request, template, {"title": title, **context}, status=status)
 
 

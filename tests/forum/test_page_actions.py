@@ -28,11 +28,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _login_url(settings):
-    settings.LOGIN_URL = "account_login"  # the browser sign-in page (accounts' settings)
-
-
 def _signed_in(user: User, **options: Any) -> Client:
     client = Client(**options)
     client.force_login(user)
@@ -136,7 +131,7 @@ def test_bad_input_shows_every_error_and_writes_nothing(member, peers):
     assert response.status_code == 400
     assert Thread.objects.count() == 1
     html = _html(response)
-    page = _assert_landmarks(response, "Start a new thread")
+    page = _assert_landmarks(response, "Error: Start a new thread")
     [summary] = page.all("div", role="alert")
     assert summary["class"] == "error-summary"
     assert 'href="#id_body">The post must be at least 1 character long.</a>' in html
@@ -371,7 +366,7 @@ def test_reply_errors_show_on_the_reply_page_and_nothing_is_written(thread, memb
     client = _signed_in(member)
     response = client.post(f"/t/{thread.pk}/reply/", {"body": "  "})
     assert response.status_code == 400
-    _assert_landmarks(response, f"Reply: {thread.title}")
+    _assert_landmarks(response, f"Error: Reply: {thread.title}")
     html = _html(response)
     assert 'href="#id_body">The post must be at least 1 character long.</a>' in html
     assert '<label for="id_body">Your reply</label>' in html
@@ -720,6 +715,7 @@ def test_search_finds_what_the_api_finds(client, peers):
     assert "Nothing matches" in _html(client.get("/search/", {"q": "zebra"}))
     too_long = client.get("/search/", {"q": "x" * 201})
     assert too_long.status_code == 400 and 'aria-invalid="true"' in _html(too_long)
+    _assert_landmarks(too_long, "Error: Search: " + "x" * 201)
 
 
 def test_search_pages_by_number(client, peers):
