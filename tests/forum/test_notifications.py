@@ -50,7 +50,7 @@ def test_a_reply_notifies_every_follower_but_its_author(people, django_capture_o
     message = mail.outbox[0]
     assert message.subject == "New reply in “Treatment for a local recurrence”"
     assert "Bonnie52 replied in “Treatment for a local recurrence”." in message.body
-    assert f"/threads/{thread.pk}/" in message.body
+    assert f"Read it on Haven: http://127.0.0.1:8000/p/{post.pk}/\n" in message.body
     # Post text stays on the forum: it never travels in an email.
     assert "Here is what happened" not in message.body
 
