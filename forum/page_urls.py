@@ -16,6 +16,7 @@ urlpatterns = [
     path("t/<int:thread_id>/follow/", page_actions.follow, name="follow"),
     path("p/<int:post_id>/", page_actions.post_permalink, name="post"),
     path("p/<int:post_id>/edit/", page_actions.post_edit, name="post_edit"),
+    path("p/<int:post_id>/delete/", page_actions.post_delete, name="post_delete"),
     path("p/<int:post_id>/like/", page_actions.like, name="like"),
     path("suggest/", page_actions.suggest, name="suggest"),
     path("notifications/", page_actions.notifications, name="notifications"),

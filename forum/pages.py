@@ -14,12 +14,14 @@ from django.core.exceptions import BadRequest
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from accounts.identity import published_author
 from core.api.pagination import PostCursorPagination, ThreadPagination
-from forum import policy, selectors
+from forum import policy, selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
@@ -89,7 +91,7 @@ class PostRow:
     support: str | None
 
 
-def _relative(link: str | None) -> str | None:
+def link_query(link: str | None) -> str | None:
     """The pagination's absolute link as this page's own query string."""
     return None if link is None else f"?{urlsplit(link).query}"
 
@@ -118,7 +120,30 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         "thread": shown,
         "author": published_author(shown),
         "rows": rows,
-        "previous": _relative(paginator.get_previous_link()),
-        "next": _relative(paginator.get_next_link()),
+        "previous": link_query(paginator.get_previous_link()),
+        "next": link_query(paginator.get_next_link()),
+        # What the members' actions need, from rows already loaded (no query of their own).
+        "edit_since": timezone.now() - services.edit_window(),
+        "may_reply": may_reply(shown, viewer),
     }
     return _render(request, "haven/thread.html", context, title=shown.title)
+
+
+def may_reply(thread: Thread, viewer: Any) -> bool:
+    """Whether the thread page offers ``viewer`` the reply box: a signed-in member, not
+    suspended, in a visible, open thread (``services.post_create`` refuses anyone else; an
+    unverified member is told so when she sends)."""
+    return (
+        viewer.is_authenticated
+        and not viewer.is_suspended
+        and thread.visibility == Thread.Visibility.VISIBLE
+        and thread.status == Thread.Status.OPEN
+    )
+
+
+def post_url(post: Post, viewer: Any) -> str:
+    """Where ``viewer`` reads ``post``: the cursor page of its thread that holds it (as
+    ``viewer`` sees the thread), at the post's anchor."""
+    posts = selectors.post_page_queryset(thread=post.thread, viewer=viewer)
+    query = PostCursorPagination().query_of_page_holding(posts, post)
+    return f"{reverse('pages:thread', args=[post.thread_id])}{query}#post-{post.pk}"

@@ -393,22 +393,9 @@ def post_text_replace(*, post: Post, body: str, now: datetime) -> None:
     thread_reindex(thread_id=post.thread_id)
 
 
-@transaction.atomic
-def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
-    """Authors edit their own posts within the edit window; moderators edit any, any time.
-
-    Nurse answers are published clinical text: they change only through a nurse's
-    correction, never here, not even by a moderator (403 ``correction_required``). An edit
-    of someone else's post keeps the text it replaces (a revision, with the reason) and is
-    recorded in the audit log. Sending the text unchanged changes nothing.
-
-    The new text is screened as a new post's is (``_edit_screening``): a refused text
-    changes nothing; a text that needs review is raised, the post staying as it is shown.
-    """
-    check_can_write(user)
-    moderator = user.has_perm("forum.moderate_post")
-    reason = clean_reason(reason)
-    thread, post = _lock_for_change(user=user, post=post, moderator=moderator)
+def check_may_edit(*, user: User, post: Post, thread: Thread, moderator: bool) -> None:
+    """Whether ``user`` may edit ``post`` now (403 with the reason otherwise): ``post_edit``'s
+    rule, also asked by a page before it offers the form."""
     if post.status == Post.Status.DELETED or post.kind == Post.Kind.SYSTEM:
         raise Forbidden("not_editable", "This post can no longer be edited.")
     if post.kind == Post.Kind.NURSE_ANSWER:
@@ -427,6 +414,25 @@ def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
             )
         if thread.status == Thread.Status.CLOSED:
             raise Forbidden("thread_closed", "This thread is closed.")
+
+
+@transaction.atomic
+def post_edit(*, user: User, post: Post, body: str, reason: str = "") -> Post:
+    """Authors edit their own posts within the edit window; moderators edit any, any time.
+
+    Nurse answers are published clinical text: they change only through a nurse's
+    correction, never here, not even by a moderator (403 ``correction_required``). An edit
+    of someone else's post keeps the text it replaces (a revision, with the reason) and is
+    recorded in the audit log. Sending the text unchanged changes nothing.
+
+    The new text is screened as a new post's is (``_edit_screening``): a refused text
+    changes nothing; a text that needs review is raised, the post staying as it is shown.
+    """
+    check_can_write(user)
+    moderator = user.has_perm("forum.moderate_post")
+    reason = clean_reason(reason)
+    thread, post = _lock_for_change(user=user, post=post, moderator=moderator)
+    check_may_edit(user=user, post=post, thread=thread, moderator=moderator)
     body = clean_body(body)
     if body == post.body:
         return post
@@ -481,6 +487,18 @@ def thread_recount(*, thread_id: int) -> None:
     )
 
 
+def check_may_delete(*, user: User, post: Post, moderator: bool) -> None:
+    """Whether ``user`` may delete ``post`` (403 with the reason otherwise): ``post_delete``'s
+    rule, also asked by a page before it asks for a confirmation."""
+    if post.author_id != user.pk and not moderator:
+        raise Forbidden("not_author", "You can only delete your own posts.")
+    if post.kind == Post.Kind.SYSTEM:
+        raise Forbidden("not_editable", "Notices cannot be deleted.")
+    if post.kind == Post.Kind.NURSE_ANSWER:
+        # The question's answered state and the published record hang on it.
+        raise Forbidden("not_editable", "Nurse answers are kept as published.")
+
+
 @transaction.atomic
 def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     """Soft delete: the text is removed and a tombstone keeps the thread's order coherent.
@@ -492,13 +510,7 @@ def post_delete(*, user: User, post: Post, reason: str = "") -> Post:
     moderator = user.has_perm("forum.moderate_post")
     reason = clean_reason(reason)
     _thread, post = _lock_for_change(user=user, post=post, moderator=moderator)
-    if post.author_id != user.pk and not moderator:
-        raise Forbidden("not_author", "You can only delete your own posts.")
-    if post.kind == Post.Kind.SYSTEM:
-        raise Forbidden("not_editable", "Notices cannot be deleted.")
-    if post.kind == Post.Kind.NURSE_ANSWER:
-        # The question's answered state and the published record hang on it.
-        raise Forbidden("not_editable", "Nurse answers are kept as published.")
+    check_may_delete(user=user, post=post, moderator=moderator)
     if post.status == Post.Status.DELETED:
         return post
     if post.author_id != user.pk:

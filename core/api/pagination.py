@@ -7,6 +7,7 @@ not one is bad input (400 naming the parameter); a page past the last is 404.
 
 from typing import Any
 
+from django.db.models import Count, Max, Model, Q, QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
 from rest_framework.request import Request
@@ -43,6 +44,31 @@ class PostCursorPagination(_Cursored):
     page_size = 20
     max_page_size = 50
     ordering = ("created_at", "id")
+
+    def query_of_page_holding(self, queryset: QuerySet[Any], row: Model) -> str:
+        """The query string (``?cursor=…``) of the page that holds ``row``, one of
+        ``queryset``'s rows, as the "next" links page it from the start by ``page_size``
+        rows; "" for the first page.
+
+        A cursor is a position (rows after this ``created_at``) and an offset (rows to skip
+        after it). The page starts at row ``start``; every row before the earliest one
+        sharing the first row's ``created_at`` is left out by the position, the rest by the
+        offset, so rows written in the same microsecond never shift a page.
+        """
+        field, _ = self.ordering
+        when = getattr(row, field)
+        before = queryset.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "pk__lt": row.pk}))
+        start = before.count() // self.page_size * self.page_size
+        if start == 0:
+            return ""
+        first = queryset.order_by(*self.ordering).values_list(field, flat=True)[start]
+        earlier = queryset.filter(**{f"{field}__lt": first}).aggregate(
+            n=Count("pk"), last=Max(field)
+        )
+        position = None if earlier["last"] is None else str(earlier["last"])
+        self.base_url = ""
+        cursor = Cursor(offset=start - earlier["n"], reverse=False, position=position)  # type: ignore[arg-type]
+        return str(self.encode_cursor(cursor))
 
 
 class NotificationCursorPagination(_Cursored):
