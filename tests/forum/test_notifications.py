@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -51,6 +52,13 @@ def test_a_reply_notifies_every_follower_but_its_author(people, django_capture_o
     assert message.subject == "New reply in “Treatment for a local recurrence”"
     assert "Bonnie52 replied in “Treatment for a local recurrence”." in message.body
     assert f"Read it on Haven: http://127.0.0.1:8000/p/{post.pk}/\n" in message.body
+    # The link opens the thread's page that holds the reply, for her once signed in.
+    reader = Client()
+    reader.force_login(asker)
+    page = reader.get(f"/p/{post.pk}/", follow=True)
+    assert page.status_code == 200
+    assert page.redirect_chain[-1][0].endswith(f"/t/{thread.pk}/#post-{post.pk}")
+    assert f'id="post-{post.pk}"' in page.content.decode()
     # Post text stays on the forum: it never travels in an email.
     assert "Here is what happened" not in message.body
 
