@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 from rest_framework.renderers import JSONRenderer
 
@@ -26,17 +26,7 @@ from accounts.privacy import check_erase_password, export_filename, member_erase
 from accounts.services import user_update_profile
 from core.api.throttling import throttle_wait
 from core.errors import Forbidden
-
-
-def _render(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    title: str,
-    status: int = 200,
-) -> HttpResponse:
-    return render(request, template, {"title": title, **context}, status=status)
+from core.pages import render_page
 
 
 def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
@@ -46,7 +36,7 @@ def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
         f"You have done this too often. Please try again in {minutes} "
         f"minute{'s' if minutes != 1 else ''}."
     )
-    response = _render(
+    response = render_page(
         request, "429.html", {"message": message}, title="Too many attempts", status=429
     )
     response["Retry-After"] = str(int(wait) + 1)
@@ -91,7 +81,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(
             initial={"display_name": user.display_name, "email_on_reply": user.email_on_reply}
         )
-    return _render(request, "haven/account_settings.html", {"form": form}, title="Settings")
+    return render_page(request, "haven/account_settings.html", {"form": form}, title="Settings")
 
 
 @login_required
@@ -106,7 +96,7 @@ def export(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(body, content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
         return response
-    return _render(request, "haven/account_export.html", {}, title="Download my data")
+    return render_page(request, "haven/account_export.html", {}, title="Download my data")
 
 
 @login_required
@@ -133,4 +123,6 @@ def erase(request: HttpRequest) -> HttpResponse:
                 return redirect("pages:home")
     else:
         form = EraseForm()
-    return _render(request, "haven/account_erase.html", {"form": form}, title="Erase my account")
+    return render_page(
+        request, "haven/account_erase.html", {"form": form}, title="Erase my account"
+    )

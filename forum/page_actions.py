@@ -34,6 +34,7 @@ from accounts.identity import published_author
 from core.api.pagination import NotificationCursorPagination, ThreadPagination
 from core.api.throttling import throttle_wait
 from core.errors import ApplicationError, Forbidden
+from core.pages import render_page
 from forum import selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Notification, Post, Thread
@@ -75,9 +76,8 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     form = context.get("form")
-    if (form is not None and form.errors) or context.get("error"):
-        title = f"Error: {title}"  # said first, as a screen reader reads the title first
-    return render(request, template, {"title": title, **context}, status=status)
+    failed = (form is not None and bool(form.errors)) or bool(context.get("error"))
+    return render_page(request, template, context, title=title, status=status, failed=failed)
 
 
 # --- Forms and the services' refusals ---------------------------------------------------------

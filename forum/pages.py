@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 from django.core.exceptions import BadRequest
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -21,6 +21,7 @@ from rest_framework.request import Request
 
 from accounts.identity import published_author
 from core.api.pagination import PostCursorPagination, ThreadPagination
+from core.pages import render_page
 from forum import policy, selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
@@ -29,16 +30,9 @@ from forum.models import Category, Post, Thread
 CATEGORY_FILTERS = ("status", "unanswered")
 
 
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, title: str
-) -> HttpResponse:
-    """A page; its header asks the viewer's unread count (``forum.context_processors``)."""
-    return render(request, template, {"title": title, **context})
-
-
 def home(request: HttpRequest) -> HttpResponse:
     categories = selectors.category_list()
-    return _render(request, "haven/home.html", {"categories": categories}, title="Categories")
+    return render_page(request, "haven/home.html", {"categories": categories}, title="Categories")
 
 
 def _query(params: dict[str, str], **changes: Any) -> str:
@@ -78,7 +72,7 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
         else None,
         "next": _query(params, page=page.next_page_number()) if page.has_next() else None,
     }
-    return _render(request, "haven/category.html", context, title=shown.name)
+    return render_page(request, "haven/category.html", context, title=shown.name)
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         "edit_since": timezone.now() - services.edit_window(),
         "may_reply": may_reply(shown, viewer),
     }
-    return _render(request, "haven/thread.html", context, title=shown.title)
+    return render_page(request, "haven/thread.html", context, title=shown.title)
 
 
 def may_reply(thread: Thread, viewer: Any) -> bool:

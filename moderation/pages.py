@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -30,6 +30,7 @@ from accounts.models import User
 from core.api.pagination import ThreadPagination
 from core.api.throttling import throttle_wait
 from core.errors import ApplicationError, Forbidden
+from core.pages import render_page
 from forum import policy
 from forum.models import Post, Thread
 from forum.selectors import post_get, post_page_queryset, post_visible_get, thread_get
@@ -129,9 +130,8 @@ def _page(
     title: str,
     status: int = 200,
 ) -> HttpResponse:
-    if context.get("problems"):  # said first, as a screen reader reads the title first
-        title = f"Error: {title}"
-    return render(request, template, {"title": title, **context}, status=status)
+    failed = bool(context.get("problems"))
+    return render_page(request, template, context, title=title, status=status, failed=failed)
 
 
 def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:

@@ -24,8 +24,8 @@ from moderation.flags import flag_create
 from moderation.models import Flag, ReviewItem, SupportService
 from moderation.queue import review_claim
 from tests.factories import CategoryFactory, UserFactory, make_thread
-from tests.forum.test_pages import _assert_landmarks, _page
-from tests.utils import client_for, race
+from tests.pages import assert_page_frame, parse_page
+from tests.utils import client_for, page_messages, race, signed_in
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
@@ -34,18 +34,8 @@ SUNDAY_3PM = datetime(2026, 11, 22, 15, 0, tzinfo=LONDON)
 pytestmark = pytest.mark.django_db
 
 
-def _signed_in(user: User, **options: Any) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
 def _html(response: Any) -> str:
     return response.content.decode()
-
-
-def _messages(response: Any) -> list[str]:
-    return re.findall(r'<p class="message message-\w+">(.*?)</p>', _html(response), re.S)
 
 
 def _held_member(**fields: Any) -> User:
@@ -148,27 +138,27 @@ def test_each_page_per_role_as_the_api_allows(question, reply, roles):
     without a staff role is refused what takes the role itself (answering, closing)."""
     urls = _urls(question, reply)
     for who, user in roles.items():
-        client = _signed_in(user)
+        client = signed_in(user)
         for name, url in urls.items():
             response = client.get(url)
             if who in ALLOWED[name]:
                 assert response.status_code == 200, (who, name)
-                _assert_landmarks(response, TITLES[name])
+                assert_page_frame(response, TITLES[name])
             else:
                 assert response.status_code == 403, (who, name)
-                page = _assert_landmarks(response, "Not allowed")
+                page = assert_page_frame(response, "Not allowed")
                 assert "You cannot do this" in _html(response) and page.all("a", href="/")
 
 
 def test_a_refused_post_changes_nothing(question, reply, roles):
-    member = _signed_in(roles["member"])
+    member = signed_in(roles["member"])
     for url, data in (
         (f"/staff/t/{question.pk}/answer/", {"body": "Hi", "action": "publish"}),
         (f"/staff/t/{question.pk}/close/", {"reason": "No"}),
         (f"/staff/p/{reply.pk}/hide/", {"reason": "No"}),
     ):
         assert member.post(url, data).status_code == 403, url
-    nurse = _signed_in(roles["nurse"])
+    nurse = signed_in(roles["nurse"])
     assert nurse.post(f"/staff/p/{reply.pk}/hide/", {"reason": "No"}).status_code == 403
     question.refresh_from_db()
     reply.refresh_from_db()
@@ -182,7 +172,7 @@ def test_csrf_is_enforced_on_every_form(question, reply, roles):
         ("nurse", f"/staff/t/{question.pk}/close/", {"reason": ""}),
         ("moderator", f"/staff/p/{reply.pk}/hide/", {"reason": ""}),
     ):
-        client = _signed_in(roles[who], enforce_csrf_checks=True)
+        client = signed_in(roles[who], enforce_csrf_checks=True)
         assert client.post(url, data).status_code == 403, url
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', _html(client.get(url)))
         assert token
@@ -199,8 +189,8 @@ def test_csrf_is_enforced_on_every_form(question, reply, roles):
 
 def test_a_member_reports_a_post_and_is_thanked(reply):
     member = UserFactory()
-    client = _signed_in(member)
-    page = _page(client.get(f"/p/{reply.pk}/report/"))
+    client = signed_in(member)
+    page = parse_page(client.get(f"/p/{reply.pk}/report/"))
     labels = re.findall(
         r'<label for="reason-\w+">(.*?)</label>', _html(client.get(f"/p/{reply.pk}/report/"))
     )
@@ -224,8 +214,8 @@ def test_a_member_reports_a_post_and_is_thanked(reply):
         "Not what doctors say.",
     )
     thanks = client.get(response["Location"])
-    _assert_landmarks(thanks, "Report sent")
-    assert _messages(thanks) == ["Thank you: your report has been sent to the moderators."]
+    assert_page_frame(thanks, "Report sent")
+    assert page_messages(thanks) == ["Thank you: your report has been sent to the moderators."]
     assert 'class="support"' not in _html(thanks)
     # Reported again (another tab, a double click): the service's word, nothing written.
     again = client.post(f"/p/{reply.pk}/report/", {"reason": "spam"})
@@ -235,7 +225,7 @@ def test_a_member_reports_a_post_and_is_thanked(reply):
 
 
 def test_the_crisis_support_says_whether_the_helpline_is_open_now(ask_our_nurses, reply):
-    client = _signed_in(UserFactory())
+    client = signed_in(UserFactory())
     sent = client.post(f"/p/{reply.pk}/report/", {"reason": "safeguarding"})["Location"]
     with time_machine.travel(MONDAY_10AM):
         open_now = _html(client.get(sent))
@@ -246,7 +236,7 @@ def test_the_crisis_support_says_whether_the_helpline_is_open_now(ask_our_nurses
 
 
 def test_a_safeguarding_report_shows_crisis_support_from_the_live_services(reply):
-    client = _signed_in(UserFactory())
+    client = signed_in(UserFactory())
     response = client.post(f"/p/{reply.pk}/report/", {"reason": "safeguarding"})
     html = _html(client.get(response["Location"]))
     support = re.search(r'<aside class="support" aria-label="Support">(.*?)</aside>', html, re.S)
@@ -264,14 +254,14 @@ def test_a_safeguarding_report_shows_crisis_support_from_the_live_services(reply
 
 
 def test_report_refusals_are_the_services_words_and_write_nothing(reply, moderator):
-    author = _signed_in(reply.author)
+    author = signed_in(reply.author)
     own = author.post(f"/p/{reply.pk}/report/", {"reason": "spam"})
     assert own.status_code == 403 and "You cannot flag your own post." in _html(own)
-    _assert_landmarks(own, "Error: Report a post")
-    member = _signed_in(UserFactory())
+    assert_page_frame(own, "Error: Report a post")
+    member = signed_in(UserFactory())
     missing = member.post(f"/p/{reply.pk}/report/", {"note": "Hm"})
     assert missing.status_code == 400
-    page = _page(missing)
+    page = parse_page(missing)
     assert page.all("div", **{"class": "mod-error-summary", "role": "alert"}) or re.search(
         r'class="mod-error-summary" role="alert"', _html(missing)
     )
@@ -290,7 +280,7 @@ def test_report_refusals_are_the_services_words_and_write_nothing(reply, moderat
     assert not Flag.objects.exists()
     assert member.post(f"/p/{notice.pk}/report/", {"reason": "spam"}).status_code == 303
     unverified = UserFactory(verified=False)
-    refused = _signed_in(unverified).post(f"/p/{reply.pk}/report/", {"reason": "spam"})
+    refused = signed_in(unverified).post(f"/p/{reply.pk}/report/", {"reason": "spam"})
     assert refused.status_code == 403 and "verify your email" in _html(refused)
     assert Flag.objects.count() == 1
     assert member.get("/p/999999/report/").status_code == 404
@@ -303,7 +293,7 @@ def test_reports_share_the_apis_flagging_throttle(settings, reply):
     flagger = UserFactory()
     api = client_for(flagger)
     assert api.post(f"/api/v1/posts/{posts[0].pk}/flags/", {"reason": "spam"}).status_code == 201
-    page = _signed_in(flagger)
+    page = signed_in(flagger)
     assert page.post(f"/p/{posts[1].pk}/report/", {"reason": "spam"}).status_code == 303
     throttled = page.post(f"/p/{posts[2].pk}/report/", {"reason": "spam"})
     assert throttled.status_code == 429 and int(throttled["Retry-After"]) >= 1
@@ -311,7 +301,7 @@ def test_reports_share_the_apis_flagging_throttle(settings, reply):
     assert api.post(f"/api/v1/posts/{posts[2].pk}/flags/", {"reason": "spam"}).status_code == 429
     assert Flag.objects.filter(flagger=flagger).count() == 2
     assert (
-        _signed_in(UserFactory()).post(f"/p/{posts[2].pk}/report/", {"reason": "spam"}).status_code
+        signed_in(UserFactory()).post(f"/p/{posts[2].pk}/report/", {"reason": "spam"}).status_code
         == 303
     )
 
@@ -326,7 +316,7 @@ def _preview(client: Client, thread: Thread, **data: Any) -> tuple[Any, str | No
 
 
 def test_a_nurse_previews_then_publishes_exactly_what_she_saw(question, nurse):
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     form = client.get(f"/staff/t/{question.pk}/answer/")
     html = _html(form)
     assert "I found a new lump near my scar." in html  # the question is shown
@@ -371,11 +361,11 @@ def test_a_nurse_previews_then_publishes_exactly_what_she_saw(question, nurse):
     question.refresh_from_db()
     assert question.status == "closed"
     thread_page = client.get(f"/t/{question.pk}/")
-    assert _messages(thread_page) == ["Your answer is published and the thread is closed."]
+    assert page_messages(thread_page) == ["Your answer is published and the thread is closed."]
 
 
 def test_publishing_what_was_not_previewed_is_refused(question, nurse):
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     data = {"body": "Hi, please ring us.", "signposts": ["helpline"]}
     unpreviewed = client.post(f"/staff/t/{question.pk}/answer/", {**data, "action": "publish"})
     assert unpreviewed.status_code == 400
@@ -401,10 +391,10 @@ def test_publishing_what_was_not_previewed_is_refused(question, nurse):
 
 
 def test_answer_form_errors_sit_beside_their_fields(question, nurse):
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     empty, digest = _preview(client, question, body="   ", signposts=["no_such_signpost"])
     assert empty.status_code == 400 and digest is None
-    page = _page(empty)
+    page = parse_page(empty)
     assert page.all("textarea", id="field-body", **{"aria-invalid": "true"})
     assert 'id="body-error"' in _html(empty) and 'href="#field-body"' in _html(empty)
     elsewhere = make_thread(author=UserFactory(), category=CategoryFactory(slug="peers"))
@@ -417,7 +407,7 @@ def test_answer_form_errors_sit_beside_their_fields(question, nurse):
 
 def test_a_second_nurse_is_told_and_may_send_a_follow_up(question, nurse):
     other = UserFactory(display_name="Margaret Jones", role=Role.NURSE)
-    first, second = _signed_in(nurse), _signed_in(other)
+    first, second = signed_in(nurse), signed_in(other)
     _, digest_one = _preview(first, question, body="First answer.")
     _, digest_two = _preview(second, question, body="Second answer.")
     assert (
@@ -454,7 +444,7 @@ def test_a_second_nurse_is_told_and_may_send_a_follow_up(question, nurse):
 
 @pytest.mark.parametrize("who", ["nurse", "moderator"])
 def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
-    client = _signed_in(roles[who])
+    client = signed_in(roles[who])
     form = client.get(f"/staff/t/{question.pk}/close/")
     assert '<label for="field-reason">Closing note</label>' in _html(form)
     closed = client.post(f"/staff/t/{question.pk}/close/", {"reason": "Answered by phone."})
@@ -462,11 +452,11 @@ def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
     question.refresh_from_db()
     assert (question.status, question.close_reason) == ("closed", "Answered by phone.")
     page = client.get(closed["Location"])
-    assert _messages(page) == ["The thread is closed to new replies."]
+    assert page_messages(page) == ["The thread is closed to new replies."]
     assert "Answered by phone." in _html(page)
     again = client.post(f"/staff/t/{question.pk}/close/", {"reason": "Twice"})
     assert again.status_code == 303
-    assert _messages(client.get(again["Location"])) == ["This thread is already closed."]
+    assert page_messages(client.get(again["Location"])) == ["This thread is already closed."]
     assert Post.objects.filter(thread=question, kind="system").count() == 1
     reopened = client.post(f"/staff/t/{question.pk}/reopen/", {"reason": ""})
     assert reopened.status_code == 303
@@ -474,7 +464,7 @@ def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
     assert question.status == "open"
     too_long = client.post(f"/staff/t/{question.pk}/close/", {"reason": "x" * 501})
     assert too_long.status_code == 400
-    assert _page(too_long).all("textarea", id="field-reason", **{"aria-invalid": "true"})
+    assert parse_page(too_long).all("textarea", id="field-reason", **{"aria-invalid": "true"})
     question.refresh_from_db()
     assert question.status == "open"
 
@@ -483,7 +473,7 @@ def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
 
 
 def test_a_moderator_hides_and_restores_a_post(reply, moderator):
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     hidden = client.post(
         f"/staff/p/{reply.pk}/hide/",
         {"reason": "Dangerous advice", "note": "Please see the rules."},
@@ -495,7 +485,7 @@ def test_a_moderator_hides_and_restores_a_post(reply, moderator):
     assert told.note == "Please see the rules."
     twice = client.post(f"/staff/p/{reply.pk}/hide/", {"reason": ""})
     assert twice.status_code == 303
-    assert _messages(client.get(f"/t/{reply.thread_id}/")) == [
+    assert page_messages(client.get(f"/t/{reply.thread_id}/")) == [
         "The post is hidden.",
         "This post is already hidden.",
     ]
@@ -512,7 +502,7 @@ def test_nurse_answers_are_not_hidden_from_the_page_either(question, nurse, mode
     answer = nurse_answer_create(
         nurse=nurse, thread=question, body="Hello.", signposts=[], close=False
     )
-    refused = _signed_in(moderator).post(f"/staff/p/{answer.pk}/hide/", {"reason": "No"})
+    refused = signed_in(moderator).post(f"/staff/p/{answer.pk}/hide/", {"reason": "No"})
     assert refused.status_code == 403 and "not hidden or held" in _html(refused)
     answer.refresh_from_db()
     assert answer.status == "visible"
@@ -527,7 +517,7 @@ def test_the_queue_lists_urgent_first_with_filters(moderator, roles):
     worry = post_create(author=UserFactory(), thread=thread, body="I feel low")
     flag_create(flagger=UserFactory(), post=spam, reason="spam")
     flag_create(flagger=UserFactory(), post=worry, reason="safeguarding")
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
 
     def links(query: str = "") -> list[str]:
         response = client.get(f"/staff/queue/{query}")
@@ -546,7 +536,7 @@ def test_a_moderator_claims_and_resolves_an_item(reply, moderator, roles):
     member = roles["member"]
     flag_create(flagger=member, post=reply, reason="misinformation", note="Dangerous.")
     item = ReviewItem.objects.get(post=reply)
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     page = client.get(f"/staff/queue/{item.pk}/")
     html = _html(page)
     assert "Misinformation</strong> from Bonnie52" in html and "Dangerous." in html
@@ -557,10 +547,10 @@ def test_a_moderator_claims_and_resolves_an_item(reply, moderator, roles):
     claimed = client.post(f"/staff/queue/{item.pk}/", {"step": "claim"})
     assert claimed.status_code == 303
     assert "You are working on this item." in _html(client.get(claimed["Location"]))
-    other = _signed_in(roles["admin"])
+    other = signed_in(roles["admin"])
     blocked = other.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "dismiss"})
     assert blocked.status_code == 303
-    assert _messages(other.get(blocked["Location"])) == [
+    assert page_messages(other.get(blocked["Location"])) == [
         "Another moderator is working on this item."
     ]
     item.refresh_from_db()
@@ -572,12 +562,12 @@ def test_a_moderator_claims_and_resolves_an_item(reply, moderator, roles):
         f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "hide", "note": "Not safe."}
     )
     assert (resolved.status_code, resolved["Location"]) == (303, "/staff/queue/")
-    assert _messages(client.get("/staff/queue/")) == ["Resolved: hidden."]
+    assert page_messages(client.get("/staff/queue/")) == ["Resolved: hidden."]
     item.refresh_from_db()
     reply.refresh_from_db()
     assert (item.status, reply.status) == ("hidden", "hidden")
     late = other.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "approve"})
-    assert _messages(other.get(late["Location"])) == ["This item has already been resolved."]
+    assert page_messages(other.get(late["Location"])) == ["This item has already been resolved."]
     after = _html(other.get(f"/staff/queue/{item.pk}/"))
     assert "This item is resolved (hidden): Not safe." in after and "Resolve</button>" not in after
 
@@ -588,7 +578,7 @@ def test_a_held_first_post_approved_from_the_queue_is_public(moderator):
     assert thread.visibility == "pending"
     assert Client().get(f"/t/{thread.pk}/").status_code == 404
     item = ReviewItem.objects.get(thread=thread)
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     page = _html(client.get(f"/staff/queue/{item.pk}/"))
     assert "Held: waiting for approval." in page and "What treatments might be offered" in page
     assert "Looking after my mum — Held for approval" in _html(client.get("/staff/queue/"))
@@ -599,9 +589,9 @@ def test_a_held_first_post_approved_from_the_queue_is_public(moderator):
 def test_a_held_post_is_not_dismissed(moderator):
     thread = make_thread(author=_held_member(), title="Held thread")
     item = ReviewItem.objects.get(thread=thread)
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     response = client.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "dismiss"})
-    assert _messages(client.get(response["Location"])) == [
+    assert page_messages(client.get(response["Location"])) == [
         "A held post is approved or rejected, not dismissed."
     ]
     item.refresh_from_db()
@@ -615,7 +605,7 @@ def test_nurses_see_unanswered_questions_oldest_first(question, nurse, ask_our_n
     newer = make_thread(author=UserFactory(), category=ask_our_nurses, title="Scan results wait")
     answered = make_thread(author=UserFactory(), category=ask_our_nurses, title="Answered one")
     nurse_answer_create(nurse=nurse, thread=answered, body="Hi.", signposts=[], close=False)
-    response = _signed_in(nurse).get("/staff/questions/")
+    response = signed_in(nurse).get("/staff/questions/")
     html = _html(response)
     titles = re.findall(r'<h2><a href="/t/\d+/">(.*?)</a></h2>', html)
     assert titles == ["Lump after surgery", "Scan results wait"]
@@ -638,15 +628,15 @@ def test_the_thread_page_offers_each_role_its_actions(question, roles):
     member = roles["member"]
     post_create(author=member, thread=question, body="Me too.")
     assert _links(Client(), question) == []
-    assert _links(_signed_in(member), question) == ["Report"]  # not her own reply
-    assert _links(_signed_in(question.author), question) == ["Report"]
-    assert _links(_signed_in(roles["nurse"]), question) == [
+    assert _links(signed_in(member), question) == ["Report"]  # not her own reply
+    assert _links(signed_in(question.author), question) == ["Report"]
+    assert _links(signed_in(roles["nurse"]), question) == [
         "Answer as nurse",
         "Close thread",
         "Report",
         "Report",
     ]
-    assert _links(_signed_in(roles["moderator"]), question) == [
+    assert _links(signed_in(roles["moderator"]), question) == [
         "Close thread",
         "Report",
         "Hide",
@@ -654,7 +644,7 @@ def test_the_thread_page_offers_each_role_its_actions(question, roles):
         "Hide",
     ]
     thread_close(actor=roles["moderator"], thread=question, reason="Done")
-    assert _links(_signed_in(roles["nurse"]), question) == ["Reopen thread", "Report", "Report"]
+    assert _links(signed_in(roles["nurse"]), question) == ["Reopen thread", "Report", "Report"]
 
 
 @pytest.mark.parametrize("size", [2, 30])
@@ -664,7 +654,7 @@ def test_staff_links_cost_no_query_on_the_thread_page(
 ):
     for n in range(size):
         post_create(author=UserFactory(), thread=question, body=f"Reply {n}")
-    client = _signed_in(roles[who])
+    client = signed_in(roles[who])
     # The thread, its page, the session's user, the unread count; a moderator's permissions
     # (user's and groups') decide that she sees held and hidden posts.
     with django_assert_num_queries(4 if who == "nurse" else 6):
@@ -683,7 +673,7 @@ def test_the_queue_costs_a_constant_number_of_queries(moderator, size, django_as
         for _ in range(2):
             flag_create(flagger=UserFactory(), post=post, reason="spam")
     review_claim(moderator=moderator, item=ReviewItem.objects.first())
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     # session user, unread, permissions (2), count, page, flags
     with django_assert_num_queries(7):
         response = client.get("/staff/queue/")
@@ -699,7 +689,7 @@ def test_the_questions_cost_a_constant_number_of_queries(
 ):
     for n in range(size):
         make_thread(author=UserFactory(), category=ask_our_nurses, title=f"Question {n}")
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     # session user, unread, permissions (2), count, page, the nursing team's hours
     with django_assert_num_queries(7):
         response = client.get("/staff/questions/")
@@ -712,7 +702,7 @@ def test_the_answer_form_costs_a_constant_number_of_queries(
 ):
     for n in range(size):
         post_create(author=UserFactory(), thread=question, body=f"Reply {n}")
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     # session user, unread, permissions (2), the thread, the question, templates, pages
     with django_assert_num_queries(8):
         response = client.get(f"/staff/t/{question.pk}/answer/")
@@ -723,7 +713,7 @@ def test_a_lapsed_claim_keeps_nobody_off(reply, moderator, roles, settings):
     flag_create(flagger=UserFactory(), post=reply, reason="spam")
     item = ReviewItem.objects.get(post=reply)
     review_claim(moderator=moderator, item=item)
-    other = _signed_in(roles["admin"])
+    other = signed_in(roles["admin"])
     assert "Another moderator is working on this item." in _html(
         other.get(f"/staff/queue/{item.pk}/")
     )
@@ -747,7 +737,7 @@ def test_two_moderators_resolving_at_once_resolve_it_once():
     outcomes: list[str] = []
 
     def resolve(moderator: User, action: str) -> None:
-        response = _signed_in(moderator).post(
+        response = signed_in(moderator).post(
             f"/staff/queue/{item.pk}/", {"step": "resolve", "action": action}
         )
         assert response.status_code == 303
@@ -767,7 +757,7 @@ def test_two_moderators_resolving_at_once_resolve_it_once():
 def test_two_nurses_publishing_at_once_publish_one_first_answer(ask_our_nurses):
     nurses = [UserFactory(role=Role.NURSE) for _ in range(2)]
     thread = make_thread(category=ask_our_nurses, title="Racing question")
-    clients = [_signed_in(nurse) for nurse in nurses]
+    clients = [signed_in(nurse) for nurse in nurses]
     digests = [_preview(client, thread, body=f"Answer {n}")[1] for n, client in enumerate(clients)]
     statuses: list[int] = []
 
