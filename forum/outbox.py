@@ -39,7 +39,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.identity import published_author
-from forum.models import Notification
+from forum.models import NOTICES_WITHOUT_POST_LINK, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,11 @@ def _notification_email(notification: Notification, *, domain: str) -> EmailMess
     actor = published_author(notification.post)["display_name"] if notification.actor_id else ""
     names = {"title": thread.title, "actor": actor}
     # The post's permalink (the page of the thread that holds it), else the thread's page.
-    if notification.post_id:
+    # A post taken from its author (hidden, not approved) is no page of hers: her
+    # notifications are, with the moderators' note.
+    if notification.kind in NOTICES_WITHOUT_POST_LINK:
+        page = reverse("pages:notifications")
+    elif notification.post_id:
         page = reverse("pages:post", kwargs={"post_id": notification.post_id})
     else:
         page = reverse("pages:thread", kwargs={"thread_id": thread.pk})

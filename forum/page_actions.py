@@ -37,13 +37,10 @@ from core.errors import ApplicationError, Forbidden
 from core.pages import render_page
 from forum import selectors, services
 from forum.filters import ThreadFilter
-from forum.models import Category, Notification, Post, Thread
+from forum.models import NOTICES_WITHOUT_POST_LINK, Category, Post, Thread
 from forum.pages import link_query, may_reply, post_url
 
 View = Callable[..., HttpResponse]
-
-# Notices about a post the member may no longer open: they carry the moderator's note.
-_NOT_LINKED = (Notification.Kind.POST_HIDDEN, Notification.Kind.POST_REJECTED)
 
 
 class SeeOther(HttpResponseRedirect):
@@ -434,7 +431,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         {
             "notification": notification,
             "actor": published_author(notification.post) if notification.actor_id else None,
-            "linked": notification.kind not in _NOT_LINKED,
+            "linked": notification.kind not in NOTICES_WITHOUT_POST_LINK,
         }
         for notification in page or []
     ]
