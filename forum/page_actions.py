@@ -265,6 +265,19 @@ def _refused_page(
     return _page(request, "haven/forum/refused.html", context, title=heading, status=exc.status)
 
 
+def _as_the_service_asks(check: Callable[..., None], *, user: Any, **objects: Any) -> None:
+    """Ask a service's rule (``check_may_edit``, ``check_may_delete``) as the service will:
+    a moderator is whoever holds ``forum.moderate_post``, whatever her role (``post_edit``
+    and ``post_delete`` ask so). A moderator may do all a member may, so the member's rule
+    is asked first: her own post costs no permission query."""
+    try:
+        check(user=user, moderator=False, **objects)
+    except ApplicationError:
+        if not user.has_perm("forum.moderate_post"):
+            raise
+        check(user=user, moderator=True, **objects)
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -272,9 +285,8 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     nurse answer (corrected only by a nurse), the page says so and offers no form."""
     post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
     user = request.user
-    moderator = selectors.sees_moderated(user)  # the role first: members pay no query
     try:
-        services.check_may_edit(user=user, post=post, thread=post.thread, moderator=moderator)  # type: ignore[arg-type]
+        _as_the_service_asks(services.check_may_edit, user=user, post=post, thread=post.thread)
     except ApplicationError as exc:
         return _refused_page(request, exc, post=post, heading="This post cannot be edited")
     initial = {"body": post.body}
@@ -309,8 +321,7 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
         messages.info(request, "This post is already deleted.")
         return SeeOther(post_url(post, request.user))
     try:
-        moderator = selectors.sees_moderated(request.user)
-        services.check_may_delete(user=request.user, post=post, moderator=moderator)  # type: ignore[arg-type]
+        _as_the_service_asks(services.check_may_delete, user=request.user, post=post)
         if request.method == "POST":
             services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
     except ApplicationError as exc:
@@ -338,10 +349,24 @@ def _back_to(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+_GONE = "This post is no longer on Haven."
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def like(request: HttpRequest, post_id: int) -> HttpResponse:
-    """Like or unlike a post (``action``: like, unlike)."""
+    """Like or unlike a post (``action``: like, unlike). A post gone from her sight since
+    the page loaded (hidden, its thread too) is a 404; but htmx swaps no 4xx, so to htmx
+    the box answers with the reason, in its live region."""
+    try:
+        return _like(request, post_id)
+    except Http404:
+        if not getattr(request, "htmx", False):
+            raise
+        return render(request, "haven/forum/_like.html", {"error": _GONE})
+
+
+def _like(request: HttpRequest, post_id: int) -> HttpResponse:
     post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
     if request.method == "GET":  # e.g. back from signing in: nothing is written by a GET
         return HttpResponseRedirect(post_url(post, request.user))

@@ -514,6 +514,36 @@ def test_an_author_deletes_her_post_after_confirming(thread, member):
     assert Post.objects.get(pk=mine.pk).status == Post.Status.VISIBLE
 
 
+def test_the_edit_and_delete_pages_let_whom_the_services_let(thread, member):
+    """The services call a moderator whoever holds ``forum.moderate_post``, whatever her
+    role: the pages ask the same, so the page and the API never disagree."""
+    from django.contrib.auth.models import Permission
+
+    reply = post_create(author=member, thread=thread, body="Off topic")
+    trusted = UserFactory()  # a member by role, given the permission directly
+    trusted.user_permissions.add(Permission.objects.get(codename="moderate_post"))
+    api = client_for(trusted).patch(
+        f"/api/v1/posts/{reply.pk}/", {"body": "On topic", "reason": "tidy"}, format="json"
+    )
+    assert api.status_code == 200
+    client = signed_in(trusted)
+    form = client.get(f"/p/{reply.pk}/edit/")
+    assert form.status_code == 200 and "Save changes</button>" in _html(form)
+    edited = client.post(f"/p/{reply.pk}/edit/", {"body": "Back on topic", "reason": "tidy"})
+    assert edited.status_code == 303
+    reply.refresh_from_db()
+    assert reply.body == "Back on topic"
+    confirm = client.get(f"/p/{reply.pk}/delete/")
+    assert confirm.status_code == 200 and "Delete post</button>" in _html(confirm)
+    assert client.post(f"/p/{reply.pk}/delete/").status_code == 303
+    assert Post.objects.get(pk=reply.pk).status == Post.Status.DELETED
+    # Without the permission, the same member is refused on both, as by the API.
+    plain = signed_in(UserFactory())
+    other = post_create(author=member, thread=thread, body="Mine")
+    assert plain.get(f"/p/{other.pk}/edit/").status_code == 403
+    assert plain.get(f"/p/{other.pk}/delete/").status_code == 403
+
+
 # --- Likes and follows ------------------------------------------------------------------------
 
 
@@ -557,6 +587,23 @@ def test_like_with_htmx_answers_the_button_and_count(thread):
     refused = signed_in(unverified).post(f"/p/{post.pk}/like/", {"action": "like"}, **HTMX)
     assert "Please verify your email address" in _html(refused)
     assert 'aria-pressed="false"' in _html(refused) and not Like.objects.exists()
+
+
+def test_liking_by_htmx_a_post_hidden_since_the_page_loaded_says_so(thread, member):
+    """htmx swaps no 4xx answer: the box answers 200 with the reason, in its live region."""
+    reply = post_create(author=member, thread=thread, body="Soon hidden")
+    client = signed_in(UserFactory())
+    html = _article(_html(client.get(f"/t/{thread.pk}/")), reply)
+    assert f'id="likes-{reply.pk}" aria-live="polite"' in html
+    post_hide(actor=UserFactory(role=Role.MODERATOR), post=reply, reason="spam")
+    response = client.post(f"/p/{reply.pk}/like/", {"action": "like"}, **HTMX)
+    assert response.status_code == 200
+    fragment = _html(response)
+    assert "<html" not in fragment
+    assert '<p class="field-error">This post is no longer on Haven.</p>' in fragment
+    assert "<button" not in fragment and not Like.objects.exists()
+    # Without htmx, the page is what any vanished page is: a 404.
+    assert client.post(f"/p/{reply.pk}/like/", {"action": "like"}).status_code == 404
 
 
 def test_follow_and_unfollow(thread):
