@@ -73,7 +73,9 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     form = context.get("form")
-    failed = (form is not None and bool(form.errors)) or bool(context.get("error"))
+    failed = (form is not None and bool(form.errors)) or bool(
+        context.get("error") or context.get("too_fast")
+    )
     return render_page(request, template, context, title=title, status=status, failed=failed)
 
 
@@ -210,10 +212,22 @@ def suggest(request: HttpRequest) -> HttpResponse:
     """Threads like a draft title: the new-thread page's "Asked before?" region (htmx), or
     a page of its own."""
     typed = request.GET.get("title", "").strip()
-    context = {"suggestions": _similar(typed) if typed else None, "typed": typed}
-    if getattr(request, "htmx", False):
+    wait = _search_wait(request) if typed else None
+    context: dict[str, Any] = {"typed": typed, "suggestions": None, "too_fast": None}
+    if wait is not None:
+        context["too_fast"] = _searching_too_fast(wait)
+    elif typed:
+        context["suggestions"] = _similar(typed)
+    if getattr(request, "htmx", False):  # htmx swaps no 429: the region says it, at 200
         return render(request, "haven/forum/_suggestions.html", context)
-    return _page(request, "haven/forum/suggest.html", context, title="Asked before?")
+    response = _page(
+        request,
+        "haven/forum/suggest.html",
+        context,
+        title="Asked before?",
+        status=200 if wait is None else 429,
+    )
+    return _retry_after(response, wait)
 
 
 # --- Replies, edits, deletions ----------------------------------------------------------------
@@ -471,6 +485,28 @@ def notifications(request: HttpRequest) -> HttpResponse:
 # --- Search -----------------------------------------------------------------------------------
 
 
+def _search_wait(request: HttpRequest) -> int | None:
+    """A full-text query against the API's own rates (``user`` signed in, else ``anon`` by
+    address), on the API's counters: None if it may run (it is counted), else the whole
+    seconds to wait."""
+    scope = "user" if request.user.is_authenticated else "anon"
+    wait = throttle_wait(request, scope=scope)
+    return None if wait is None else max(1, math.ceil(wait))
+
+
+def _searching_too_fast(seconds: int) -> str:
+    return (
+        f"You are searching faster than Haven allows. Please wait {seconds} "
+        f"second{'s' if seconds != 1 else ''}, then try again."
+    )
+
+
+def _retry_after(response: HttpResponse, seconds: int | None) -> HttpResponse:
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
 @require_http_methods(["GET"])
 def search(request: HttpRequest) -> HttpResponse:
     """The API's thread search (``q``: web-search syntax, best match first), by numbered
@@ -478,7 +514,10 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, Any] = {"q": query, "searched": False, "rows": [], "error": None}
     status = 200
-    if query:
+    wait = _search_wait(request) if query else None  # the form alone queries nothing
+    if wait is not None:
+        context["too_fast"], status = _searching_too_fast(wait), 429
+    elif query:
         found = ThreadFilter({"q": query}, queryset=selectors.thread_list(viewer=request.user))
         if not found.is_valid():
             context["error"] = " ".join(str(m) for m in found.errors.get("q", ["Not a search."]))
@@ -492,7 +531,8 @@ def search(request: HttpRequest) -> HttpResponse:
             context["page"], context["searched"] = page, True
             context["rows"] = [(thread, published_author(thread)) for thread in page]
     title = f"Search: {query}" if query else "Search"
-    return _page(request, "haven/forum/search.html", context, title=title, status=status)
+    response = _page(request, "haven/forum/search.html", context, title=title, status=status)
+    return _retry_after(response, wait)
 
 
 __all__ = [

@@ -768,6 +768,51 @@ def test_search_pages_by_number(client, peers):
     assert client.get("/search/", {"q": "lymphoedema", "page": "9"}).status_code == 404
 
 
+def _rates(settings: Any, **rates: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def test_searching_shares_the_apis_anonymous_rate(client, peers, settings):
+    _rates(settings, anon="3/min")
+    make_thread(category=peers, title="Scalp cooling and hair loss")
+    assert client.get("/search/").status_code == 200  # the form alone is not counted
+    assert client.get("/search/", {"q": "hair"}).status_code == 200
+    assert client.get("/api/v1/threads/", {"q": "hair"}).status_code == 200
+    assert client.get("/suggest/", {"title": "hair"}).status_code == 200
+    refused = client.get("/search/", {"q": "hair loss"})
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    page = assert_page_frame(refused, "Error: Search: hair loss")
+    assert page.all("div", **{"class": "error-summary", "role": "alert"})
+    assert re.search(r"Please wait \d+ seconds?, then try again\.", _html(refused))
+    assert 'value="hair loss"' in _html(refused)  # what she typed is kept
+    assert "found</h2>" not in _html(refused)
+    assert client.get("/api/v1/threads/", {"q": "hair"}).status_code == 429
+    slow = client.get("/suggest/", {"title": "hair"})
+    assert slow.status_code == 429 and "Retry-After" in slow
+    assert_page_frame(slow, "Error: Asked before?")
+    # htmx swaps no 429: the suggestions region says it instead (it is aria-live).
+    fragment = client.get("/suggest/", {"title": "hair"}, **HTMX)
+    assert fragment.status_code == 200
+    assert "Please wait" in _html(fragment) and "<html" not in _html(fragment)
+    assert "Scalp cooling" not in _html(fragment)
+
+
+def test_searching_shares_the_apis_rate_per_member(member, peers, settings):
+    _rates(settings, user="2/min")
+    client = signed_in(member)
+    assert client.get("/search/", {"q": "hair"}).status_code == 200
+    assert client_for(member).get("/api/v1/threads/", {"q": "hair"}).status_code == 200
+    assert client.get("/search/", {"q": "hair"}).status_code == 429
+    assert client.get("/suggest/", {"title": "hair"}, **HTMX).status_code == 200
+    # Another member, and anyone signed out, have their own allowance.
+    assert signed_in(UserFactory()).get("/search/", {"q": "hair"}).status_code == 200
+    assert Client().get("/search/", {"q": "hair"}).status_code == 200
+
+
 # --- Axe-free checks of every new page's frame, and query budgets -----------------------------
 
 
