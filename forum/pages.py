@@ -8,11 +8,10 @@ pagination pages the posts, ``accounts.identity`` names authors (staff by title 
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.core.exceptions import BadRequest
-from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +20,7 @@ from rest_framework.request import Request
 
 from accounts.identity import published_author
 from core.api.pagination import PostCursorPagination, ThreadPagination
-from core.pages import render_page
+from core.pages import page_or_404, query_string, render_page
 from forum import policy, selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
@@ -33,11 +32,6 @@ CATEGORY_FILTERS = ("status", "unanswered")
 def home(request: HttpRequest) -> HttpResponse:
     categories = selectors.category_list()
     return render_page(request, "haven/home.html", {"categories": categories}, title="Categories")
-
-
-def _query(params: dict[str, str], **changes: Any) -> str:
-    merged = {key: value for key, value in {**params, **changes}.items() if value}
-    return f"?{urlencode(merged)}" if merged else "?"
 
 
 def category(request: HttpRequest, slug: str) -> HttpResponse:
@@ -52,25 +46,21 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     filters = ThreadFilter(params, queryset=threads)
     if not filters.is_valid():
         params = {key: value for key, value in params.items() if key not in filters.errors}
-    paginator = Paginator(filters.qs, ThreadPagination.page_size)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage as exc:
-        raise Http404("No such page.") from exc
+    page = page_or_404(filters.qs, ThreadPagination.page_size, request.GET.get("page"))
     rows = [(thread, published_author(thread)) for thread in page]
     choices = [("All threads", {}), ("Open", {"status": "open"}), ("Closed", {"status": "closed"})]
     if shown.nurse_answered:
         choices.append(("Unanswered", {"unanswered": "true"}))
-    filter_links = [(label, _query(choice), choice == params) for label, choice in choices]
+    filter_links = [(label, query_string(choice), choice == params) for label, choice in choices]
     context = {
         "category": shown,
         "page": page,
         "rows": rows,
         "filter_links": filter_links,
-        "previous": _query(params, page=page.previous_page_number())
+        "previous": query_string(params, page=page.previous_page_number())
         if page.has_previous()
         else None,
-        "next": _query(params, page=page.next_page_number()) if page.has_next() else None,
+        "next": query_string(params, page=page.next_page_number()) if page.has_next() else None,
     }
     return render_page(request, "haven/category.html", context, title=shown.name)
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
@@ -16,9 +17,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from core.errors import Forbidden
 from core.models import AuditEntry
 from forum.models import Notification, Post, Thread
-from forum.services import post_create, thread_close
+from forum.services import post_create, post_hide, thread_close
 from moderation.answers import nurse_answer_create
 from moderation.flags import flag_create
 from moderation.models import Flag, ReviewItem, SupportService
@@ -306,6 +308,113 @@ def test_reports_share_the_apis_flagging_throttle(settings, reply):
     )
 
 
+def _unseen_post(status: str, moderator: User) -> Post:
+    """A post a member may not see: held for approval, or hidden by a moderator."""
+    thread = make_thread(title="Open thread")
+    author = _held_member(display_name="Quietwren") if status == "pending" else None
+    post = post_create(
+        author=author or UserFactory(display_name="Quietwren"),
+        thread=thread,
+        body="Words only moderators may read.",
+    )
+    if status == "hidden":
+        post_hide(actor=moderator, post=post, reason="Rules")
+    post.refresh_from_db()
+    assert post.status == status
+    return post
+
+
+@pytest.mark.parametrize("status", ["pending", "hidden"])
+def test_a_failed_report_never_quotes_a_post_she_may_not_see(settings, moderator, status):
+    """No reason, an unknown reason, or over the throttle: the post she may not see is a
+    404, as the form's GET is, never the form quoting it."""
+    unseen = _unseen_post(status, moderator)
+    member = signed_in(UserFactory())
+    assert member.get(f"/p/{unseen.pk}/report/").status_code == 404
+    no_reason = member.post(f"/p/{unseen.pk}/report/", {"note": "Hm"})
+    bogus = member.post(f"/p/{unseen.pk}/report/", {"reason": "boredom"})
+    _set_rate(settings, "flagging", "1/min")
+    throttled_member = UserFactory()
+    visible = post_create(author=UserFactory(), thread=unseen.thread, body="Seen by all.")
+    throttled = signed_in(throttled_member)
+    assert throttled.post(f"/p/{visible.pk}/report/", {"reason": "spam"}).status_code == 303
+    over = throttled.post(f"/p/{unseen.pk}/report/", {"reason": "spam"})
+    for response in (no_reason, bogus, over):
+        assert response.status_code == 404
+        assert "Words only moderators may read." not in _html(response)
+        assert "Quietwren" not in _html(response)
+    assert not Flag.objects.filter(post=unseen).exists()
+
+
+@pytest.mark.parametrize("opening", [False, True], ids=["reply", "opening post"])
+def test_the_report_that_hides_a_post_still_thanks_her_with_crisis_support(settings, opening):
+    """The report that takes a post over the hide threshold hides it from her too: she is
+    thanked all the same, with the crisis signposting, and the post is not quoted."""
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 3
+    thread = make_thread(title="Low days", body="Opening words of the thread.")
+    post = (
+        Post.objects.get(thread=thread)
+        if opening
+        else post_create(author=UserFactory(), thread=thread, body="A worrying reply.")
+    )
+    for _ in range(2):
+        flag_create(flagger=UserFactory(), post=post, reason="inappropriate")
+    client = signed_in(UserFactory())
+    sent = client.post(f"/p/{post.pk}/report/", {"reason": "safeguarding"})
+    assert (sent.status_code, sent["Location"]) == (303, f"/p/{post.pk}/report/")
+    post.refresh_from_db()
+    assert post.status == "hidden"
+    thanks = client.get(sent["Location"])
+    assert thanks.status_code == 200
+    assert_page_frame(thanks, "Report sent")
+    assert page_messages(thanks) == ["Thank you: your report has been sent to the moderators."]
+    html = _html(thanks)
+    support = re.search(r'<aside class="support" aria-label="Support">(.*?)</aside>', html, re.S)
+    assert support and "Samaritans" in support.group(1) and "116 123" in support.group(1)
+    assert post.body not in html and "as a priority" in html
+    # An opening post hidden hides its thread: the way back is to the forum, not a 404.
+    back = "Back to the forum" if opening else f'<a href="/t/{thread.pk}/">Back to the thread'
+    assert back in html
+    # Someone who did not report it still cannot open the page; a moderator sees the post.
+    assert signed_in(UserFactory()).get(sent["Location"]).status_code == 404
+
+
+def test_a_moderator_who_reported_a_post_now_hidden_sees_it_quoted(settings, moderator):
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 2
+    post = post_create(author=UserFactory(), thread=make_thread(), body="Buy pills here.")
+    flag_create(flagger=UserFactory(), post=post, reason="spam")
+    client = signed_in(moderator)
+    assert client.post(f"/p/{post.pk}/report/", {"reason": "spam"}).status_code == 303
+    thanks = client.get(f"/p/{post.pk}/report/")
+    assert thanks.status_code == 200 and "Buy pills here." in _html(thanks)
+    assert 'class="support"' not in _html(thanks)
+
+
+def test_the_report_throttles_retry_after_is_rounded_up(settings, reply):
+    """59.4 seconds left: "Retry-After: 60", as the API says (never 59: too early)."""
+    _set_rate(settings, "flagging", "1/min")
+    other = post_create(author=UserFactory(), thread=reply.thread, body="Another post")
+    client = signed_in(UserFactory())
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+    with time_machine.travel(start, tick=False):
+        assert client.post(f"/p/{reply.pk}/report/", {"reason": "spam"}).status_code == 303
+    with time_machine.travel(start + timedelta(seconds=0.6), tick=False):
+        throttled = client.post(f"/p/{other.pk}/report/", {"reason": "spam"})
+    assert (throttled.status_code, throttled["Retry-After"]) == (429, "60")
+    assert "Please try again in 1 minute." in _html(throttled)
+
+
+def test_a_field_error_says_error_to_screen_readers_in_the_text(reply):
+    """Not by CSS generated content, which screen readers do not reliably read."""
+    missing = signed_in(UserFactory()).post(f"/p/{reply.pk}/report/", {"note": "Hm"})
+    error = re.search(r'<p class="mod-field-error" id="reason-error">(.*?)</p>', _html(missing))
+    assert error
+    assert error.group(1).startswith('<span class="visually-hidden">Error: </span>')
+    css = (settings.BASE_DIR / "core/static/haven/haven.css").read_text()
+    assert 'content: "Error' not in css
+    assert css.count(".visually-hidden {") == 1
+
+
 # --- A nurse's answer --------------------------------------------------------------------------
 
 
@@ -467,6 +576,39 @@ def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
     assert parse_page(too_long).all("textarea", id="field-reason", **{"aria-invalid": "true"})
     question.refresh_from_db()
     assert question.status == "open"
+
+
+@pytest.mark.parametrize("who", ["nurse", "moderator"])
+@pytest.mark.parametrize("how", ["suspended", "unverified"])
+def test_a_suspended_or_unverified_staff_member_neither_closes_nor_reopens(
+    question, roles, who, how
+):
+    """The service refuses them (``check_may_close`` asks ``check_can_write``): the page
+    and the API alike, and nothing changes."""
+    staff = roles[who]
+    if how == "suspended":
+        User.objects.filter(pk=staff.pk).update(suspended_indefinitely=True)
+    else:
+        EmailAddress.objects.filter(user=staff).update(verified=False)
+    staff = User.objects.get(pk=staff.pk)
+    client = signed_in(staff)
+    code = "suspended" if how == "suspended" else "email_unverified"
+    if how == "suspended":  # known without a query: the thread page does not offer it
+        assert "Close thread" not in _links(client, question)
+    for url in (f"/staff/t/{question.pk}/close/", f"/staff/t/{question.pk}/reopen/"):
+        assert client.get(url).status_code == 403, url
+        refused = client.post(url, {"reason": "No"})
+        assert refused.status_code == 403, url
+        assert_page_frame(refused, "Not allowed")
+    api = client_for(staff).post(f"/api/v1/threads/{question.pk}/close/", {"reason": "No"})
+    assert (api.status_code, api.json()["code"]) == (403, code)
+    with pytest.raises(Forbidden) as service:
+        thread_close(actor=staff, thread=question, reason="No")
+    assert service.value.code == code
+    question.refresh_from_db()
+    assert question.status == "open"
+    assert not Post.objects.filter(thread=question, kind="system").exists()
+    assert not AuditEntry.objects.filter(action="thread_closed").exists()
 
 
 # --- Hiding and restoring ----------------------------------------------------------------------
@@ -666,20 +808,70 @@ def test_staff_links_cost_no_query_on_the_thread_page(
 
 
 @pytest.mark.parametrize("size", [2, 25])
-def test_the_queue_costs_a_constant_number_of_queries(moderator, size, django_assert_num_queries):
+def test_the_queue_costs_a_constant_number_of_queries(
+    settings, moderator, size, django_assert_num_queries
+):
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 1000  # the reports do not hide the post
     thread = make_thread()
     for n in range(size):
         post = post_create(author=UserFactory(), thread=thread, body=f"Reply {n}")
-        for _ in range(2):
+        # The item page's own item has ``size`` flags, each from another member.
+        for _ in range(size if n == 0 else 2):
             flag_create(flagger=UserFactory(), post=post, reason="spam")
-    review_claim(moderator=moderator, item=ReviewItem.objects.first())
+    first = ReviewItem.objects.get(post__body="Reply 0")
+    assert first.flags.count() == size
+    review_claim(moderator=moderator, item=first)
     client = signed_in(moderator)
     # session user, unread, permissions (2), count, page, flags
     with django_assert_num_queries(7):
         response = client.get("/staff/queue/")
     assert response.status_code == 200
-    with django_assert_num_queries(7):
-        response = client.get(f"/staff/queue/{ReviewItem.objects.first().pk}/")
+    # session user, unread, permissions (2), the item (post, thread), its flags (flaggers)
+    with django_assert_num_queries(6):
+        response = client.get(f"/staff/queue/{first.pk}/")
+    assert response.status_code == 200
+    assert _html(response).count("</strong> from ") == size
+
+
+@pytest.mark.parametrize("size", [2, 25])
+@pytest.mark.parametrize(
+    ("page", "who", "queries"),
+    [
+        # session user, the post, her open flag, its author, unread count
+        ("report", "member", 5),
+        # session user, permissions (2), her email verified, the thread, unread count
+        ("close", "nurse", 6),
+        ("reopen", "moderator", 6),
+        # session user, permissions (2), the post, its author, unread count
+        ("hide", "moderator", 6),
+        ("restore", "moderator", 6),
+    ],
+)
+def test_the_action_forms_cost_a_constant_number_of_queries(
+    settings, question, roles, size, page, who, queries, django_assert_num_queries
+):
+    """However many posts the thread has, and however many reports the post has."""
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 1000  # the reports do not hide the post
+    posts = [
+        post_create(author=UserFactory(), thread=question, body=f"Reply {n}") for n in range(size)
+    ]
+    target = posts[0]
+    for _ in range(size):
+        flag_create(flagger=UserFactory(), post=target, reason="spam")
+    if page == "restore":
+        post_hide(actor=roles["moderator"], post=target, reason="Rules")
+    if page == "reopen":
+        thread_close(actor=roles["moderator"], thread=question, reason="Done")
+    url = {
+        "report": f"/p/{target.pk}/report/",
+        "close": f"/staff/t/{question.pk}/close/",
+        "reopen": f"/staff/t/{question.pk}/reopen/",
+        "hide": f"/staff/p/{target.pk}/hide/",
+        "restore": f"/staff/p/{target.pk}/restore/",
+    }[page]
+    client = signed_in(roles[who])
+    with django_assert_num_queries(queries):
+        response = client.get(url)
     assert response.status_code == 200
 
 
