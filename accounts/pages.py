@@ -8,6 +8,7 @@ API's ``export`` and ``erase`` rates count the page's requests with the API's. E
 for a signed-in account holder (anyone else is sent to sign in), staff included, as the API.
 """
 
+import math
 from typing import Any
 
 from django.contrib import messages
@@ -29,7 +30,7 @@ from core.errors import Forbidden
 from core.pages import render_page
 
 
-def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
+def _too_many(request: HttpRequest, wait: float | int) -> HttpResponse:
     """The branded 429 page, with when to try again."""
     minutes = max(1, round(wait / 60))
     message = (
@@ -39,8 +40,23 @@ def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
     response = render_page(
         request, "429.html", {"message": message}, title="Too many attempts", status=429
     )
-    response["Retry-After"] = str(int(wait) + 1)
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
     return response
+
+
+def _form_page(
+    request: HttpRequest, template: str, form: Form, *, title: str, status: int = 400
+) -> HttpResponse:
+    """A form's page: "Error:" first in its title and ``status`` once the form failed."""
+    failed = bool(form.errors)
+    return render_page(
+        request,
+        template,
+        {"form": form},
+        title=title,
+        status=status if failed else 200,
+        failed=failed,
+    )
 
 
 def _add_errors(form: Form, exc: ValidationError) -> None:
@@ -65,6 +81,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     """Display name and reply emails (``user_update_profile``), and links to the password,
     export and erase pages."""
     user: User = request.user  # type: ignore[assignment]
+    status = 400  # if the form fails: the API's status for the same refusal
     if request.method == "POST":
         form = SettingsForm(request.POST)
         if form.is_valid():
@@ -74,6 +91,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 _add_errors(form, exc)
             except Forbidden as exc:
                 form.add_error(None, str(exc.detail))
+                status = int(exc.status)
             else:
                 messages.success(request, "Your settings are saved.")
                 return redirect("me:settings")
@@ -81,7 +99,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(
             initial={"display_name": user.display_name, "email_on_reply": user.email_on_reply}
         )
-    return render_page(request, "haven/account_settings.html", {"form": form}, title="Settings")
+    return _form_page(request, "haven/account_settings.html", form, title="Settings", status=status)
 
 
 @login_required
@@ -123,6 +141,4 @@ def erase(request: HttpRequest) -> HttpResponse:
                 return redirect("pages:home")
     else:
         form = EraseForm()
-    return render_page(
-        request, "haven/account_erase.html", {"form": form}, title="Erase my account"
-    )
+    return _form_page(request, "haven/account_erase.html", form, title="Erase my account")

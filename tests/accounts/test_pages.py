@@ -250,7 +250,8 @@ def test_sign_up_errors_are_announced_and_shown_next_to_their_fields(client):
     assert "already taken" in _field_error(response, "display_name")
     _field_error(response, "email")
     _field_error(response, "password1")
-    assert_page_frame(response, "Join Haven")
+    assert_page_frame(response, "Error: Join Haven")
+    assert_page_frame(client.get("/account/signup/"), "Join Haven")
     assert User.objects.count() == 1
 
 
@@ -279,6 +280,7 @@ def test_a_wrong_password_is_announced_and_signs_nobody_in(client):
     response = client.post("/account/login/", {"login": user.email, "password": "wrong-one-here"})
     assert response.status_code == 200
     assert "not correct" in _error_summary(response)
+    assert_page_frame(response, "Error: Sign in")
     assert SESSION_KEY not in client.session
 
 
@@ -373,6 +375,7 @@ def _reset_by_link(message: mail.EmailMessage) -> Client:
     mismatch = browser.post(form_url, {"password1": NEW_PASSWORD, "password2": "not-the-same-1"})
     assert mismatch.status_code == 200
     assert _field_error(mismatch, "password2")
+    assert_page_frame(mismatch, "Error: Choose a new password")
     done = browser.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     assert done.status_code == 302
     assert done["Location"] == "/account/password/reset/key/done/"
@@ -404,6 +407,14 @@ def test_a_password_reset_by_the_emailed_link(started_in, django_capture_on_comm
     signed_in = client.post("/account/login/", {"login": user.email, "password": NEW_PASSWORD})
     assert signed_in.status_code == 302
     assert client.session[SESSION_KEY] == str(user.pk)
+
+
+def test_a_reset_request_for_a_malformed_address_says_error_first(client):
+    response = client.post("/account/password/reset/", {"email": "not-an-email"})
+    assert response.status_code == 200
+    assert _field_error(response, "email")
+    assert_page_frame(response, "Error: Reset your password")
+    assert_page_frame(client.get("/account/password/reset/"), "Reset your password")
 
 
 def test_a_used_reset_link_is_an_expired_page(django_capture_on_commit_callbacks):
@@ -477,10 +488,19 @@ def test_allauths_own_rate_limits_answer_a_haven_page(client, settings):
 
 
 def test_every_route_an_account_email_links_to_resolves():
+    """Followed to the end, as a browser does: a Haven page, even for a key that is wrong."""
+    titles = {
+        "account_confirm_email": "Confirm your email address",
+        "account_reset_password": "Reset your password",
+        "account_reset_password_from_key": "This link has expired",
+        "account_signup": "Join Haven",
+    }
+    assert set(settings.HEADLESS_FRONTEND_URLS) == set(titles)
     for name, url in settings.HEADLESS_FRONTEND_URLS.items():
         path = _path(url.format(key="abc1-set-1a2b3c"))
-        response = Client().get(path)
-        assert response.status_code in (200, 302), (name, path, response.status_code)
+        response = Client().get(path, follow=True)
+        assert response.status_code == 200, (name, path, response.status_code)
+        assert_page_frame(response, titles[name])
 
 
 # --- Password change ----------------------------------------------------------------------------
@@ -496,6 +516,7 @@ def test_password_change_checks_the_current_one_then_changes_it():
     assert wrong.status_code == 200
     assert _field_error(wrong, "oldpassword")
     assert "id_oldpassword" in _error_summary(wrong)
+    assert_page_frame(wrong, "Error: Change password")
     changed = client.post(
         "/account/password/change/",
         {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
@@ -544,8 +565,9 @@ def test_settings_refuse_what_the_api_refuses_and_save_nothing():
         ("Bonnie<script>", ""),
     ):
         response = client.post("/account/settings/", {"display_name": name, "email_on_reply": "on"})
-        assert response.status_code == 200, name
+        assert response.status_code == 400, name
         assert expected in _field_error(response, "display_name"), name
+        assert_page_frame(response, "Error: Settings")
         assert 'href="#id_display_name"' in _error_summary(response)
         api = APIClient()
         api.force_authenticate(user)
@@ -563,8 +585,9 @@ def test_a_suspended_member_may_turn_reply_emails_off_but_not_rename():
     user.refresh_from_db()
     assert user.email_on_reply is False
     rename = client.post("/account/settings/", {"display_name": "Someone Else"})
-    assert rename.status_code == 200
+    assert rename.status_code == 403  # as the API's
     assert "suspended" in _error_summary(rename).lower()
+    assert_page_frame(rename, "Error: Settings")
     user.refresh_from_db()
     assert user.display_name == "Sparrowhawk"
 
@@ -652,8 +675,9 @@ def test_erasing_needs_the_password_and_erases_nothing_without_it():
     client = signed_in(user)
     for password in ("", "not-my-password"):
         response = client.post("/account/erase/", {"password": password, "delete_posts": "on"})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert _field_error(response, "password")
+        assert_page_frame(response, "Error: Erase my account")
         assert 'href="#id_password"' in _error_summary(response)
     user.refresh_from_db()
     assert user.is_active and user.erased_at is None
@@ -708,7 +732,7 @@ def test_erase_attempts_share_the_apis_throttle(settings):
         api.delete("/api/v1/me/", {"password": "wrong-guess-1"}, format="json").status_code == 400
     )
     for guess in ("wrong-guess-2", "wrong-guess-3"):
-        assert client.post("/account/erase/", {"password": guess}).status_code == 200
+        assert client.post("/account/erase/", {"password": guess}).status_code == 400
     refused = client.post("/account/erase/", {"password": PASSWORD})
     assert refused.status_code == 429
     assert_page_frame(refused, "Too many attempts")
