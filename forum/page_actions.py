@@ -20,7 +20,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, ValidationError
-from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -34,7 +33,7 @@ from accounts.identity import published_author
 from core.api.pagination import NotificationCursorPagination, ThreadPagination
 from core.api.throttling import throttle_wait
 from core.errors import ApplicationError, Forbidden
-from core.pages import render_page
+from core.pages import page_or_404, render_page
 from forum import selectors, services
 from forum.filters import ThreadFilter
 from forum.models import NOTICES_WITHOUT_POST_LINK, Category, Post, Thread
@@ -523,11 +522,7 @@ def search(request: HttpRequest) -> HttpResponse:
             context["error"] = " ".join(str(m) for m in found.errors.get("q", ["Not a search."]))
             status = 400
         else:
-            paginator = Paginator(found.qs, ThreadPagination.page_size)
-            try:
-                page = paginator.page(request.GET.get("page") or 1)
-            except InvalidPage as exc:
-                raise Http404("No such page.") from exc
+            page = page_or_404(found.qs, ThreadPagination.page_size, request.GET.get("page"))
             context["page"], context["searched"] = page, True
             context["rows"] = [(thread, published_author(thread)) for thread in page]
     title = f"Search: {query}" if query else "Search"
