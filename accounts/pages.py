@@ -8,6 +8,7 @@ API's ``export`` and ``erase`` rates count the page's requests with the API's. E
 for a signed-in account holder (anyone else is sent to sign in), staff included, as the API.
 """
 
+import math
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 from rest_framework.renderers import JSONRenderer
 
@@ -26,31 +27,36 @@ from accounts.privacy import check_erase_password, export_filename, member_erase
 from accounts.services import user_update_profile
 from core.api.throttling import throttle_wait
 from core.errors import Forbidden
+from core.pages import render_page
 
 
-def _render(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    title: str,
-    status: int = 200,
-) -> HttpResponse:
-    return render(request, template, {"title": title, **context}, status=status)
-
-
-def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
+def _too_many(request: HttpRequest, wait: float | int) -> HttpResponse:
     """The branded 429 page, with when to try again."""
     minutes = max(1, round(wait / 60))
     message = (
         f"You have done this too often. Please try again in {minutes} "
         f"minute{'s' if minutes != 1 else ''}."
     )
-    response = _render(
+    response = render_page(
         request, "429.html", {"message": message}, title="Too many attempts", status=429
     )
-    response["Retry-After"] = str(int(wait) + 1)
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
     return response
+
+
+def _form_page(
+    request: HttpRequest, template: str, form: Form, *, title: str, status: int = 400
+) -> HttpResponse:
+    """A form's page: "Error:" first in its title and ``status`` once the form failed."""
+    failed = bool(form.errors)
+    return render_page(
+        request,
+        template,
+        {"form": form},
+        title=title,
+        status=status if failed else 200,
+        failed=failed,
+    )
 
 
 def _add_errors(form: Form, exc: ValidationError) -> None:
@@ -75,6 +81,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     """Display name and reply emails (``user_update_profile``), and links to the password,
     export and erase pages."""
     user: User = request.user  # type: ignore[assignment]
+    status = 400  # if the form fails: the API's status for the same refusal
     if request.method == "POST":
         form = SettingsForm(request.POST)
         if form.is_valid():
@@ -84,6 +91,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 _add_errors(form, exc)
             except Forbidden as exc:
                 form.add_error(None, str(exc.detail))
+                status = int(exc.status)
             else:
                 messages.success(request, "Your settings are saved.")
                 return redirect("me:settings")
@@ -91,7 +99,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(
             initial={"display_name": user.display_name, "email_on_reply": user.email_on_reply}
         )
-    return _render(request, "haven/account_settings.html", {"form": form}, title="Settings")
+    return _form_page(request, "haven/account_settings.html", form, title="Settings", status=status)
 
 
 @login_required
@@ -106,7 +114,7 @@ def export(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(body, content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
         return response
-    return _render(request, "haven/account_export.html", {}, title="Download my data")
+    return render_page(request, "haven/account_export.html", {}, title="Download my data")
 
 
 @login_required
@@ -133,4 +141,4 @@ def erase(request: HttpRequest) -> HttpResponse:
                 return redirect("pages:home")
     else:
         form = EraseForm()
-    return _render(request, "haven/account_erase.html", {"form": form}, title="Erase my account")
+    return _form_page(request, "haven/account_erase.html", form, title="Erase my account")

@@ -11,6 +11,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import core.api.schema  # noqa: F401  (registers the X-Session-Token OpenAPI extension)
+from accounts.middleware import headless_error, headless_error_response
 from config.health import health
 from config.outage import database_unreachable, service_unavailable
 from core.api.exceptions import error_body
@@ -88,10 +89,11 @@ _ERRORS = {
 }
 
 
-def _error_page(status: int) -> HttpResponse:
-    """A branded page for a non-API path. Rendered without the request, so no context
-    processor runs and nothing reads the database: it serves a 500 whatever failed."""
-    heading, message = _ERRORS[status]
+def _error_page(status: int, *, heading: str = "", message: str = "") -> HttpResponse:
+    """A branded page for a non-API path (the status's own words unless told). Rendered
+    without the request, so no context processor runs and nothing reads the database: it
+    serves a 500 whatever failed."""
+    heading, message = heading or _ERRORS[status][0], message or _ERRORS[status][1]
     context = {"title": heading, "heading": heading, "message": message}
     return HttpResponse(render_to_string("haven/error.html", context), status=status)
 
@@ -106,6 +108,28 @@ def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body("permission_denied", "Not allowed."), status=403)
     return _error_page(403)
+
+
+_FORM_EXPIRED = (
+    "This form has expired",
+    "Haven could not accept what you sent: the page had been open a long time, or you signed "
+    "in or out in another tab since. Nothing was saved. Copy your text if you wrote any, then "
+    "go back, reload the page and send it again. If this keeps happening, check that your "
+    "browser accepts cookies from Haven.",
+)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a POST without its CSRF token, or with a stale one, is refused
+    in its area's shape: API.md's JSON for ``/api/``, allauth's for ``/_allauth/``, else a
+    branded page telling the member what to do (Django's own is bare, in English, unstyled)."""
+    if _is_api(request):
+        return JsonResponse(error_body("permission_denied", f"CSRF Failed: {reason}"), status=403)
+    if request.path.startswith("/_allauth/"):
+        message = f"A browser session needs its CSRF token: {reason}"
+        return headless_error_response([headless_error(message, "csrf_failed")], status=403)
+    heading, message = _FORM_EXPIRED
+    return _error_page(403, heading=heading, message=message)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -349,3 +349,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.recipient_id}"
+
+
+# Notices of a moderator's decision about the recipient's own post that take it from her
+# (hidden, not approved): she may no longer open the post, so they link to her notifications,
+# which carry the moderators' note, never to the post (the email's link, the list's).
+NOTICES_WITHOUT_POST_LINK = frozenset(
+    {Notification.Kind.POST_HIDDEN, Notification.Kind.POST_REJECTED}
+)

@@ -35,10 +35,11 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.identity import published_author
-from forum.models import Notification
+from forum.models import NOTICES_WITHOUT_POST_LINK, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,16 @@ def _notification_email(notification: Notification, *, domain: str) -> EmailMess
     # The actor as the post shows them: a nurse by the title she answered under.
     actor = published_author(notification.post)["display_name"] if notification.actor_id else ""
     names = {"title": thread.title, "actor": actor}
-    link = f"{settings.FRONTEND_URL}/threads/{thread.pk}/"
+    # The post's permalink (the page of the thread that holds it), else the thread's page.
+    # A post taken from its author (hidden, not approved) is no page of hers: her
+    # notifications are, with the moderators' note.
+    if notification.kind in NOTICES_WITHOUT_POST_LINK:
+        page = reverse("pages:notifications")
+    elif notification.post_id:
+        page = reverse("pages:post", kwargs={"post_id": notification.post_id})
+    else:
+        page = reverse("pages:thread", kwargs={"thread_id": thread.pk})
+    link = settings.FRONTEND_URL + page
     return EmailMessage(
         subject=subject.format(**names),
         body=f"{event.format(**names)}\n\nRead it on Haven: {link}\n\n{why}",

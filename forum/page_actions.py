@@ -20,7 +20,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, ValidationError
-from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -34,15 +33,13 @@ from accounts.identity import published_author
 from core.api.pagination import NotificationCursorPagination, ThreadPagination
 from core.api.throttling import throttle_wait
 from core.errors import ApplicationError, Forbidden
+from core.pages import page_or_404, render_page
 from forum import selectors, services
 from forum.filters import ThreadFilter
-from forum.models import Category, Notification, Post, Thread
+from forum.models import NOTICES_WITHOUT_POST_LINK, Category, Post, Thread
 from forum.pages import link_query, may_reply, post_url
 
 View = Callable[..., HttpResponse]
-
-# Notices about a post the member may no longer open: they carry the moderator's note.
-_NOT_LINKED = (Notification.Kind.POST_HIDDEN, Notification.Kind.POST_REJECTED)
 
 
 class SeeOther(HttpResponseRedirect):
@@ -75,9 +72,10 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     form = context.get("form")
-    if (form is not None and form.errors) or context.get("error"):
-        title = f"Error: {title}"  # said first, as a screen reader reads the title first
-    return render(request, template, {"title": title, **context}, status=status)
+    failed = (form is not None and bool(form.errors)) or bool(
+        context.get("error") or context.get("too_fast")
+    )
+    return render_page(request, template, context, title=title, status=status, failed=failed)
 
 
 # --- Forms and the services' refusals ---------------------------------------------------------
@@ -213,10 +211,22 @@ def suggest(request: HttpRequest) -> HttpResponse:
     """Threads like a draft title: the new-thread page's "Asked before?" region (htmx), or
     a page of its own."""
     typed = request.GET.get("title", "").strip()
-    context = {"suggestions": _similar(typed) if typed else None, "typed": typed}
-    if getattr(request, "htmx", False):
+    wait = _search_wait(request) if typed else None
+    context: dict[str, Any] = {"typed": typed, "suggestions": None, "too_fast": None}
+    if wait is not None:
+        context["too_fast"] = _searching_too_fast(wait)
+    elif typed:
+        context["suggestions"] = _similar(typed)
+    if getattr(request, "htmx", False):  # htmx swaps no 429: the region says it, at 200
         return render(request, "haven/forum/_suggestions.html", context)
-    return _page(request, "haven/forum/suggest.html", context, title="Asked before?")
+    response = _page(
+        request,
+        "haven/forum/suggest.html",
+        context,
+        title="Asked before?",
+        status=200 if wait is None else 429,
+    )
+    return _retry_after(response, wait)
 
 
 # --- Replies, edits, deletions ----------------------------------------------------------------
@@ -268,6 +278,19 @@ def _refused_page(
     return _page(request, "haven/forum/refused.html", context, title=heading, status=exc.status)
 
 
+def _as_the_service_asks(check: Callable[..., None], *, user: Any, **objects: Any) -> None:
+    """Ask a service's rule (``check_may_edit``, ``check_may_delete``) as the service will:
+    a moderator is whoever holds ``forum.moderate_post``, whatever her role (``post_edit``
+    and ``post_delete`` ask so). A moderator may do all a member may, so the member's rule
+    is asked first: her own post costs no permission query."""
+    try:
+        check(user=user, moderator=False, **objects)
+    except ApplicationError:
+        if not user.has_perm("forum.moderate_post"):
+            raise
+        check(user=user, moderator=True, **objects)
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -275,9 +298,8 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     nurse answer (corrected only by a nurse), the page says so and offers no form."""
     post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
     user = request.user
-    moderator = selectors.sees_moderated(user)  # the role first: members pay no query
     try:
-        services.check_may_edit(user=user, post=post, thread=post.thread, moderator=moderator)  # type: ignore[arg-type]
+        _as_the_service_asks(services.check_may_edit, user=user, post=post, thread=post.thread)
     except ApplicationError as exc:
         return _refused_page(request, exc, post=post, heading="This post cannot be edited")
     initial = {"body": post.body}
@@ -312,8 +334,7 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
         messages.info(request, "This post is already deleted.")
         return SeeOther(post_url(post, request.user))
     try:
-        moderator = selectors.sees_moderated(request.user)
-        services.check_may_delete(user=request.user, post=post, moderator=moderator)  # type: ignore[arg-type]
+        _as_the_service_asks(services.check_may_delete, user=request.user, post=post)
         if request.method == "POST":
             services.post_delete(user=request.user, post=post)  # type: ignore[arg-type]
     except ApplicationError as exc:
@@ -341,10 +362,24 @@ def _back_to(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+_GONE = "This post is no longer on Haven."
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def like(request: HttpRequest, post_id: int) -> HttpResponse:
-    """Like or unlike a post (``action``: like, unlike)."""
+    """Like or unlike a post (``action``: like, unlike). A post gone from her sight since
+    the page loaded (hidden, its thread too) is a 404; but htmx swaps no 4xx, so to htmx
+    the box answers with the reason, in its live region."""
+    try:
+        return _like(request, post_id)
+    except Http404:
+        if not getattr(request, "htmx", False):
+            raise
+        return render(request, "haven/forum/_like.html", {"error": _GONE})
+
+
+def _like(request: HttpRequest, post_id: int) -> HttpResponse:
     post = selectors.post_visible_get(post_id=post_id, viewer=request.user)
     if request.method == "GET":  # e.g. back from signing in: nothing is written by a GET
         return HttpResponseRedirect(post_url(post, request.user))
@@ -434,7 +469,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         {
             "notification": notification,
             "actor": published_author(notification.post) if notification.actor_id else None,
-            "linked": notification.kind not in _NOT_LINKED,
+            "linked": notification.kind not in NOTICES_WITHOUT_POST_LINK,
         }
         for notification in page or []
     ]
@@ -449,6 +484,28 @@ def notifications(request: HttpRequest) -> HttpResponse:
 # --- Search -----------------------------------------------------------------------------------
 
 
+def _search_wait(request: HttpRequest) -> int | None:
+    """A full-text query against the API's own rates (``user`` signed in, else ``anon`` by
+    address), on the API's counters: None if it may run (it is counted), else the whole
+    seconds to wait."""
+    scope = "user" if request.user.is_authenticated else "anon"
+    wait = throttle_wait(request, scope=scope)
+    return None if wait is None else max(1, math.ceil(wait))
+
+
+def _searching_too_fast(seconds: int) -> str:
+    return (
+        f"You are searching faster than Haven allows. Please wait {seconds} "
+        f"second{'s' if seconds != 1 else ''}, then try again."
+    )
+
+
+def _retry_after(response: HttpResponse, seconds: int | None) -> HttpResponse:
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
 @require_http_methods(["GET"])
 def search(request: HttpRequest) -> HttpResponse:
     """The API's thread search (``q``: web-search syntax, best match first), by numbered
@@ -456,21 +513,21 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, Any] = {"q": query, "searched": False, "rows": [], "error": None}
     status = 200
-    if query:
+    wait = _search_wait(request) if query else None  # the form alone queries nothing
+    if wait is not None:
+        context["too_fast"], status = _searching_too_fast(wait), 429
+    elif query:
         found = ThreadFilter({"q": query}, queryset=selectors.thread_list(viewer=request.user))
         if not found.is_valid():
             context["error"] = " ".join(str(m) for m in found.errors.get("q", ["Not a search."]))
             status = 400
         else:
-            paginator = Paginator(found.qs, ThreadPagination.page_size)
-            try:
-                page = paginator.page(request.GET.get("page") or 1)
-            except InvalidPage as exc:
-                raise Http404("No such page.") from exc
+            page = page_or_404(found.qs, ThreadPagination.page_size, request.GET.get("page"))
             context["page"], context["searched"] = page, True
             context["rows"] = [(thread, published_author(thread)) for thread in page]
     title = f"Search: {query}" if query else "Search"
-    return _page(request, "haven/forum/search.html", context, title=title, status=status)
+    response = _page(request, "haven/forum/search.html", context, title=title, status=status)
+    return _retry_after(response, wait)
 
 
 __all__ = [

@@ -8,12 +8,11 @@ pagination pages the posts, ``accounts.identity`` names authors (staff by title 
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.core.exceptions import BadRequest
-from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -21,6 +20,7 @@ from rest_framework.request import Request
 
 from accounts.identity import published_author
 from core.api.pagination import PostCursorPagination, ThreadPagination
+from core.pages import page_or_404, query_string, render_page
 from forum import policy, selectors, services
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
@@ -29,21 +29,9 @@ from forum.models import Category, Post, Thread
 CATEGORY_FILTERS = ("status", "unanswered")
 
 
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, title: str
-) -> HttpResponse:
-    """A page; its header asks the viewer's unread count (``forum.context_processors``)."""
-    return render(request, template, {"title": title, **context})
-
-
 def home(request: HttpRequest) -> HttpResponse:
     categories = selectors.category_list()
-    return _render(request, "haven/home.html", {"categories": categories}, title="Categories")
-
-
-def _query(params: dict[str, str], **changes: Any) -> str:
-    merged = {key: value for key, value in {**params, **changes}.items() if value}
-    return f"?{urlencode(merged)}" if merged else "?"
+    return render_page(request, "haven/home.html", {"categories": categories}, title="Categories")
 
 
 def category(request: HttpRequest, slug: str) -> HttpResponse:
@@ -58,27 +46,23 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     filters = ThreadFilter(params, queryset=threads)
     if not filters.is_valid():
         params = {key: value for key, value in params.items() if key not in filters.errors}
-    paginator = Paginator(filters.qs, ThreadPagination.page_size)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage as exc:
-        raise Http404("No such page.") from exc
+    page = page_or_404(filters.qs, ThreadPagination.page_size, request.GET.get("page"))
     rows = [(thread, published_author(thread)) for thread in page]
     choices = [("All threads", {}), ("Open", {"status": "open"}), ("Closed", {"status": "closed"})]
     if shown.nurse_answered:
         choices.append(("Unanswered", {"unanswered": "true"}))
-    filter_links = [(label, _query(choice), choice == params) for label, choice in choices]
+    filter_links = [(label, query_string(choice), choice == params) for label, choice in choices]
     context = {
         "category": shown,
         "page": page,
         "rows": rows,
         "filter_links": filter_links,
-        "previous": _query(params, page=page.previous_page_number())
+        "previous": query_string(params, page=page.previous_page_number())
         if page.has_previous()
         else None,
-        "next": _query(params, page=page.next_page_number()) if page.has_next() else None,
+        "next": query_string(params, page=page.next_page_number()) if page.has_next() else None,
     }
-    return _render(request, "haven/category.html", context, title=shown.name)
+    return render_page(request, "haven/category.html", context, title=shown.name)
 
 
 @dataclass(frozen=True)
@@ -126,7 +110,7 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         "edit_since": timezone.now() - services.edit_window(),
         "may_reply": may_reply(shown, viewer),
     }
-    return _render(request, "haven/thread.html", context, title=shown.title)
+    return render_page(request, "haven/thread.html", context, title=shown.title)
 
 
 def may_reply(thread: Thread, viewer: Any) -> bool:

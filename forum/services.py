@@ -543,9 +543,12 @@ def may_close(user: User) -> bool:
     return user.role in (Role.NURSE, Role.MODERATOR) and user.has_perm("forum.close_thread")
 
 
-def _check_may_close(user: User) -> None:
+def check_may_close(user: User) -> None:
+    """Whether ``user`` may close or reopen threads (``Forbidden`` if not): a nurse or
+    moderator (``may_close``) who may write (``check_can_write``: not suspended, verified)."""
     if not may_close(user):
         raise Forbidden("not_allowed", "Only nurses and moderators close or reopen threads.")
+    check_can_write(user)
 
 
 def _system_post(*, thread: Thread, text: str, now: datetime) -> Post:
@@ -579,7 +582,7 @@ def thread_close(
     (``closed_by`` itself stays for the records). A notice (``notice``, else the reason) is
     added to the thread and the closing is recorded in the audit log.
     """
-    _check_may_close(actor)
+    check_may_close(actor)
     thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.CLOSED:
         raise Conflict("already_closed", "This thread is already closed.")
@@ -600,7 +603,7 @@ def thread_close(
 @transaction.atomic
 def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     """Open a closed thread to replies again; nurses and moderators only, audited."""
-    _check_may_close(actor)
+    check_may_close(actor)
     reason = clean_reason(reason)
     thread = thread_lock_visible(thread.pk)
     if thread.status == Thread.Status.OPEN:

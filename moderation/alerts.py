@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -56,8 +57,11 @@ def moderators_on_duty(now: datetime) -> bool:
     return bool(hours and hours.is_open(now))
 
 
-def _queue_link() -> str:
-    return f"{settings.FRONTEND_URL}/moderation/queue/"
+def _queue_link(item: ReviewItem | None = None) -> str:
+    """The review queue's page, or one item's, as an address an email can carry."""
+    if item is None:
+        return settings.FRONTEND_URL + reverse("mod:queue")
+    return settings.FRONTEND_URL + reverse("mod:item", kwargs={"item_id": item.pk})
 
 
 # --- Urgent alerts ----------------------------------------------------------------------
@@ -134,8 +138,9 @@ def oncall_email_send(*, alert_id: int) -> bool:
         subject=f"[URGENT] Safeguarding concern on Haven{again}",
         body=(
             "A post on Haven may be from someone at risk, and it is outside the moderation "
-            f"team's hours.\n\nThread: “{item.thread.title}”\nReview it now: {_queue_link()}"
-            f"{item.pk}/\n\nYou receive this because this address is Haven's on-call contact."
+            f"team's hours.\n\nThread: “{item.thread.title}”\n"
+            f"Review it now: {_queue_link(item)}\n\n"
+            "You receive this because this address is Haven's on-call contact."
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[alert.oncall_email],

@@ -8,19 +8,18 @@ message for a state that changed under the request (``Conflict``). Every write i
 form POST answered by a redirect with a confirmation (no JavaScript needed).
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -30,10 +29,17 @@ from accounts.models import User
 from core.api.pagination import ThreadPagination
 from core.api.throttling import throttle_wait
 from core.errors import ApplicationError, Forbidden
+from core.pages import page_or_404, query_string, render_page
 from forum import policy
 from forum.models import Post, Thread
-from forum.selectors import post_get, post_page_queryset, post_visible_get, thread_get
-from forum.services import may_close, post_hide, post_restore, thread_close, thread_reopen
+from forum.selectors import post_page_queryset, post_visible_get, thread_get, thread_visible_to
+from forum.services import (
+    check_may_close,
+    post_hide,
+    post_restore,
+    thread_close,
+    thread_reopen,
+)
 from moderation.answers import (
     MAX_SIGNPOSTS,
     check_is_nurse,
@@ -45,7 +51,7 @@ from moderation.answers import (
 )
 from moderation.filters import ReviewItemFilter
 from moderation.flags import CRISIS, flag_create, open_flag_of
-from moderation.models import FLAG_REASONS, ReviewItem
+from moderation.models import FLAG_REASONS, Flag, ReviewItem
 from moderation.queue import (
     ACTIONS,
     claim_is_live,
@@ -129,9 +135,8 @@ def _page(
     title: str,
     status: int = 200,
 ) -> HttpResponse:
-    if context.get("problems"):  # said first, as a screen reader reads the title first
-        title = f"Error: {title}"
-    return render(request, template, {"title": title, **context}, status=status)
+    failed = bool(context.get("problems"))
+    return render_page(request, template, context, title=title, status=status, failed=failed)
 
 
 def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
@@ -174,11 +179,6 @@ def _staff_only(check: Callable[[User], None]) -> Callable[..., Any]:
     return decorate
 
 
-def _check_may_close(user: User) -> None:
-    if not may_close(user):
-        raise Forbidden("not_allowed", "Only nurses and moderators close or reopen threads.")
-
-
 def _check_nurse_queue(user: User) -> None:
     check_is_nurse(user)
     if not user.has_perm("moderation.view_nurse_queue"):
@@ -213,19 +213,45 @@ def report(request: HttpRequest, post_id: int) -> HttpResponse:
     """Report someone else's post to the moderators (``flag_create``).
 
     Once she has reported it (her flag is open), the page thanks her instead of asking again;
-    for "Someone may be at risk" it shows the crisis signposting, where to get help now.
+    for "Someone may be at risk" it shows the crisis signposting, where to get help now. So
+    does it when her report hid the post (the flag threshold): the post is then not quoted.
     """
     user: Any = request.user
     if request.method == "POST":
         return _report_send(request, post_id)
-    post = post_visible_get(post_id=post_id, viewer=user)
+    try:
+        post = post_visible_get(post_id=post_id, viewer=user)
+    except Http404:
+        return _report_sent_unseen(request, post_id)
     sent = open_flag_of(flagger=user, post=post)
     if sent is not None:
-        at_risk = sent.reason == ReviewItem.Reason.SAFEGUARDING
-        support = policy.support_html(CRISIS) if at_risk else None
-        context = {**_post_context(post), "flag": sent, "support": support}
-        return _page(request, "haven/report_sent.html", context, title="Report sent")
+        return _report_sent(request, post, sent, shown=True)
     return _report_form(request, post, values={}, problems=Problems())
+
+
+def _report_sent_unseen(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The thanks for a report on a post she may no longer see (her report hid it, or
+    others' did since): only while her flag is open; anyone else is told nothing (404)."""
+    user: Any = request.user
+    post = get_object_or_404(Post.objects.select_related("thread"), pk=post_id)
+    sent = open_flag_of(flagger=user, post=post)
+    if sent is None:
+        raise Http404("No such post.")
+    return _report_sent(request, post, sent, shown=False)
+
+
+def _report_sent(request: HttpRequest, post: Post, sent: Flag, *, shown: bool) -> HttpResponse:
+    """The thanks, with crisis signposting for "Someone may be at risk"; the post quoted
+    only if ``shown`` (she may see it)."""
+    at_risk = sent.reason == ReviewItem.Reason.SAFEGUARDING
+    context = {
+        **(_post_context(post) if shown else {"post": None}),
+        "flag": sent,
+        "support": policy.support_html(CRISIS) if at_risk else None,
+        "back_to_thread": thread_visible_to(post.thread, request.user),
+        "thread_id": post.thread_id,
+    }
+    return _page(request, "haven/report_sent.html", context, title="Report sent")
 
 
 def _report_form(
@@ -248,18 +274,18 @@ def _report_form(
 
 def _report_send(request: HttpRequest, post_id: int) -> HttpResponse:
     user: Any = request.user
-    post = post_get(post_id=post_id)
+    post = post_visible_get(post_id=post_id, viewer=user)
     values = {"reason": request.POST.get("reason", ""), "note": request.POST.get("note", "")}
     problems = Problems()
     status = 400
     if (wait := throttle_wait(request, scope="flagging")) is not None:
-        minutes = max(1, round(wait / 60))
+        minutes = math.ceil(wait / 60)
         problems.general.append(
             "You have sent a lot of reports in a short time. Please try again in "
             f"{minutes} minute{'s' if minutes > 1 else ''}."
         )
         response = _report_form(request, post, values=values, problems=problems, status=429)
-        response["Retry-After"] = str(int(wait))
+        response["Retry-After"] = str(wait)
         return response
     if not values["reason"]:
         problems.add("reason", "Choose why you are reporting this post.")
@@ -436,7 +462,7 @@ def _thread_change(
     )
 
 
-@_staff_only(_check_may_close)
+@_staff_only(check_may_close)
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest, thread_id: int) -> HttpResponse:
     """Close a thread to replies with an optional note (``thread_close``)."""
@@ -450,7 +476,7 @@ def close(request: HttpRequest, thread_id: int) -> HttpResponse:
     )
 
 
-@_staff_only(_check_may_close)
+@_staff_only(check_may_close)
 @require_http_methods(["GET", "POST"])
 def reopen(request: HttpRequest, thread_id: int) -> HttpResponse:
     """Open a closed thread to replies again (``thread_reopen``)."""
@@ -515,24 +541,15 @@ def restore(request: HttpRequest, post_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def questions(request: HttpRequest) -> HttpResponse:
     """Unanswered Ask Our Nurses questions, oldest first, with their age in working hours."""
-    paginator = Paginator(unanswered_questions(), ThreadPagination.page_size)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage as exc:
-        raise Http404("No such page.") from exc
+    page = page_or_404(unanswered_questions(), ThreadPagination.page_size, request.GET.get("page"))
     entries = [(entry, published_author(entry.thread)) for entry in nurse_queue(threads=page)]
-    context = {"page": page, "entries": entries, "paginator": paginator}
+    context = {"page": page, "entries": entries}
     return _page(request, "haven/questions.html", context, title="Nurse questions")
 
 
 # --- The review queue -------------------------------------------------------------------
 
 QUEUE_FILTERS = ("status", "reason", "urgent")
-
-
-def _query(params: dict[str, str], **changes: Any) -> str:
-    merged = {key: value for key, value in {**params, **changes}.items() if value}
-    return f"?{urlencode(merged)}" if merged else "?"
 
 
 def _reasons(item: ReviewItem) -> list[str]:
@@ -554,11 +571,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         params = {key: value for key, value in params.items() if key not in filters.errors}
         filters = ReviewItemFilter(params, queryset=ReviewItem.objects.none())
         filters.is_valid()
-    paginator = Paginator(filters.qs, ThreadPagination.page_size)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage as exc:
-        raise Http404("No such page.") from exc
+    page = page_or_404(filters.qs, ThreadPagination.page_size, request.GET.get("page"))
     now = timezone.now()
     rows = [_queue_row(item, viewer=request.user, now=now) for item in page]
     context = {
@@ -567,10 +580,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         "params": params,
         "statuses": ReviewItem.Status.choices,
         "reasons": ReviewItem.Reason.choices,
-        "previous": _query(params, page=page.previous_page_number())
+        "previous": query_string(params, page=page.previous_page_number())
         if page.has_previous()
         else None,
-        "next": _query(params, page=page.next_page_number()) if page.has_next() else None,
+        "next": query_string(params, page=page.next_page_number()) if page.has_next() else None,
     }
     return _page(request, "haven/queue.html", context, title="Review queue")
 

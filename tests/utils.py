@@ -1,5 +1,6 @@
 """Small helpers shared by the tests."""
 
+import re
 import socket
 import threading
 import time
@@ -13,6 +14,18 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
+
+
+def signed_in(user: User, **options: Any) -> Client:
+    """A browser-like test client with ``user``'s session (``options`` as ``Client``'s)."""
+    client = Client(**options)
+    client.force_login(user)
+    return client
+
+
+def page_messages(response: Any) -> list[str]:
+    """The confirmations and warnings a page shows at the top (Django's messages)."""
+    return re.findall(r'<p class="message[^"]*">(.*?)</p>', response.content.decode(), re.S)
 
 
 def client_for(user: User) -> APIClient:

@@ -5,6 +5,7 @@ request lets settings (and tests) change rates. Counters live in the shared cach
 so every gunicorn worker sees the same count.
 """
 
+import math
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,9 +39,10 @@ class ScopedThrottle(_LiveRateMixin, throttling.ScopedRateThrottle):
     """Per-view scope (``throttle_scope = "posting"``), per user, across workers."""
 
 
-def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
+def throttle_wait(request: HttpRequest, *, scope: str) -> int | None:
     """A page's request against the API's scoped rate ``scope`` (``posting``, ``export``...):
-    None if it may go ahead (and it is counted), else how many seconds to wait.
+    None if it may go ahead (and it is counted), else how many whole seconds to wait,
+    rounded up and at least one (a ``Retry-After`` value as it is: never too early, never 0).
 
     The same throttle as an API view with ``throttle_scope = scope``, on the same counters:
     requests to the page and to the API share one limit per member.
@@ -50,4 +52,4 @@ def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
     view = SimpleNamespace(throttle_scope=scope)
     if throttle.allow_request(request, view):  # type: ignore[arg-type]
         return None
-    return max(throttle.wait() or 1.0, 1.0)  # refused: at least a second, never "now"
+    return max(math.ceil(throttle.wait() or 1), 1)  # refused: at least a second, never "now"

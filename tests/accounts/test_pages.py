@@ -23,7 +23,8 @@ from accounts.roles import Role
 from accounts.services import user_set_role
 from forum.models import Post
 from tests.factories import PASSWORD, UserFactory, make_thread
-from tests.forum.test_pages import _assert_landmarks, _page
+from tests.pages import assert_page_frame, parse_page
+from tests.utils import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +37,6 @@ def _member(email_on_reply: bool = True, **fields: Any) -> User:
         User.objects.filter(pk=user.pk).update(email_on_reply=False)
         user.refresh_from_db()
     return user
-
-
-def _signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _h1(response: Any) -> str:
@@ -111,26 +106,26 @@ def test_every_signed_out_account_page_has_the_haven_frame(client, path):
     title, heading = ANONYMOUS_PAGES[path]
     response = client.get(path)
     assert response.status_code == 200
-    _assert_landmarks(response, title)
+    assert_page_frame(response, title)
     assert _h1(response) == heading
 
 
 @pytest.mark.parametrize("path", list(MEMBER_PAGES))
 def test_every_members_account_page_has_the_haven_frame(path):
     title, heading = MEMBER_PAGES[path]
-    response = _signed_in(UserFactory()).get(path)
+    response = signed_in(UserFactory()).get(path)
     assert response.status_code == 200
-    _assert_landmarks(response, title)
+    assert_page_frame(response, title)
     assert _h1(response) == heading
 
 
 def test_every_input_of_the_account_forms_has_a_label(client):
     pages = [client.get(path) for path in ("/account/login/", "/account/signup/")]
-    member = _signed_in(UserFactory())
+    member = signed_in(UserFactory())
     pages += [member.get(path) for path in ("/account/settings/", "/account/erase/")]
     pages.append(member.get("/account/password/change/"))
     for response in pages:
-        page = _page(response)
+        page = parse_page(response)
         labelled = {label["for"] for label in page.all("label")}
         inputs = [
             attrs for tag, attrs in page.tags if tag == "input" and attrs.get("type") != "hidden"
@@ -156,9 +151,9 @@ def test_an_allauth_page_haven_did_not_rewrite_still_gets_the_frame():
     user = UserFactory()
     user.set_unusable_password()
     user.save()
-    response = _signed_in(user).get("/account/password/set/")
+    response = signed_in(user).get("/account/password/set/")
     assert response.status_code == 200
-    page = _assert_landmarks(response, "Set a password")
+    page = assert_page_frame(response, "Set a password")
     assert {label["for"] for label in page.all("label")} >= {"id_password1", "id_password2"}
 
 
@@ -187,7 +182,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, path):
 def test_pages_haven_does_not_offer_are_not_there(path, name):
     """No page to add, remove or swap email addresses (nor the re-authentication that guards
     it, nor sign-in codes): a member changes her name and reply emails, nothing else."""
-    member = _signed_in(UserFactory())
+    member = signed_in(UserFactory())
     assert member.get(path).status_code == 404
     assert member.post(path, {"email": "other@haven.test", "action_add": ""}).status_code == 404
     assert not EmailAddress.objects.filter(email="other@haven.test").exists()
@@ -196,7 +191,7 @@ def test_pages_haven_does_not_offer_are_not_there(path, name):
 
 
 def test_the_settings_pages_refuse_other_methods():
-    member = _signed_in(UserFactory())
+    member = signed_in(UserFactory())
     for path in ("/account/settings/", "/account/export/", "/account/erase/"):
         assert member.put(path).status_code == 405
         assert member.delete(path).status_code == 405
@@ -227,7 +222,7 @@ def test_sign_up_verify_by_the_emailed_link_then_sign_in(
     assert link.startswith(settings.FRONTEND_URL)
     page = client.get(_path(link))
     assert page.status_code == 200
-    _assert_landmarks(page, "Confirm your email address")
+    assert_page_frame(page, "Confirm your email address")
     assert "sparrow@haven.test" in page.content.decode()
     assert not EmailAddress.objects.get(user=user).verified  # opening the link confirms nothing
 
@@ -255,7 +250,8 @@ def test_sign_up_errors_are_announced_and_shown_next_to_their_fields(client):
     assert "already taken" in _field_error(response, "display_name")
     _field_error(response, "email")
     _field_error(response, "password1")
-    _assert_landmarks(response, "Join Haven")
+    assert_page_frame(response, "Error: Join Haven")
+    assert_page_frame(client.get("/account/signup/"), "Join Haven")
     assert User.objects.count() == 1
 
 
@@ -284,6 +280,7 @@ def test_a_wrong_password_is_announced_and_signs_nobody_in(client):
     response = client.post("/account/login/", {"login": user.email, "password": "wrong-one-here"})
     assert response.status_code == 200
     assert "not correct" in _error_summary(response)
+    assert_page_frame(response, "Error: Sign in")
     assert SESSION_KEY not in client.session
 
 
@@ -330,7 +327,7 @@ def test_the_admin_keeps_its_own_sign_in_page(client):
 
 def test_sign_out_is_a_post_and_goes_home():
     user = UserFactory()
-    client = _signed_in(user)
+    client = signed_in(user)
     confirm = client.get("/account/logout/")
     assert confirm.status_code == 200
     assert client.session[SESSION_KEY] == str(user.pk)  # a GET signs nobody out
@@ -374,10 +371,11 @@ def _reset_by_link(message: mail.EmailMessage) -> Client:
     form_url = opened["Location"]
     form = browser.get(form_url)
     assert form.status_code == 200
-    _assert_landmarks(form, "Choose a new password")
+    assert_page_frame(form, "Choose a new password")
     mismatch = browser.post(form_url, {"password1": NEW_PASSWORD, "password2": "not-the-same-1"})
     assert mismatch.status_code == 200
     assert _field_error(mismatch, "password2")
+    assert_page_frame(mismatch, "Error: Choose a new password")
     done = browser.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     assert done.status_code == 302
     assert done["Location"] == "/account/password/reset/key/done/"
@@ -409,6 +407,14 @@ def test_a_password_reset_by_the_emailed_link(started_in, django_capture_on_comm
     signed_in = client.post("/account/login/", {"login": user.email, "password": NEW_PASSWORD})
     assert signed_in.status_code == 302
     assert client.session[SESSION_KEY] == str(user.pk)
+
+
+def test_a_reset_request_for_a_malformed_address_says_error_first(client):
+    response = client.post("/account/password/reset/", {"email": "not-an-email"})
+    assert response.status_code == 200
+    assert _field_error(response, "email")
+    assert_page_frame(response, "Error: Reset your password")
+    assert_page_frame(client.get("/account/password/reset/"), "Reset your password")
 
 
 def test_a_used_reset_link_is_an_expired_page(django_capture_on_commit_callbacks):
@@ -452,7 +458,7 @@ def test_every_link_in_every_account_email_opens_a_haven_page(
             assert link.startswith(f"{settings.FRONTEND_URL}/account/"), link
             response = Client().get(_path(link), follow=True)
             assert response.status_code == 200, link
-            _assert_landmarks(response, _h1(response))
+            assert_page_frame(response, _h1(response))
             opened.add(_h1(response))
     assert opened == {
         "Confirm your email address",
@@ -478,14 +484,23 @@ def test_allauths_own_rate_limits_answer_a_haven_page(client, settings):
     assert client.post("/account/login/", attempt).status_code == 200
     refused = client.post("/account/login/", attempt)
     assert refused.status_code == 429
-    _assert_landmarks(refused, "Too many attempts")
+    assert_page_frame(refused, "Too many attempts")
 
 
 def test_every_route_an_account_email_links_to_resolves():
+    """Followed to the end, as a browser does: a Haven page, even for a key that is wrong."""
+    titles = {
+        "account_confirm_email": "Confirm your email address",
+        "account_reset_password": "Reset your password",
+        "account_reset_password_from_key": "This link has expired",
+        "account_signup": "Join Haven",
+    }
+    assert set(settings.HEADLESS_FRONTEND_URLS) == set(titles)
     for name, url in settings.HEADLESS_FRONTEND_URLS.items():
         path = _path(url.format(key="abc1-set-1a2b3c"))
-        response = Client().get(path)
-        assert response.status_code in (200, 302), (name, path, response.status_code)
+        response = Client().get(path, follow=True)
+        assert response.status_code == 200, (name, path, response.status_code)
+        assert_page_frame(response, titles[name])
 
 
 # --- Password change ----------------------------------------------------------------------------
@@ -493,7 +508,7 @@ def test_every_route_an_account_email_links_to_resolves():
 
 def test_password_change_checks_the_current_one_then_changes_it():
     user = UserFactory()
-    client = _signed_in(user)
+    client = signed_in(user)
     wrong = client.post(
         "/account/password/change/",
         {"oldpassword": "not-my-password", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
@@ -501,6 +516,7 @@ def test_password_change_checks_the_current_one_then_changes_it():
     assert wrong.status_code == 200
     assert _field_error(wrong, "oldpassword")
     assert "id_oldpassword" in _error_summary(wrong)
+    assert_page_frame(wrong, "Error: Change password")
     changed = client.post(
         "/account/password/change/",
         {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
@@ -516,8 +532,8 @@ def test_password_change_checks_the_current_one_then_changes_it():
 
 def test_settings_show_the_members_own_values():
     user = _member(display_name="Sparrowhawk", email_on_reply=False)
-    response = _signed_in(user).get("/account/settings/")
-    page = _assert_landmarks(response, "Settings")
+    response = signed_in(user).get("/account/settings/")
+    page = assert_page_frame(response, "Settings")
     assert page.all("input", name="display_name")[0]["value"] == "Sparrowhawk"
     checkbox = page.all("input", name="email_on_reply")[0]
     assert "checked" not in checkbox
@@ -527,7 +543,7 @@ def test_settings_show_the_members_own_values():
 
 def test_settings_save_the_name_and_reply_emails_then_come_back_with_a_message():
     user = _member(display_name="Sparrowhawk")
-    client = _signed_in(user)
+    client = signed_in(user)
     response = client.post("/account/settings/", {"display_name": "Sparrow Hawk"})
     assert response.status_code == 302
     assert response["Location"] == "/account/settings/"
@@ -541,7 +557,7 @@ def test_settings_save_the_name_and_reply_emails_then_come_back_with_a_message()
 def test_settings_refuse_what_the_api_refuses_and_save_nothing():
     UserFactory(display_name="Bonnie52")
     user = _member(display_name="Sparrowhawk")
-    client = _signed_in(user)
+    client = signed_in(user)
     for name, expected in (
         ("B0NNIE52", "already taken"),
         ("Breast Care Nurse", "team"),
@@ -549,8 +565,9 @@ def test_settings_refuse_what_the_api_refuses_and_save_nothing():
         ("Bonnie<script>", ""),
     ):
         response = client.post("/account/settings/", {"display_name": name, "email_on_reply": "on"})
-        assert response.status_code == 200, name
+        assert response.status_code == 400, name
         assert expected in _field_error(response, "display_name"), name
+        assert_page_frame(response, "Error: Settings")
         assert 'href="#id_display_name"' in _error_summary(response)
         api = APIClient()
         api.force_authenticate(user)
@@ -562,14 +579,15 @@ def test_settings_refuse_what_the_api_refuses_and_save_nothing():
 def test_a_suspended_member_may_turn_reply_emails_off_but_not_rename():
     user = _member(display_name="Sparrowhawk")
     User.objects.filter(pk=user.pk).update(suspended_indefinitely=True)
-    client = _signed_in(user)
+    client = signed_in(user)
     off = client.post("/account/settings/", {"display_name": "Sparrowhawk"})
     assert off.status_code == 302
     user.refresh_from_db()
     assert user.email_on_reply is False
     rename = client.post("/account/settings/", {"display_name": "Someone Else"})
-    assert rename.status_code == 200
+    assert rename.status_code == 403  # as the API's
     assert "suspended" in _error_summary(rename).lower()
+    assert_page_frame(rename, "Error: Settings")
     user.refresh_from_db()
     assert user.display_name == "Sparrowhawk"
 
@@ -577,7 +595,7 @@ def test_a_suspended_member_may_turn_reply_emails_off_but_not_rename():
 def test_a_nurse_renames_herself_privately_as_the_api_lets_her():
     nurse = UserFactory(display_name="Care Team 1")
     user_set_role(user=nurse, role=Role.NURSE)
-    response = _signed_in(nurse).post(
+    response = signed_in(nurse).post(
         "/account/settings/", {"display_name": "Care Team 2", "email_on_reply": "on"}
     )
     assert response.status_code == 302
@@ -590,7 +608,7 @@ def test_the_settings_page_costs_a_constant_number_of_queries(threads, django_as
     user = UserFactory()
     for _ in range(threads):
         make_thread(author=user)
-    client = _signed_in(user)
+    client = signed_in(user)
     client.get("/account/settings/")  # the session is read from the cache from now on
     # the user; the header's unread count
     with django_assert_num_queries(2):
@@ -604,7 +622,7 @@ def test_the_settings_page_costs_a_constant_number_of_queries(threads, django_as
 def test_export_explains_first_and_downloads_only_on_post():
     user = UserFactory()
     make_thread(author=user, title="My first question")
-    client = _signed_in(user)
+    client = signed_in(user)
     page = client.get("/account/export/")
     assert page["Content-Type"].startswith("text/html")
     assert 'method="post"' in page.content.decode()
@@ -636,7 +654,7 @@ def test_export_shares_the_apis_throttle(settings):
         },
     }
     user = UserFactory()
-    client = _signed_in(user)
+    client = signed_in(user)
     api = APIClient()
     api.force_authenticate(user)
     assert api.get("/api/v1/me/export/").status_code == 200
@@ -644,7 +662,7 @@ def test_export_shares_the_apis_throttle(settings):
     refused = client.post("/account/export/")
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
-    _assert_landmarks(refused, "Too many attempts")
+    assert_page_frame(refused, "Too many attempts")
     assert api.get("/api/v1/me/export/").status_code == 429
     assert client.get("/account/export/").status_code == 200  # reading the page is free
 
@@ -654,11 +672,12 @@ def test_export_shares_the_apis_throttle(settings):
 
 def test_erasing_needs_the_password_and_erases_nothing_without_it():
     user = UserFactory()
-    client = _signed_in(user)
+    client = signed_in(user)
     for password in ("", "not-my-password"):
         response = client.post("/account/erase/", {"password": password, "delete_posts": "on"})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert _field_error(response, "password")
+        assert_page_frame(response, "Error: Erase my account")
         assert 'href="#id_password"' in _error_summary(response)
     user.refresh_from_db()
     assert user.is_active and user.erased_at is None
@@ -669,7 +688,7 @@ def test_erasing_needs_the_password_and_erases_nothing_without_it():
 def test_erasing_my_account_signs_me_out_and_sends_me_home(delete_posts):
     user = UserFactory(display_name="Sparrowhawk")
     thread = make_thread(author=user, title="A thread of mine")
-    client = _signed_in(user)
+    client = signed_in(user)
     data = {"password": PASSWORD, **({"delete_posts": "on"} if delete_posts else {})}
     response = client.post("/account/erase/", data)
     assert response.status_code == 302
@@ -688,7 +707,7 @@ def test_erasing_my_account_signs_me_out_and_sends_me_home(delete_posts):
 
 def test_an_erased_members_old_email_no_longer_signs_in():
     user = UserFactory(email="sparrow@haven.test")
-    _signed_in(user).post("/account/erase/", {"password": PASSWORD})
+    signed_in(user).post("/account/erase/", {"password": PASSWORD})
     client = Client()
     response = client.post("/account/login/", {"login": "sparrow@haven.test", "password": PASSWORD})
     assert response.status_code == 200
@@ -706,17 +725,17 @@ def test_erase_attempts_share_the_apis_throttle(settings):
         },
     }
     user = UserFactory()
-    client = _signed_in(user)
+    client = signed_in(user)
     api = APIClient()
     api.force_authenticate(user)
     assert (
         api.delete("/api/v1/me/", {"password": "wrong-guess-1"}, format="json").status_code == 400
     )
     for guess in ("wrong-guess-2", "wrong-guess-3"):
-        assert client.post("/account/erase/", {"password": guess}).status_code == 200
+        assert client.post("/account/erase/", {"password": guess}).status_code == 400
     refused = client.post("/account/erase/", {"password": PASSWORD})
     assert refused.status_code == 429
-    _assert_landmarks(refused, "Too many attempts")
+    assert_page_frame(refused, "Too many attempts")
     user.refresh_from_db()
     assert user.erased_at is None
 
@@ -724,7 +743,7 @@ def test_erase_attempts_share_the_apis_throttle(settings):
 def test_staff_erase_their_account_as_the_api_lets_them():
     nurse = UserFactory(display_name="Care Team 1")
     user_set_role(user=nurse, role=Role.NURSE)
-    response = _signed_in(nurse).post("/account/erase/", {"password": PASSWORD})
+    response = signed_in(nurse).post("/account/erase/", {"password": PASSWORD})
     assert response.status_code == 302
     nurse.refresh_from_db()
     assert nurse.erased_at is not None

@@ -12,7 +12,7 @@ def test_every_route_an_email_links_to_is_documented_for_the_front_end():
         route = url.removeprefix(settings.FRONTEND_URL)
         assert f"`{route}`" in README, route
     # notification emails link to the thread (forum/outbox.py)
-    assert "`/threads/{id}/`" in README
+    assert "`/p/{id}/`" in README
 
 
 def test_the_readme_cites_the_api_contract_kept_in_the_repo():

@@ -1,6 +1,9 @@
 """``core.api.throttling.throttle_wait``: an API scoped rate applied to a page's request."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
@@ -55,3 +58,23 @@ def test_a_scope_without_a_rate_is_not_limited():
     sparrow = UserFactory()
     for _ in range(5):
         assert throttle_wait(_request(sparrow), scope="no-such-scope") is None
+
+
+def test_the_wait_is_whole_seconds_rounded_up(settings):
+    """59.4 seconds left is "60" (never 59: a client retrying then is refused again)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "export": "1/min",
+        },
+    }
+    sparrow = UserFactory()
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        assert throttle_wait(_request(sparrow), scope="export") is None
+    with time_machine.travel(start + timedelta(seconds=0.6), tick=False):
+        wait = throttle_wait(_request(sparrow), scope="export")
+    assert wait == 60 and isinstance(wait, int)
+    with time_machine.travel(start + timedelta(seconds=59.9), tick=False):
+        assert throttle_wait(_request(sparrow), scope="export") == 1  # never "0"

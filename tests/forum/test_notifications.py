@@ -4,12 +4,15 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from forum.models import Notification, Subscription
+from accounts.models import User
+from accounts.roles import Role
+from forum.models import Notification, Post, Subscription
 from forum.outbox import notification_emails_send
-from forum.services import post_create, thread_follow
+from forum.services import post_create, post_hide, thread_follow
 from forum.tasks import resend_pending_notification_emails
 from tests.factories import UserFactory, make_thread
 from tests.utils import client_for, wait_until
@@ -50,9 +53,49 @@ def test_a_reply_notifies_every_follower_but_its_author(people, django_capture_o
     message = mail.outbox[0]
     assert message.subject == "New reply in “Treatment for a local recurrence”"
     assert "Bonnie52 replied in “Treatment for a local recurrence”." in message.body
-    assert f"/threads/{thread.pk}/" in message.body
+    assert f"Read it on Haven: http://127.0.0.1:8000/p/{post.pk}/\n" in message.body
+    # The link opens the thread's page that holds the reply, for her once signed in.
+    reader = Client()
+    reader.force_login(asker)
+    page = reader.get(f"/p/{post.pk}/", follow=True)
+    assert page.status_code == 200
+    assert page.redirect_chain[-1][0].endswith(f"/t/{thread.pk}/#post-{post.pk}")
+    assert f'id="post-{post.pk}"' in page.content.decode()
     # Post text stays on the forum: it never travels in an email.
     assert "Here is what happened" not in message.body
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["hidden", "not approved"])
+def test_a_hidden_or_refused_posts_email_links_to_where_its_author_reads_the_note(
+    people, held, django_capture_on_commit_callbacks
+):
+    """Her post is hidden (or her held post not approved): she may not open it any more, so
+    the email links to her notifications, which show the moderators' note."""
+    asker, replier = people
+    thread = make_thread(author=asker)
+    if held:
+        User.objects.filter(pk=replier.pk).update(premoderated_indefinitely=True)
+        replier.refresh_from_db()
+    post = post_create(author=replier, thread=thread, body="Buy my miracle cure.")
+    assert post.status == (Post.Status.PENDING if held else Post.Status.VISIBLE)
+    moderator = UserFactory(role=Role.MODERATOR)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_hide(actor=moderator, post=post, reason="spam", note="Please no adverts here.")
+    notice = Notification.objects.get(recipient=replier)
+    assert notice.kind == ("post_rejected" if held else "post_hidden")
+    [message] = [m for m in mail.outbox if m.to == ["bonnie@haven.test"]]
+    assert f"/p/{post.pk}/" not in message.body
+    assert "Read it on Haven: http://127.0.0.1:8000/notifications/\n" in message.body
+    reader = Client()
+    reader.force_login(replier)
+    assert reader.get(f"/p/{post.pk}/").status_code == 404  # what the old link opened
+    page = reader.get("/notifications/", follow=True)
+    assert page.status_code == 200 and page.redirect_chain == []
+    html = page.content.decode()
+    assert "Note from the moderators: Please no adverts here." in html
+    assert thread.title in html
+    assert "Buy my miracle cure" not in message.body
 
 
 def test_the_fan_out_is_batched_and_its_queries_do_not_grow_with_followers(

@@ -20,26 +20,16 @@ from forum.models import Like, Notification, Post, Subscription, Thread
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like, thread_close
 from tests.factories import CategoryFactory, UserFactory, make_thread
-from tests.forum.test_pages import _assert_landmarks, _page
-from tests.utils import client_for, race
+from tests.pages import assert_page_frame, parse_page
+from tests.utils import client_for, page_messages, race, signed_in
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def _signed_in(user: User, **options: Any) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
 def _html(response: Any) -> str:
     return response.content.decode()
-
-
-def _messages(response: Any) -> list[str]:
-    return re.findall(r'<p class="message[^"]*">(.*?)</p>', _html(response), re.S)
 
 
 def _article(html: str, post: Post) -> str:
@@ -87,10 +77,10 @@ def test_the_category_page_links_to_a_new_thread(client, peers):
 
 
 def test_a_member_starts_a_thread_and_lands_on_it(member, peers):
-    client = _signed_in(member)
+    client = signed_in(member)
     form = client.get("/c/peers/new/")
     assert form.status_code == 200
-    page = _assert_landmarks(form, "Start a new thread")
+    page = assert_page_frame(form, "Start a new thread")
     assert [i["name"] for i in page.all("input") if i.get("type") == "text"] == ["title"]
     assert page.all("textarea")[0]["name"] == "body"
     assert '<label for="id_title">Title</label>' in _html(form)
@@ -109,29 +99,29 @@ def test_a_member_starts_a_thread_and_lands_on_it(member, peers):
     assert thread.title == "Walking helps?" and thread.category.slug == "peers"
     assert Subscription.objects.filter(user=member, thread=thread).exists()
     landed = client.get(response["Location"])
-    assert _messages(landed) == ["Your thread is posted."]
+    assert page_messages(landed) == ["Your thread is posted."]
 
 
 def test_a_held_thread_says_it_awaits_review():
     author = _held_member()
     CategoryFactory(slug="peers")
-    client = _signed_in(author)
+    client = signed_in(author)
     response = client.post("/c/peers/new/", {"title": "My first question", "body": "Hello"})
     assert response.status_code == 303
     landed = client.get(response["Location"])
-    assert _messages(landed)[0].startswith("Your thread is awaiting review")
+    assert page_messages(landed)[0].startswith("Your thread is awaiting review")
     assert Thread.objects.get().visibility == Thread.Visibility.PENDING
 
 
 def test_bad_input_shows_every_error_and_writes_nothing(member, peers):
     make_thread(category=peers, title="Tiredness after radiotherapy")
-    response = _signed_in(member).post(
+    response = signed_in(member).post(
         "/c/peers/new/", {"title": "Tiredness help", "body": "   ", "action": "post"}
     )
     assert response.status_code == 400
     assert Thread.objects.count() == 1
     html = _html(response)
-    page = _assert_landmarks(response, "Error: Start a new thread")
+    page = assert_page_frame(response, "Error: Start a new thread")
     [summary] = page.all("div", role="alert")
     assert summary["class"] == "error-summary"
     assert 'href="#id_body">The post must be at least 1 character long.</a>' in html
@@ -146,18 +136,18 @@ def test_bad_input_shows_every_error_and_writes_nothing(member, peers):
 
 def test_blocked_content_is_a_form_error_and_nothing_is_written(member, peers):
     with _blocking("forbidden"):
-        response = _signed_in(member).post(
+        response = signed_in(member).post(
             "/c/peers/new/", {"title": "A forbidden title", "body": "Text"}
         )
     assert response.status_code == 400
     assert "This can&#x27;t be posted on Haven." in _html(response)
-    assert _page(response).all("div", role="alert")
+    assert parse_page(response).all("div", role="alert")
     assert not Thread.objects.exists() and not Post.objects.exists()
 
 
 def test_checking_for_similar_threads_writes_nothing(member, peers):
     older = make_thread(category=peers, title="Fatigue after radiotherapy")
-    response = _signed_in(member).post(
+    response = signed_in(member).post(
         "/c/peers/new/",
         {"title": "Radiotherapy fatigue tips", "body": "Draft", "action": "check"},
     )
@@ -184,7 +174,7 @@ def test_suggestions_as_an_htmx_fragment_and_as_a_page(client, peers):
     empty = _html(client.get("/suggest/", {"title": "  "}, **HTMX))
     assert "show here as you type" in empty
     page = client.get("/suggest/", {"title": "radiotherapy"})
-    _assert_landmarks(page, "Asked before?")
+    assert_page_frame(page, "Asked before?")
     assert f'href="/t/{older.pk}/"' in _html(page)
 
 
@@ -196,8 +186,8 @@ def test_live_validation_checks_one_field_and_writes_nothing(member, peers, sett
             "posting": "1/min",
         },
     }
-    client = _signed_in(member)
-    page = _page(client.get("/c/peers/new/"))
+    client = signed_in(member)
+    page = parse_page(client.get("/c/peers/new/"))
     [wrapper] = page.all("div", id="field-title")
     assert wrapper["hx-trigger"] == "change" and wrapper["hx-select"] == "#field-title > .field"
     assert wrapper["aria-live"] == "polite" and wrapper["hx-disinherit"] == "*"
@@ -221,7 +211,7 @@ def test_live_validation_checks_one_field_and_writes_nothing(member, peers, sett
 
 
 def test_an_unknown_category_has_no_new_thread_page(member):
-    assert _signed_in(member).get("/c/nowhere/new/").status_code == 404
+    assert signed_in(member).get("/c/nowhere/new/").status_code == 404
 
 
 # --- Signed out, CSRF -------------------------------------------------------------------------
@@ -258,7 +248,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_first(client, thread):
 def test_every_form_posts_with_its_csrf_token(member, thread):
     bonnie = UserFactory()
     reply = post_create(author=bonnie, thread=thread, body="Mine")
-    client = _signed_in(member, enforce_csrf_checks=True)
+    client = signed_in(member, enforce_csrf_checks=True)
     posts = [
         (f"/t/{thread.pk}/reply/", {"body": "Hello"}),
         ("/c/peers/new/", {"title": "A new thread", "body": "Hello"}),
@@ -292,16 +282,16 @@ def test_the_thread_page_offers_a_reply_box_to_members_only(client, member, thre
     anonymous = _html(client.get(f"/t/{thread.pk}/"))
     assert "Your reply" not in anonymous
     assert f'href="/account/login/?next=/t/{thread.pk}/">Sign in to reply</a>' in anonymous
-    page = _page(_signed_in(member).get(f"/t/{thread.pk}/"))
+    page = parse_page(signed_in(member).get(f"/t/{thread.pk}/"))
     [form] = [f for f in page.all("form") if f.get("action") == f"/t/{thread.pk}/reply/"]
     assert form["method"] == "post"
     assert '<label for="id_body">Your reply</label>' in _html(
-        _signed_in(member).get(f"/t/{thread.pk}/")
+        signed_in(member).get(f"/t/{thread.pk}/")
     )
 
     suspended = UserFactory()
     User.objects.filter(pk=suspended.pk).update(suspended_indefinitely=True)
-    html = _html(_signed_in(User.objects.get(pk=suspended.pk)).get(f"/t/{thread.pk}/"))
+    html = _html(signed_in(User.objects.get(pk=suspended.pk)).get(f"/t/{thread.pk}/"))
     assert "Your reply" not in html and "Your account is suspended" in html
 
 
@@ -309,14 +299,14 @@ def test_a_closed_thread_has_no_reply_box_for_anyone(thread, member):
     moderator = UserFactory(role=Role.MODERATOR)
     nurse = UserFactory(role=Role.NURSE)
     thread_close(actor=moderator, thread=thread, reason="Answered.")
-    for viewer in (Client(), _signed_in(member), _signed_in(moderator), _signed_in(nurse)):
+    for viewer in (Client(), signed_in(member), signed_in(moderator), signed_in(nurse)):
         html = _html(viewer.get(f"/t/{thread.pk}/"))
         assert "Your reply" not in html and "Sign in to reply" not in html
-    response = _signed_in(member).post(f"/t/{thread.pk}/reply/", {"body": "Late"})
+    response = signed_in(member).post(f"/t/{thread.pk}/reply/", {"body": "Late"})
     assert response.status_code == 403
     assert "This thread is closed to new replies." in _html(response)
     assert not Post.objects.filter(body="Late").exists()
-    alone = _signed_in(member).get(f"/t/{thread.pk}/reply/")
+    alone = signed_in(member).get(f"/t/{thread.pk}/reply/")
     assert alone.status_code == 200 and "Your reply" not in _html(alone)
 
 
@@ -324,14 +314,14 @@ def test_a_reply_lands_on_the_page_that_shows_it(thread, member):
     bonnie = UserFactory(display_name="Bonnie52")
     for n in range(25):
         post_create(author=member, thread=thread, body=f"Reply {n}")
-    client = _signed_in(bonnie)
+    client = signed_in(bonnie)
     response = client.post(f"/t/{thread.pk}/reply/", {"body": "Walking *helped* me"})
     post = Post.objects.get(body="Walking *helped* me")
     assert response.status_code == 303
     location = response["Location"]
     assert location.startswith(f"/t/{thread.pk}/?cursor=") and location.endswith(f"#post-{post.pk}")
     landed = client.get(location)
-    assert _messages(landed) == ["Your reply is posted."]
+    assert page_messages(landed) == ["Your reply is posted."]
     assert "<p>Walking <em>helped</em> me</p>" in _article(_html(landed), post)
     thread.refresh_from_db()
     assert thread.reply_count == 26
@@ -339,12 +329,12 @@ def test_a_reply_lands_on_the_page_that_shows_it(thread, member):
 
 def test_a_held_reply_awaits_review_and_shows_so_to_its_author_only(thread):
     author = _held_member()
-    client = _signed_in(author)
+    client = signed_in(author)
     response = client.post(f"/t/{thread.pk}/reply/", {"body": "Held words"})
     post = Post.objects.get(body="Held words")
     assert post.status == Post.Status.PENDING
     landed = client.get(response["Location"])
-    assert _messages(landed)[0].startswith("Your reply is awaiting review")
+    assert page_messages(landed)[0].startswith("Your reply is awaiting review")
     assert "Awaiting review" in _article(_html(landed), post)
     assert "Held words" not in _html(Client().get(f"/t/{thread.pk}/"))
 
@@ -355,7 +345,7 @@ def test_crisis_signposting_shows_on_her_reply(thread):
         screens=(lambda user, text: Screening(safeguarding="cannot go on" in text),),
         support={"crisis": lambda kind: "<p>Samaritans: 116 123</p>"},
     ):
-        client = _signed_in(author)
+        client = signed_in(author)
         response = client.post(f"/t/{thread.pk}/reply/", {"body": "I cannot go on"})
         html = _html(client.get(response["Location"]))
     post = Post.objects.get(body="I cannot go on")
@@ -363,10 +353,10 @@ def test_crisis_signposting_shows_on_her_reply(thread):
 
 
 def test_reply_errors_show_on_the_reply_page_and_nothing_is_written(thread, member):
-    client = _signed_in(member)
+    client = signed_in(member)
     response = client.post(f"/t/{thread.pk}/reply/", {"body": "  "})
     assert response.status_code == 400
-    _assert_landmarks(response, f"Error: Reply: {thread.title}")
+    assert_page_frame(response, f"Error: Reply: {thread.title}")
     html = _html(response)
     assert 'href="#id_body">The post must be at least 1 character long.</a>' in html
     assert '<label for="id_body">Your reply</label>' in html
@@ -379,7 +369,7 @@ def test_reply_errors_show_on_the_reply_page_and_nothing_is_written(thread, memb
 def test_an_unverified_member_is_told_to_verify_on_sending(thread):
     unverified = UserFactory()
     EmailAddress.objects.filter(user=unverified).update(verified=False)
-    client = _signed_in(unverified)
+    client = signed_in(unverified)
     assert "Your reply" in _html(client.get(f"/t/{thread.pk}/"))
     response = client.post(f"/t/{thread.pk}/reply/", {"body": "Hello"})
     assert response.status_code == 403
@@ -396,7 +386,7 @@ def test_page_and_api_posts_share_one_throttle(thread, member, settings):
             "posting": "3/min",
         },
     }
-    client = _signed_in(member)
+    client = signed_in(member)
     assert client.post(f"/t/{thread.pk}/reply/", {"body": "One"}).status_code == 303
     api = client_for(member).post(
         f"/api/v1/threads/{thread.pk}/posts/", {"body": "Two"}, format="json"
@@ -420,7 +410,7 @@ def test_page_and_api_posts_share_one_throttle(thread, member, settings):
     # "Check for similar threads" writes nothing and is not counted.
     assert client.post("/c/peers/new/", {"title": "x", "action": "check"}).status_code == 200
     # Another member has her own allowance.
-    other = _signed_in(UserFactory())
+    other = signed_in(UserFactory())
     assert other.post(f"/t/{thread.pk}/reply/", {"body": "Mine"}).status_code == 303
 
 
@@ -429,27 +419,27 @@ def test_page_and_api_posts_share_one_throttle(thread, member, settings):
 
 def test_an_author_edits_her_post_within_the_window(thread, member):
     reply = post_create(author=member, thread=thread, body="Frist")
-    client = _signed_in(member)
+    client = signed_in(member)
     thread_html = _html(client.get(f"/t/{thread.pk}/"))
     assert f'<a href="/p/{reply.pk}/edit/">Edit</a>' in _article(thread_html, reply)
     form = client.get(f"/p/{reply.pk}/edit/")
     assert form.status_code == 200
-    _assert_landmarks(form, "Edit post")
+    assert_page_frame(form, "Edit post")
     assert '<label for="id_body">Your message</label>' in _html(form)
     assert ">\nFrist</textarea>" in _html(form)
     response = client.post(f"/p/{reply.pk}/edit/", {"body": "First"})
     assert response.status_code == 303 and response["Location"].endswith(f"#post-{reply.pk}")
     reply.refresh_from_db()
     assert reply.body == "First" and reply.edited_at is not None
-    assert _messages(client.get(response["Location"])) == ["Your changes are saved."]
+    assert page_messages(client.get(response["Location"])) == ["Your changes are saved."]
     # Others see no Edit link on her post.
-    other = _html(_signed_in(UserFactory()).get(f"/t/{thread.pk}/"))
+    other = _html(signed_in(UserFactory()).get(f"/t/{thread.pk}/"))
     assert f"/p/{reply.pk}/edit/" not in other
 
 
 def test_after_the_window_there_is_a_clear_message_and_no_form(thread, member):
     reply = post_create(author=member, thread=thread, body="Old words")
-    client = _signed_in(member)
+    client = signed_in(member)
     with time_machine.travel(timezone.now() + timedelta(minutes=61)):
         assert f"/p/{reply.pk}/edit/" not in _html(client.get(f"/t/{thread.pk}/"))
         for response in (
@@ -457,7 +447,7 @@ def test_after_the_window_there_is_a_clear_message_and_no_form(thread, member):
             client.post(f"/p/{reply.pk}/edit/", {"body": "New words"}),
         ):
             assert response.status_code == 403
-            _assert_landmarks(response, "This post cannot be edited")
+            assert_page_frame(response, "This post cannot be edited")
             assert "Posts can be edited for 60 minutes after posting." in _html(response)
             assert "<textarea" not in _html(response)
     reply.refresh_from_db()
@@ -475,25 +465,25 @@ def test_nurse_answers_and_other_members_posts_refuse_edits(thread, member):
     answer = nurse_answer_create(
         nurse=nurse, thread=thread, body="Hello", signposts=[], close=False
     )
-    nurse_page = _signed_in(nurse).get(f"/p/{answer.pk}/edit/")
+    nurse_page = signed_in(nurse).get(f"/p/{answer.pk}/edit/")
     assert nurse_page.status_code == 403
     assert "A nurse answer changes only through a correction" in _html(nurse_page)
     assert "<textarea" not in _html(nurse_page)
-    nurse_thread = _html(_signed_in(nurse).get(f"/t/{thread.pk}/"))
+    nurse_thread = _html(signed_in(nurse).get(f"/t/{thread.pk}/"))
     assert f"/p/{answer.pk}/edit/" not in nurse_thread
     assert f"/p/{answer.pk}/delete/" not in nurse_thread
     for method in ("get", "post"):
-        kept = getattr(_signed_in(nurse), method)(f"/p/{answer.pk}/delete/")
+        kept = getattr(signed_in(nurse), method)(f"/p/{answer.pk}/delete/")
         assert kept.status_code == 403 and "Nurse answers are kept as published." in _html(kept)
     assert Post.objects.get(pk=answer.pk).status == Post.Status.VISIBLE
-    others = _signed_in(UserFactory()).post(f"/p/{_posts_of(thread)[0].pk}/edit/", {"body": "x"})
+    others = signed_in(UserFactory()).post(f"/p/{_posts_of(thread)[0].pk}/edit/", {"body": "x"})
     assert others.status_code == 403 and "You can only edit your own posts." in _html(others)
     assert _posts_of(thread)[0].body == "What treatments might be offered after a local recurrence?"
 
 
 def test_edit_errors_keep_the_post_as_it_was(thread, member):
     reply = post_create(author=member, thread=thread, body="As it was")
-    client = _signed_in(member)
+    client = signed_in(member)
     empty = client.post(f"/p/{reply.pk}/edit/", {"body": ""})
     assert empty.status_code == 400
     assert 'aria-invalid="true"' in _html(empty)
@@ -506,10 +496,10 @@ def test_edit_errors_keep_the_post_as_it_was(thread, member):
 
 def test_an_author_deletes_her_post_after_confirming(thread, member):
     reply = post_create(author=member, thread=thread, body="Too much")
-    client = _signed_in(member)
+    client = signed_in(member)
     assert f'<a href="/p/{reply.pk}/delete/">Delete</a>' in _html(client.get(f"/t/{thread.pk}/"))
     confirm = client.get(f"/p/{reply.pk}/delete/")
-    _assert_landmarks(confirm, "Delete post")
+    assert_page_frame(confirm, "Delete post")
     assert "Too much" in _html(confirm) and "Delete post</button>" in _html(confirm)
     assert Post.objects.get(pk=reply.pk).status == Post.Status.VISIBLE  # a GET writes nothing
     response = client.post(f"/p/{reply.pk}/delete/")
@@ -517,11 +507,41 @@ def test_an_author_deletes_her_post_after_confirming(thread, member):
     reply.refresh_from_db()
     assert reply.status == Post.Status.DELETED and reply.body == ""
     assert "This post was deleted." in _html(client.get(response["Location"]))
-    others = _signed_in(UserFactory())
+    others = signed_in(UserFactory())
     mine = _posts_of(thread)[0]
     assert others.get(f"/p/{mine.pk}/delete/").status_code == 403
     assert others.post(f"/p/{mine.pk}/delete/").status_code == 403
     assert Post.objects.get(pk=mine.pk).status == Post.Status.VISIBLE
+
+
+def test_the_edit_and_delete_pages_let_whom_the_services_let(thread, member):
+    """The services call a moderator whoever holds ``forum.moderate_post``, whatever her
+    role: the pages ask the same, so the page and the API never disagree."""
+    from django.contrib.auth.models import Permission
+
+    reply = post_create(author=member, thread=thread, body="Off topic")
+    trusted = UserFactory()  # a member by role, given the permission directly
+    trusted.user_permissions.add(Permission.objects.get(codename="moderate_post"))
+    api = client_for(trusted).patch(
+        f"/api/v1/posts/{reply.pk}/", {"body": "On topic", "reason": "tidy"}, format="json"
+    )
+    assert api.status_code == 200
+    client = signed_in(trusted)
+    form = client.get(f"/p/{reply.pk}/edit/")
+    assert form.status_code == 200 and "Save changes</button>" in _html(form)
+    edited = client.post(f"/p/{reply.pk}/edit/", {"body": "Back on topic", "reason": "tidy"})
+    assert edited.status_code == 303
+    reply.refresh_from_db()
+    assert reply.body == "Back on topic"
+    confirm = client.get(f"/p/{reply.pk}/delete/")
+    assert confirm.status_code == 200 and "Delete post</button>" in _html(confirm)
+    assert client.post(f"/p/{reply.pk}/delete/").status_code == 303
+    assert Post.objects.get(pk=reply.pk).status == Post.Status.DELETED
+    # Without the permission, the same member is refused on both, as by the API.
+    plain = signed_in(UserFactory())
+    other = post_create(author=member, thread=thread, body="Mine")
+    assert plain.get(f"/p/{other.pk}/edit/").status_code == 403
+    assert plain.get(f"/p/{other.pk}/delete/").status_code == 403
 
 
 # --- Likes and follows ------------------------------------------------------------------------
@@ -530,13 +550,13 @@ def test_an_author_deletes_her_post_after_confirming(thread, member):
 def test_like_and_unlike_without_javascript(thread, member):
     post = _posts_of(thread)[0]
     bonnie = UserFactory()
-    client = _signed_in(bonnie)
+    client = signed_in(bonnie)
     html = _article(_html(client.get(f"/t/{thread.pk}/")), post)
     assert 'aria-pressed="false">Like</button>' in html and "0 likes" in html
     response = client.post(f"/p/{post.pk}/like/", {"action": "like"})
     assert response.status_code == 303 and response["Location"] == f"/t/{thread.pk}/#post-{post.pk}"
     landed = client.get(response["Location"])
-    assert _messages(landed) == ["You liked this post."]
+    assert page_messages(landed) == ["You liked this post."]
     html = _article(_html(landed), post)
     assert 'aria-pressed="true">Unlike</button>' in html and "1 like<" in html
     client.post(f"/p/{post.pk}/like/", {"action": "like"})  # twice is once
@@ -544,15 +564,15 @@ def test_like_and_unlike_without_javascript(thread, member):
     client.post(f"/p/{post.pk}/like/", {"action": "unlike"})
     assert Post.objects.get(pk=post.pk).like_count == 0 and not Like.objects.exists()
     # Her own post has no button; forcing it is refused with the service's reason.
-    own = _signed_in(member)
+    own = signed_in(member)
     assert f"/p/{post.pk}/like/" not in _html(own.get(f"/t/{thread.pk}/"))
     refused = own.post(f"/p/{post.pk}/like/", {"action": "like"})
-    assert _messages(own.get(refused["Location"])) == ["You can&#x27;t like your own post."]
+    assert page_messages(own.get(refused["Location"])) == ["You can&#x27;t like your own post."]
 
 
 def test_like_with_htmx_answers_the_button_and_count(thread):
     post = _posts_of(thread)[0]
-    client = _signed_in(UserFactory())
+    client = signed_in(UserFactory())
     response = client.post(f"/p/{post.pk}/like/", {"action": "like"}, **HTMX)
     assert response.status_code == 200
     html = _html(response)
@@ -564,14 +584,31 @@ def test_like_with_htmx_answers_the_button_and_count(thread):
     assert '<p class="likes">0 likes</p>' in undone and 'aria-pressed="false">Like<' in undone
     unverified = UserFactory()
     EmailAddress.objects.filter(user=unverified).update(verified=False)
-    refused = _signed_in(unverified).post(f"/p/{post.pk}/like/", {"action": "like"}, **HTMX)
+    refused = signed_in(unverified).post(f"/p/{post.pk}/like/", {"action": "like"}, **HTMX)
     assert "Please verify your email address" in _html(refused)
     assert 'aria-pressed="false"' in _html(refused) and not Like.objects.exists()
 
 
+def test_liking_by_htmx_a_post_hidden_since_the_page_loaded_says_so(thread, member):
+    """htmx swaps no 4xx answer: the box answers 200 with the reason, in its live region."""
+    reply = post_create(author=member, thread=thread, body="Soon hidden")
+    client = signed_in(UserFactory())
+    html = _article(_html(client.get(f"/t/{thread.pk}/")), reply)
+    assert f'id="likes-{reply.pk}" aria-live="polite"' in html
+    post_hide(actor=UserFactory(role=Role.MODERATOR), post=reply, reason="spam")
+    response = client.post(f"/p/{reply.pk}/like/", {"action": "like"}, **HTMX)
+    assert response.status_code == 200
+    fragment = _html(response)
+    assert "<html" not in fragment
+    assert '<p class="field-error">This post is no longer on Haven.</p>' in fragment
+    assert "<button" not in fragment and not Like.objects.exists()
+    # Without htmx, the page is what any vanished page is: a 404.
+    assert client.post(f"/p/{reply.pk}/like/", {"action": "like"}).status_code == 404
+
+
 def test_follow_and_unfollow(thread):
     bonnie = UserFactory()
-    client = _signed_in(bonnie)
+    client = signed_in(bonnie)
     html = _html(client.get(f"/t/{thread.pk}/"))
     assert 'aria-pressed="false">Follow thread</button>' in html
     back = f"/t/{thread.pk}/?cursor=abc"
@@ -604,7 +641,7 @@ def _page_ids(client: Client, location: str) -> list[int]:
     path = location.split("#")[0]
     response = client.get(path)
     assert response.status_code == 200
-    return [int((a["id"] or "")[5:]) for a in _page(response).all("article")]
+    return [int((a["id"] or "")[5:]) for a in parse_page(response).all("article")]
 
 
 def test_a_permalink_opens_the_page_that_holds_the_post(client, thread):
@@ -645,7 +682,7 @@ def test_a_permalink_counts_only_what_the_viewer_sees(thread):
     target = replies[20]  # 22nd for a moderator, 17th for anyone else
     public = Client().get(f"/p/{target.pk}/")["Location"]
     assert public == f"/t/{thread.pk}/#post-{target.pk}"
-    staff = _signed_in(moderator)
+    staff = signed_in(moderator)
     assert target.pk in _page_ids(staff, staff.get(f"/p/{target.pk}/")["Location"])
     assert Client().get(f"/p/{replies[0].pk}/").status_code == 404
     assert Client().get("/p/999999/").status_code == 404
@@ -660,10 +697,10 @@ def test_notifications_list_link_and_mark_read(member, thread):
     second = post_create(author=bonnie, thread=thread, body="Second reply")
     Notification.objects.filter(post=first).update(read_at=timezone.now())
     make_thread(author=bonnie)  # nothing for her
-    client = _signed_in(member)
+    client = signed_in(member)
     response = client.get("/notifications/")
     assert response.status_code == 200
-    page = _assert_landmarks(response, "Notifications")
+    page = assert_page_frame(response, "Notifications")
     html = _html(response)
     items = page.all("li", **{"class": "notification notification-unread"})
     assert len(items) == 1 and len(page.all("li", **{"class": "notification"})) == 1
@@ -675,7 +712,7 @@ def test_notifications_list_link_and_mark_read(member, thread):
     marked = client.post("/notifications/")
     assert marked.status_code == 303 and marked["Location"] == "/notifications/"
     after = client.get("/notifications/")
-    assert _messages(after) == ["All your notifications are marked as read."]
+    assert page_messages(after) == ["All your notifications are marked as read."]
     assert "(0 unread)" in _html(after) and "badge-unread" not in _html(after)
     assert not Notification.objects.filter(recipient=member, read_at__isnull=True).exists()
 
@@ -683,11 +720,11 @@ def test_notifications_list_link_and_mark_read(member, thread):
 def test_notifications_come_in_cursor_pages(member, thread):
     bonnie = UserFactory()
     posts = [post_create(author=bonnie, thread=thread, body=f"R {n}") for n in range(32)]
-    client = _signed_in(member)
-    first = _page(client.get("/notifications/"))
+    client = signed_in(member)
+    first = parse_page(client.get("/notifications/"))
     assert len(first.all("li", **{"class": "notification notification-unread"})) == 30
     older = first.all("a", rel="next")[0]["href"]
-    second = _page(client.get(f"/notifications/{older}"))
+    second = parse_page(client.get(f"/notifications/{older}"))
     links = [a["href"] for a in second.all("a") if (a["href"] or "").startswith("/p/")]
     assert links == [f"/p/{posts[1].pk}/", f"/p/{posts[0].pk}/"]
     assert client.get("/notifications/?cursor=nonsense").status_code == 400
@@ -701,32 +738,79 @@ def test_search_finds_what_the_api_finds(client, peers):
     make_thread(category=peers, title="Walking groups", body="Every Tuesday")
     held = make_thread(author=_held_member(), category=peers, title="Held hair loss")
     empty = client.get("/search/")
-    page = _assert_landmarks(empty, "Search")
+    page = assert_page_frame(empty, "Search")
     assert '<label for="id_q">Search Haven</label>' in _html(empty)
     assert page.all("form", role="search")[0]["method"] == "get"
     assert "found" not in _html(empty)
     response = client.get("/search/", {"q": "hair loss"})
     assert response.status_code == 200
-    _assert_landmarks(response, "Search: hair loss")
-    links = [a["href"] for a in _page(response).all("a") if (a["href"] or "").startswith("/t/")]
+    assert_page_frame(response, "Search: hair loss")
+    links = [
+        a["href"] for a in parse_page(response).all("a") if (a["href"] or "").startswith("/t/")
+    ]
     api = client.get("/api/v1/threads/", {"q": "hair loss"}).json()["results"]
     assert links == [f"/t/{t['id']}/" for t in api] == [f"/t/{found.pk}/"]
     assert held.pk not in [t["id"] for t in api]
     assert "Nothing matches" in _html(client.get("/search/", {"q": "zebra"}))
     too_long = client.get("/search/", {"q": "x" * 201})
     assert too_long.status_code == 400 and 'aria-invalid="true"' in _html(too_long)
-    _assert_landmarks(too_long, "Error: Search: " + "x" * 201)
+    assert_page_frame(too_long, "Error: Search: " + "x" * 201)
 
 
 def test_search_pages_by_number(client, peers):
     for n in range(23):
         make_thread(category=peers, title=f"Lymphoedema question {n}")
-    first = _page(client.get("/search/", {"q": "lymphoedema"}))
+    first = parse_page(client.get("/search/", {"q": "lymphoedema"}))
     assert len(first.all("li", **{"class": "thread-row"})) == 20
     nxt = first.all("a", rel="next")[0]["href"]
     assert nxt == "?q=lymphoedema&page=2"
-    assert len(_page(client.get(f"/search/{nxt}")).all("li", **{"class": "thread-row"})) == 3
+    assert len(parse_page(client.get(f"/search/{nxt}")).all("li", **{"class": "thread-row"})) == 3
     assert client.get("/search/", {"q": "lymphoedema", "page": "9"}).status_code == 404
+
+
+def _rates(settings: Any, **rates: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def test_searching_shares_the_apis_anonymous_rate(client, peers, settings):
+    _rates(settings, anon="3/min")
+    make_thread(category=peers, title="Scalp cooling and hair loss")
+    assert client.get("/search/").status_code == 200  # the form alone is not counted
+    assert client.get("/search/", {"q": "hair"}).status_code == 200
+    assert client.get("/api/v1/threads/", {"q": "hair"}).status_code == 200
+    assert client.get("/suggest/", {"title": "hair"}).status_code == 200
+    refused = client.get("/search/", {"q": "hair loss"})
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    page = assert_page_frame(refused, "Error: Search: hair loss")
+    assert page.all("div", **{"class": "error-summary", "role": "alert"})
+    assert re.search(r"Please wait \d+ seconds?, then try again\.", _html(refused))
+    assert 'value="hair loss"' in _html(refused)  # what she typed is kept
+    assert "found</h2>" not in _html(refused)
+    assert client.get("/api/v1/threads/", {"q": "hair"}).status_code == 429
+    slow = client.get("/suggest/", {"title": "hair"})
+    assert slow.status_code == 429 and "Retry-After" in slow
+    assert_page_frame(slow, "Error: Asked before?")
+    # htmx swaps no 429: the suggestions region says it instead (it is aria-live).
+    fragment = client.get("/suggest/", {"title": "hair"}, **HTMX)
+    assert fragment.status_code == 200
+    assert "Please wait" in _html(fragment) and "<html" not in _html(fragment)
+    assert "Scalp cooling" not in _html(fragment)
+
+
+def test_searching_shares_the_apis_rate_per_member(member, peers, settings):
+    _rates(settings, user="2/min")
+    client = signed_in(member)
+    assert client.get("/search/", {"q": "hair"}).status_code == 200
+    assert client_for(member).get("/api/v1/threads/", {"q": "hair"}).status_code == 200
+    assert client.get("/search/", {"q": "hair"}).status_code == 429
+    assert client.get("/suggest/", {"title": "hair"}, **HTMX).status_code == 200
+    # Another member, and anyone signed out, have their own allowance.
+    assert signed_in(UserFactory()).get("/search/", {"q": "hair"}).status_code == 200
+    assert Client().get("/search/", {"q": "hair"}).status_code == 200
 
 
 # --- Axe-free checks of every new page's frame, and query budgets -----------------------------
@@ -742,7 +826,7 @@ def test_new_pages_cost_a_constant_number_of_queries(size, django_assert_num_que
         post_like(user=viewer, post=post)
         make_thread(author=others[n % 3], category=peers, title=f"Fatigue thread {n}")
     mine = _posts_of(thread)[0]
-    client = _signed_in(viewer)
+    client = signed_in(viewer)
     session = 2  # the session's user, the header's unread count
 
     with django_assert_num_queries(session + 1):  # the category
@@ -774,7 +858,7 @@ def test_a_double_click_on_like_counts_once():
     answers: list[int] = []
 
     def press(headers: dict[str, str]) -> None:
-        response = _signed_in(member).post(f"/p/{post.pk}/like/", {"action": "like"}, **headers)
+        response = signed_in(member).post(f"/p/{post.pk}/like/", {"action": "like"}, **headers)
         answers.append(response.status_code)
 
     assert race([lambda: press(HTMX), lambda: press({})]) == []

@@ -3,7 +3,6 @@ test client: landmarks, the API's visibility rules per viewer, staff identity, q
 """
 
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -21,66 +20,10 @@ from forum.services import post_create, post_hide, post_like, thread_close
 from moderation import demo
 from moderation.answers import nurse_answer_create
 from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.pages import assert_page_frame, parse_page
+from tests.utils import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-class _Page(HTMLParser):
-    """The tags of a page in document order, with their attributes, and its text."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-    def all(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
-        return [
-            found
-            for name, found in self.tags
-            if name == tag and all(found.get(key) == value for key, value in attrs.items())
-        ]
-
-
-def _page(response: Any) -> _Page:
-    assert response["Content-Type"].startswith("text/html")
-    return _Page(response.content.decode())
-
-
-def _signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _assert_landmarks(response: Any, title: str) -> _Page:
-    """What every page has: lang, title, the skip link first, header, main, footer, one h1."""
-    html = response.content.decode()
-    page = _page(response)
-    assert page.all("html") == [{"lang": "en-GB"}]
-    assert re.search(rf"<title>{re.escape(title)} — Haven</title>", html), html[:400]
-    focusable = [(tag, a) for tag, a in page.tags if tag in ("a", "button", "input", "summary")]
-    assert focusable[0] == ("a", {"class": "skip-link", "href": "#main"})
-    assert len(page.all("header", **{"class": "site-header"})) == 1
-    assert page.all("main") == [{"id": "main", "tabindex": "-1"}]
-    assert len(page.all("footer")) == 1
-    assert len(page.all("h1")) == 1
-    assert page.all("link", rel="stylesheet") == [
-        {"rel": "stylesheet", "href": "/static/haven/haven.css"}
-    ]
-    # The CSP forbids inline scripts: one script, htmx from our own static files (it only
-    # enhances; every page works without it), and no inline style at all.
-    scripts = page.all("script")
-    assert scripts == [{"src": "/static/django_htmx/htmx-2.min.js", "defer": None}], scripts
-    assert html.count("<script") == 1
-    assert "<style" not in html and " style=" not in html
-    return page
 
 
 def _h1(response: Any) -> str:
@@ -97,7 +40,7 @@ def test_home_lists_every_category_with_a_link(client):
     nurses = CategoryFactory(slug="ask-our-nurses", name="Ask Our Nurses", nurse_answered=True)
     response = client.get("/")
     assert response.status_code == 200
-    page = _assert_landmarks(response, "Categories")
+    page = assert_page_frame(response, "Categories")
     assert _h1(response) == "Haven"
     links = [a["href"] for a in page.all("a")]
     assert "/c/peers/" in links and "/c/ask-our-nurses/" in links
@@ -125,11 +68,11 @@ def test_a_category_lists_its_visible_threads_newest_activity_first(client):
 
     response = client.get("/c/peers/")
     assert response.status_code == 200
-    page = _assert_landmarks(response, "Peer support")
+    page = assert_page_frame(response, "Peer support")
     threads = [a["href"] for a in page.all("a") if (a["href"] or "").startswith("/t/")]
     assert threads == [f"/t/{older.pk}/", f"/t/{newer.pk}/"]
     for viewer in (held_author, UserFactory(role=Role.MODERATOR)):  # lists show visible only
-        assert "Held thread" not in _signed_in(viewer).get("/c/peers/").content.decode()
+        assert "Held thread" not in signed_in(viewer).get("/c/peers/").content.decode()
 
 
 def test_category_filters_and_numbered_pages(client):
@@ -141,7 +84,9 @@ def test_category_filters_and_numbered_pages(client):
     def listed(query: str) -> list[str]:
         response = client.get(f"/c/ask-our-nurses/{query}")
         assert response.status_code == 200, query
-        return [a["href"] for a in _page(response).all("a") if (a["href"] or "").startswith("/t/")]
+        return [
+            a["href"] for a in parse_page(response).all("a") if (a["href"] or "").startswith("/t/")
+        ]
 
     first = listed("")
     assert len(first) == 20 and first[0] == f"/t/{threads[0].pk}/"  # closing is activity
@@ -161,7 +106,7 @@ def test_category_filters_and_numbered_pages(client):
 def test_an_unknown_category_is_the_branded_404(client):
     response = client.get("/c/no-such-category/")
     assert response.status_code == 404
-    _assert_landmarks(response, "Page not found")
+    assert_page_frame(response, "Page not found")
     assert 'href="/"' in response.content.decode()
 
 
@@ -178,7 +123,7 @@ def test_a_thread_shows_its_posts_oldest_first_with_cursor_pages(client):
 
     response = client.get(f"/t/{thread.pk}/")
     assert response.status_code == 200
-    page = _assert_landmarks(response, "Lump after surgery")
+    page = assert_page_frame(response, "Lump after surgery")
     assert _h1(response) == "Lump after surgery"
     articles = page.all("article")
     assert len(articles) == 20
@@ -194,19 +139,19 @@ def test_a_thread_shows_its_posts_oldest_first_with_cursor_pages(client):
     later = page.all("a", rel="next")[0]["href"]
     assert later and later.startswith("?cursor=")
     second = client.get(f"/t/{thread.pk}/{later}")
-    second_ids = [a["id"] for a in _page(second).all("article")]
+    second_ids = [a["id"] for a in parse_page(second).all("article")]
     assert second_ids == [f"post-{p.pk}" for p in replies[19:]]
-    earlier = _page(second).all("a", rel="prev")[0]["href"]
-    assert [a["id"] for a in _page(client.get(f"/t/{thread.pk}/{earlier}")).all("article")] == [
-        a["id"] for a in articles
-    ]
+    earlier = parse_page(second).all("a", rel="prev")[0]["href"]
+    assert [
+        a["id"] for a in parse_page(client.get(f"/t/{thread.pk}/{earlier}")).all("article")
+    ] == [a["id"] for a in articles]
 
 
 def test_a_cursor_that_is_not_one_is_a_branded_400(client):
     thread = make_thread()
     response = client.get(f"/t/{thread.pk}/", {"cursor": "not-a-cursor"})
     assert response.status_code == 400
-    _assert_landmarks(response, "Something is wrong with that link")
+    assert_page_frame(response, "Something is wrong with that link")
 
 
 def test_unknown_thread_is_404(client):
@@ -228,9 +173,9 @@ def test_held_and_hidden_threads_per_viewer_as_the_api():
     post_hide(actor=moderator, post=Post.objects.filter(thread=hidden).get())
     viewers = {
         "anonymous": Client(),
-        "author": _signed_in(held_author),
-        "member": _signed_in(UserFactory()),
-        "moderator": _signed_in(moderator),
+        "author": signed_in(held_author),
+        "member": signed_in(UserFactory()),
+        "moderator": signed_in(moderator),
     }
     expected = {
         "anonymous": (404, 404),
@@ -257,12 +202,12 @@ def test_held_and_hidden_posts_per_viewer_as_the_api():
     post_hide(actor=moderator, post=hidden)
     viewers = {
         "anonymous": (Client(), set()),
-        "author": (_signed_in(held_author), {held.pk}),
-        "member": (_signed_in(UserFactory()), set()),
-        "moderator": (_signed_in(moderator), {held.pk, hidden.pk}),
+        "author": (signed_in(held_author), {held.pk}),
+        "member": (signed_in(UserFactory()), set()),
+        "moderator": (signed_in(moderator), {held.pk, hidden.pk}),
     }
     for who, (client, extra) in viewers.items():
-        page = _page(client.get(f"/t/{thread.pk}/"))
+        page = parse_page(client.get(f"/t/{thread.pk}/"))
         shown = {int((a["id"] or "").removeprefix("post-")) for a in page.all("article")}
         api = {p["id"] for p in client.get(f"/api/v1/threads/{thread.pk}/posts/").json()["results"]}
         assert shown == api, who
@@ -283,11 +228,11 @@ def test_a_nurse_answer_shows_her_title_never_her_name(client):
     answer = nurse_answer_create(
         nurse=nurse, thread=question, body="Hi, thanks for asking.", signposts=[], close=True
     )
-    for viewer in (client, _signed_in(question.author), _signed_in(nurse)):
+    for viewer in (client, signed_in(question.author), signed_in(nurse)):
         response = viewer.get(f"/t/{question.pk}/")
         html = response.content.decode()
         assert "Helen Smith" not in html and "helen.smith" not in html
-        page = _page(response)
+        page = parse_page(response)
         [article] = [a for a in page.all("article") if a["id"] == f"post-{answer.pk}"]
         assert "post-nurse" in (article["class"] or "").split()
         assert '<span class="badge badge-nurse">Breast Care Nurse</span>' in html
@@ -330,8 +275,8 @@ def test_crisis_support_shows_to_the_posts_author_only():
         support={"crisis": lambda kind: html},
     ):
         post_create(author=author, thread=thread, body="crisis: I cannot go on")
-        own = _signed_in(author).get(f"/t/{thread.pk}/").content.decode()
-        other = _signed_in(UserFactory()).get(f"/t/{thread.pk}/").content.decode()
+        own = signed_in(author).get(f"/t/{thread.pk}/").content.decode()
+        other = signed_in(UserFactory()).get(f"/t/{thread.pk}/").content.decode()
         public = Client().get(f"/t/{thread.pk}/").content.decode()
     assert f'<aside class="support" aria-label="Support">{html}</aside>' in own
     assert "Samaritans" not in other and "Samaritans" not in public
@@ -342,8 +287,8 @@ def test_a_muted_members_posts_come_collapsed():
     noisy = UserFactory(display_name="Noisy")
     thread = make_thread()
     post_create(author=noisy, thread=thread, body="Something")
-    assert _signed_in(viewer).post(f"/api/v1/members/{noisy.pk}/mute/").status_code == 200
-    html = _signed_in(viewer).get(f"/t/{thread.pk}/").content.decode()
+    assert signed_in(viewer).post(f"/api/v1/members/{noisy.pk}/mute/").status_code == 200
+    html = signed_in(viewer).get(f"/t/{thread.pk}/").content.decode()
     assert "<summary>You muted Noisy — open to read</summary>" in html
     assert "You muted" not in Client().get(f"/t/{thread.pk}/").content.decode()
 
@@ -352,7 +297,7 @@ def test_the_header_shows_a_signed_in_members_unread_count(client):
     author = UserFactory()
     thread = make_thread(author=author)
     post_create(author=UserFactory(), thread=thread, body="A reply she is told about")
-    html = _signed_in(author).get("/").content.decode()
+    html = signed_in(author).get("/").content.decode()
     assert re.search(r'Notifications <span class="unread">\(1 unread\)</span>', html)
     assert "unread" not in client.get("/").content.decode()
 
@@ -363,7 +308,7 @@ def test_the_header_shows_a_signed_in_members_unread_count(client):
 def test_a_non_api_404_is_branded_and_the_api_keeps_its_json(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
-    _assert_landmarks(response, "Page not found")
+    assert_page_frame(response, "Page not found")
     api = client.get("/api/v1/no-such-endpoint/")
     assert api.status_code == 404
     assert api.json() == {"code": "not_found", "detail": "Not found.", "fields": {}}
@@ -393,8 +338,8 @@ def test_pages_are_not_api_operations(client):
 
 
 @pytest.mark.parametrize("size", [3, 60])
-@pytest.mark.parametrize("signed_in", [False, True])
-def test_pages_cost_a_constant_number_of_queries(size, signed_in, django_assert_num_queries):
+@pytest.mark.parametrize("as_member", [False, True])
+def test_pages_cost_a_constant_number_of_queries(size, as_member, django_assert_num_queries):
     """The thread page costs what the API's posts page does: the thread and the page, plus
     the user behind the session and the header's unread count when signed in."""
     viewer = UserFactory()
@@ -411,25 +356,25 @@ def test_pages_cost_a_constant_number_of_queries(size, signed_in, django_assert_
             post_create(author=viewer, thread=big, body=f"crisis {n}")
     for n in range(size):
         make_thread(author=others[n % 4], category=category, title=f"Another thread {n}")
-    client = _signed_in(viewer) if signed_in else Client()
-    extra = 2 if signed_in else 0  # the session's user, the header's unread count
+    client = signed_in(viewer) if as_member else Client()
+    extra = 2 if as_member else 0  # the session's user, the header's unread count
 
     # A renderer reading the database once per call, as the real one reads service hours;
     # the viewer's crisis posts are on the first page of the small thread only.
-    rendered = 1 if signed_in and size == 3 else 0
+    rendered = 1 if as_member and size == 3 else 0
     with policy.registered(support={"crisis": lambda kind: f"<p>{User.objects.count()}</p>"}):
         with django_assert_num_queries(2 + extra + rendered):  # the thread + the page
             response = client.get(f"/t/{big.pk}/")
         with CaptureQueriesContext(connection) as api:
             assert client.get(f"/api/v1/threads/{big.pk}/posts/").status_code == 200
     assert response.status_code == 200
-    assert len(_page(response).all("article")) == min(20, size + 3)  # one reply hidden
+    assert len(parse_page(response).all("article")) == min(20, size + 3)  # one reply hidden
     # The API's posts page, the same budget but for the header it has not.
-    assert len(api) == 2 + extra + rendered - (1 if signed_in else 0)
+    assert len(api) == 2 + extra + rendered - (1 if as_member else 0)
 
     with django_assert_num_queries(3 + extra):  # the category, count, page
         response = client.get("/c/peers/")
-    assert len(_page(response).all("li", **{"class": "thread-row"})) == min(20, size + 1)
+    assert len(parse_page(response).all("li", **{"class": "thread-row"})) == min(20, size + 1)
 
     with django_assert_num_queries(1 + extra):
         assert client.get("/").status_code == 200

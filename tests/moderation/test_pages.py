@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
@@ -16,16 +17,17 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from core.errors import Forbidden
 from core.models import AuditEntry
 from forum.models import Notification, Post, Thread
-from forum.services import post_create, thread_close
+from forum.services import post_create, post_hide, thread_close
 from moderation.answers import nurse_answer_create
 from moderation.flags import flag_create
 from moderation.models import Flag, ReviewItem, SupportService
 from moderation.queue import review_claim
 from tests.factories import CategoryFactory, UserFactory, make_thread
-from tests.forum.test_pages import _assert_landmarks, _page
-from tests.utils import client_for, race
+from tests.pages import assert_page_frame, parse_page
+from tests.utils import client_for, page_messages, race, signed_in
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
@@ -34,18 +36,8 @@ SUNDAY_3PM = datetime(2026, 11, 22, 15, 0, tzinfo=LONDON)
 pytestmark = pytest.mark.django_db
 
 
-def _signed_in(user: User, **options: Any) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
 def _html(response: Any) -> str:
     return response.content.decode()
-
-
-def _messages(response: Any) -> list[str]:
-    return re.findall(r'<p class="message message-\w+">(.*?)</p>', _html(response), re.S)
 
 
 def _held_member(**fields: Any) -> User:
@@ -148,27 +140,27 @@ def test_each_page_per_role_as_the_api_allows(question, reply, roles):
     without a staff role is refused what takes the role itself (answering, closing)."""
     urls = _urls(question, reply)
     for who, user in roles.items():
-        client = _signed_in(user)
+        client = signed_in(user)
         for name, url in urls.items():
             response = client.get(url)
             if who in ALLOWED[name]:
                 assert response.status_code == 200, (who, name)
-                _assert_landmarks(response, TITLES[name])
+                assert_page_frame(response, TITLES[name])
             else:
                 assert response.status_code == 403, (who, name)
-                page = _assert_landmarks(response, "Not allowed")
+                page = assert_page_frame(response, "Not allowed")
                 assert "You cannot do this" in _html(response) and page.all("a", href="/")
 
 
 def test_a_refused_post_changes_nothing(question, reply, roles):
-    member = _signed_in(roles["member"])
+    member = signed_in(roles["member"])
     for url, data in (
         (f"/staff/t/{question.pk}/answer/", {"body": "Hi", "action": "publish"}),
         (f"/staff/t/{question.pk}/close/", {"reason": "No"}),
         (f"/staff/p/{reply.pk}/hide/", {"reason": "No"}),
     ):
         assert member.post(url, data).status_code == 403, url
-    nurse = _signed_in(roles["nurse"])
+    nurse = signed_in(roles["nurse"])
     assert nurse.post(f"/staff/p/{reply.pk}/hide/", {"reason": "No"}).status_code == 403
     question.refresh_from_db()
     reply.refresh_from_db()
@@ -182,7 +174,7 @@ def test_csrf_is_enforced_on_every_form(question, reply, roles):
         ("nurse", f"/staff/t/{question.pk}/close/", {"reason": ""}),
         ("moderator", f"/staff/p/{reply.pk}/hide/", {"reason": ""}),
     ):
-        client = _signed_in(roles[who], enforce_csrf_checks=True)
+        client = signed_in(roles[who], enforce_csrf_checks=True)
         assert client.post(url, data).status_code == 403, url
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', _html(client.get(url)))
         assert token
@@ -199,8 +191,8 @@ def test_csrf_is_enforced_on_every_form(question, reply, roles):
 
 def test_a_member_reports_a_post_and_is_thanked(reply):
     member = UserFactory()
-    client = _signed_in(member)
-    page = _page(client.get(f"/p/{reply.pk}/report/"))
+    client = signed_in(member)
+    page = parse_page(client.get(f"/p/{reply.pk}/report/"))
     labels = re.findall(
         r'<label for="reason-\w+">(.*?)</label>', _html(client.get(f"/p/{reply.pk}/report/"))
     )
@@ -224,8 +216,8 @@ def test_a_member_reports_a_post_and_is_thanked(reply):
         "Not what doctors say.",
     )
     thanks = client.get(response["Location"])
-    _assert_landmarks(thanks, "Report sent")
-    assert _messages(thanks) == ["Thank you: your report has been sent to the moderators."]
+    assert_page_frame(thanks, "Report sent")
+    assert page_messages(thanks) == ["Thank you: your report has been sent to the moderators."]
     assert 'class="support"' not in _html(thanks)
     # Reported again (another tab, a double click): the service's word, nothing written.
     again = client.post(f"/p/{reply.pk}/report/", {"reason": "spam"})
@@ -235,7 +227,7 @@ def test_a_member_reports_a_post_and_is_thanked(reply):
 
 
 def test_the_crisis_support_says_whether_the_helpline_is_open_now(ask_our_nurses, reply):
-    client = _signed_in(UserFactory())
+    client = signed_in(UserFactory())
     sent = client.post(f"/p/{reply.pk}/report/", {"reason": "safeguarding"})["Location"]
     with time_machine.travel(MONDAY_10AM):
         open_now = _html(client.get(sent))
@@ -246,7 +238,7 @@ def test_the_crisis_support_says_whether_the_helpline_is_open_now(ask_our_nurses
 
 
 def test_a_safeguarding_report_shows_crisis_support_from_the_live_services(reply):
-    client = _signed_in(UserFactory())
+    client = signed_in(UserFactory())
     response = client.post(f"/p/{reply.pk}/report/", {"reason": "safeguarding"})
     html = _html(client.get(response["Location"]))
     support = re.search(r'<aside class="support" aria-label="Support">(.*?)</aside>', html, re.S)
@@ -264,14 +256,14 @@ def test_a_safeguarding_report_shows_crisis_support_from_the_live_services(reply
 
 
 def test_report_refusals_are_the_services_words_and_write_nothing(reply, moderator):
-    author = _signed_in(reply.author)
+    author = signed_in(reply.author)
     own = author.post(f"/p/{reply.pk}/report/", {"reason": "spam"})
     assert own.status_code == 403 and "You cannot flag your own post." in _html(own)
-    _assert_landmarks(own, "Error: Report a post")
-    member = _signed_in(UserFactory())
+    assert_page_frame(own, "Error: Report a post")
+    member = signed_in(UserFactory())
     missing = member.post(f"/p/{reply.pk}/report/", {"note": "Hm"})
     assert missing.status_code == 400
-    page = _page(missing)
+    page = parse_page(missing)
     assert page.all("div", **{"class": "mod-error-summary", "role": "alert"}) or re.search(
         r'class="mod-error-summary" role="alert"', _html(missing)
     )
@@ -290,7 +282,7 @@ def test_report_refusals_are_the_services_words_and_write_nothing(reply, moderat
     assert not Flag.objects.exists()
     assert member.post(f"/p/{notice.pk}/report/", {"reason": "spam"}).status_code == 303
     unverified = UserFactory(verified=False)
-    refused = _signed_in(unverified).post(f"/p/{reply.pk}/report/", {"reason": "spam"})
+    refused = signed_in(unverified).post(f"/p/{reply.pk}/report/", {"reason": "spam"})
     assert refused.status_code == 403 and "verify your email" in _html(refused)
     assert Flag.objects.count() == 1
     assert member.get("/p/999999/report/").status_code == 404
@@ -303,7 +295,7 @@ def test_reports_share_the_apis_flagging_throttle(settings, reply):
     flagger = UserFactory()
     api = client_for(flagger)
     assert api.post(f"/api/v1/posts/{posts[0].pk}/flags/", {"reason": "spam"}).status_code == 201
-    page = _signed_in(flagger)
+    page = signed_in(flagger)
     assert page.post(f"/p/{posts[1].pk}/report/", {"reason": "spam"}).status_code == 303
     throttled = page.post(f"/p/{posts[2].pk}/report/", {"reason": "spam"})
     assert throttled.status_code == 429 and int(throttled["Retry-After"]) >= 1
@@ -311,9 +303,116 @@ def test_reports_share_the_apis_flagging_throttle(settings, reply):
     assert api.post(f"/api/v1/posts/{posts[2].pk}/flags/", {"reason": "spam"}).status_code == 429
     assert Flag.objects.filter(flagger=flagger).count() == 2
     assert (
-        _signed_in(UserFactory()).post(f"/p/{posts[2].pk}/report/", {"reason": "spam"}).status_code
+        signed_in(UserFactory()).post(f"/p/{posts[2].pk}/report/", {"reason": "spam"}).status_code
         == 303
     )
+
+
+def _unseen_post(status: str, moderator: User) -> Post:
+    """A post a member may not see: held for approval, or hidden by a moderator."""
+    thread = make_thread(title="Open thread")
+    author = _held_member(display_name="Quietwren") if status == "pending" else None
+    post = post_create(
+        author=author or UserFactory(display_name="Quietwren"),
+        thread=thread,
+        body="Words only moderators may read.",
+    )
+    if status == "hidden":
+        post_hide(actor=moderator, post=post, reason="Rules")
+    post.refresh_from_db()
+    assert post.status == status
+    return post
+
+
+@pytest.mark.parametrize("status", ["pending", "hidden"])
+def test_a_failed_report_never_quotes_a_post_she_may_not_see(settings, moderator, status):
+    """No reason, an unknown reason, or over the throttle: the post she may not see is a
+    404, as the form's GET is, never the form quoting it."""
+    unseen = _unseen_post(status, moderator)
+    member = signed_in(UserFactory())
+    assert member.get(f"/p/{unseen.pk}/report/").status_code == 404
+    no_reason = member.post(f"/p/{unseen.pk}/report/", {"note": "Hm"})
+    bogus = member.post(f"/p/{unseen.pk}/report/", {"reason": "boredom"})
+    _set_rate(settings, "flagging", "1/min")
+    throttled_member = UserFactory()
+    visible = post_create(author=UserFactory(), thread=unseen.thread, body="Seen by all.")
+    throttled = signed_in(throttled_member)
+    assert throttled.post(f"/p/{visible.pk}/report/", {"reason": "spam"}).status_code == 303
+    over = throttled.post(f"/p/{unseen.pk}/report/", {"reason": "spam"})
+    for response in (no_reason, bogus, over):
+        assert response.status_code == 404
+        assert "Words only moderators may read." not in _html(response)
+        assert "Quietwren" not in _html(response)
+    assert not Flag.objects.filter(post=unseen).exists()
+
+
+@pytest.mark.parametrize("opening", [False, True], ids=["reply", "opening post"])
+def test_the_report_that_hides_a_post_still_thanks_her_with_crisis_support(settings, opening):
+    """The report that takes a post over the hide threshold hides it from her too: she is
+    thanked all the same, with the crisis signposting, and the post is not quoted."""
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 3
+    thread = make_thread(title="Low days", body="Opening words of the thread.")
+    post = (
+        Post.objects.get(thread=thread)
+        if opening
+        else post_create(author=UserFactory(), thread=thread, body="A worrying reply.")
+    )
+    for _ in range(2):
+        flag_create(flagger=UserFactory(), post=post, reason="inappropriate")
+    client = signed_in(UserFactory())
+    sent = client.post(f"/p/{post.pk}/report/", {"reason": "safeguarding"})
+    assert (sent.status_code, sent["Location"]) == (303, f"/p/{post.pk}/report/")
+    post.refresh_from_db()
+    assert post.status == "hidden"
+    thanks = client.get(sent["Location"])
+    assert thanks.status_code == 200
+    assert_page_frame(thanks, "Report sent")
+    assert page_messages(thanks) == ["Thank you: your report has been sent to the moderators."]
+    html = _html(thanks)
+    support = re.search(r'<aside class="support" aria-label="Support">(.*?)</aside>', html, re.S)
+    assert support and "Samaritans" in support.group(1) and "116 123" in support.group(1)
+    assert post.body not in html and "as a priority" in html
+    # An opening post hidden hides its thread: the way back is to the forum, not a 404.
+    back = "Back to the forum" if opening else f'<a href="/t/{thread.pk}/">Back to the thread'
+    assert back in html
+    # Someone who did not report it still cannot open the page; a moderator sees the post.
+    assert signed_in(UserFactory()).get(sent["Location"]).status_code == 404
+
+
+def test_a_moderator_who_reported_a_post_now_hidden_sees_it_quoted(settings, moderator):
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 2
+    post = post_create(author=UserFactory(), thread=make_thread(), body="Buy pills here.")
+    flag_create(flagger=UserFactory(), post=post, reason="spam")
+    client = signed_in(moderator)
+    assert client.post(f"/p/{post.pk}/report/", {"reason": "spam"}).status_code == 303
+    thanks = client.get(f"/p/{post.pk}/report/")
+    assert thanks.status_code == 200 and "Buy pills here." in _html(thanks)
+    assert 'class="support"' not in _html(thanks)
+
+
+def test_the_report_throttles_retry_after_is_rounded_up(settings, reply):
+    """59.4 seconds left: "Retry-After: 60", as the API says (never 59: too early)."""
+    _set_rate(settings, "flagging", "1/min")
+    other = post_create(author=UserFactory(), thread=reply.thread, body="Another post")
+    client = signed_in(UserFactory())
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+    with time_machine.travel(start, tick=False):
+        assert client.post(f"/p/{reply.pk}/report/", {"reason": "spam"}).status_code == 303
+    with time_machine.travel(start + timedelta(seconds=0.6), tick=False):
+        throttled = client.post(f"/p/{other.pk}/report/", {"reason": "spam"})
+    assert (throttled.status_code, throttled["Retry-After"]) == (429, "60")
+    assert "Please try again in 1 minute." in _html(throttled)
+
+
+def test_a_field_error_says_error_to_screen_readers_in_the_text(reply):
+    """Not by CSS generated content, which screen readers do not reliably read."""
+    missing = signed_in(UserFactory()).post(f"/p/{reply.pk}/report/", {"note": "Hm"})
+    error = re.search(r'<p class="mod-field-error" id="reason-error">(.*?)</p>', _html(missing))
+    assert error
+    assert error.group(1).startswith('<span class="visually-hidden">Error: </span>')
+    css = (settings.BASE_DIR / "core/static/haven/haven.css").read_text()
+    assert 'content: "Error' not in css
+    assert css.count(".visually-hidden {") == 1
 
 
 # --- A nurse's answer --------------------------------------------------------------------------
@@ -326,7 +425,7 @@ def _preview(client: Client, thread: Thread, **data: Any) -> tuple[Any, str | No
 
 
 def test_a_nurse_previews_then_publishes_exactly_what_she_saw(question, nurse):
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     form = client.get(f"/staff/t/{question.pk}/answer/")
     html = _html(form)
     assert "I found a new lump near my scar." in html  # the question is shown
@@ -371,11 +470,11 @@ def test_a_nurse_previews_then_publishes_exactly_what_she_saw(question, nurse):
     question.refresh_from_db()
     assert question.status == "closed"
     thread_page = client.get(f"/t/{question.pk}/")
-    assert _messages(thread_page) == ["Your answer is published and the thread is closed."]
+    assert page_messages(thread_page) == ["Your answer is published and the thread is closed."]
 
 
 def test_publishing_what_was_not_previewed_is_refused(question, nurse):
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     data = {"body": "Hi, please ring us.", "signposts": ["helpline"]}
     unpreviewed = client.post(f"/staff/t/{question.pk}/answer/", {**data, "action": "publish"})
     assert unpreviewed.status_code == 400
@@ -401,10 +500,10 @@ def test_publishing_what_was_not_previewed_is_refused(question, nurse):
 
 
 def test_answer_form_errors_sit_beside_their_fields(question, nurse):
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     empty, digest = _preview(client, question, body="   ", signposts=["no_such_signpost"])
     assert empty.status_code == 400 and digest is None
-    page = _page(empty)
+    page = parse_page(empty)
     assert page.all("textarea", id="field-body", **{"aria-invalid": "true"})
     assert 'id="body-error"' in _html(empty) and 'href="#field-body"' in _html(empty)
     elsewhere = make_thread(author=UserFactory(), category=CategoryFactory(slug="peers"))
@@ -417,7 +516,7 @@ def test_answer_form_errors_sit_beside_their_fields(question, nurse):
 
 def test_a_second_nurse_is_told_and_may_send_a_follow_up(question, nurse):
     other = UserFactory(display_name="Margaret Jones", role=Role.NURSE)
-    first, second = _signed_in(nurse), _signed_in(other)
+    first, second = signed_in(nurse), signed_in(other)
     _, digest_one = _preview(first, question, body="First answer.")
     _, digest_two = _preview(second, question, body="Second answer.")
     assert (
@@ -454,7 +553,7 @@ def test_a_second_nurse_is_told_and_may_send_a_follow_up(question, nurse):
 
 @pytest.mark.parametrize("who", ["nurse", "moderator"])
 def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
-    client = _signed_in(roles[who])
+    client = signed_in(roles[who])
     form = client.get(f"/staff/t/{question.pk}/close/")
     assert '<label for="field-reason">Closing note</label>' in _html(form)
     closed = client.post(f"/staff/t/{question.pk}/close/", {"reason": "Answered by phone."})
@@ -462,11 +561,11 @@ def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
     question.refresh_from_db()
     assert (question.status, question.close_reason) == ("closed", "Answered by phone.")
     page = client.get(closed["Location"])
-    assert _messages(page) == ["The thread is closed to new replies."]
+    assert page_messages(page) == ["The thread is closed to new replies."]
     assert "Answered by phone." in _html(page)
     again = client.post(f"/staff/t/{question.pk}/close/", {"reason": "Twice"})
     assert again.status_code == 303
-    assert _messages(client.get(again["Location"])) == ["This thread is already closed."]
+    assert page_messages(client.get(again["Location"])) == ["This thread is already closed."]
     assert Post.objects.filter(thread=question, kind="system").count() == 1
     reopened = client.post(f"/staff/t/{question.pk}/reopen/", {"reason": ""})
     assert reopened.status_code == 303
@@ -474,16 +573,49 @@ def test_staff_close_and_reopen_a_thread_with_a_note(question, roles, who):
     assert question.status == "open"
     too_long = client.post(f"/staff/t/{question.pk}/close/", {"reason": "x" * 501})
     assert too_long.status_code == 400
-    assert _page(too_long).all("textarea", id="field-reason", **{"aria-invalid": "true"})
+    assert parse_page(too_long).all("textarea", id="field-reason", **{"aria-invalid": "true"})
     question.refresh_from_db()
     assert question.status == "open"
+
+
+@pytest.mark.parametrize("who", ["nurse", "moderator"])
+@pytest.mark.parametrize("how", ["suspended", "unverified"])
+def test_a_suspended_or_unverified_staff_member_neither_closes_nor_reopens(
+    question, roles, who, how
+):
+    """The service refuses them (``check_may_close`` asks ``check_can_write``): the page
+    and the API alike, and nothing changes."""
+    staff = roles[who]
+    if how == "suspended":
+        User.objects.filter(pk=staff.pk).update(suspended_indefinitely=True)
+    else:
+        EmailAddress.objects.filter(user=staff).update(verified=False)
+    staff = User.objects.get(pk=staff.pk)
+    client = signed_in(staff)
+    code = "suspended" if how == "suspended" else "email_unverified"
+    if how == "suspended":  # known without a query: the thread page does not offer it
+        assert "Close thread" not in _links(client, question)
+    for url in (f"/staff/t/{question.pk}/close/", f"/staff/t/{question.pk}/reopen/"):
+        assert client.get(url).status_code == 403, url
+        refused = client.post(url, {"reason": "No"})
+        assert refused.status_code == 403, url
+        assert_page_frame(refused, "Not allowed")
+    api = client_for(staff).post(f"/api/v1/threads/{question.pk}/close/", {"reason": "No"})
+    assert (api.status_code, api.json()["code"]) == (403, code)
+    with pytest.raises(Forbidden) as service:
+        thread_close(actor=staff, thread=question, reason="No")
+    assert service.value.code == code
+    question.refresh_from_db()
+    assert question.status == "open"
+    assert not Post.objects.filter(thread=question, kind="system").exists()
+    assert not AuditEntry.objects.filter(action="thread_closed").exists()
 
 
 # --- Hiding and restoring ----------------------------------------------------------------------
 
 
 def test_a_moderator_hides_and_restores_a_post(reply, moderator):
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     hidden = client.post(
         f"/staff/p/{reply.pk}/hide/",
         {"reason": "Dangerous advice", "note": "Please see the rules."},
@@ -495,7 +627,7 @@ def test_a_moderator_hides_and_restores_a_post(reply, moderator):
     assert told.note == "Please see the rules."
     twice = client.post(f"/staff/p/{reply.pk}/hide/", {"reason": ""})
     assert twice.status_code == 303
-    assert _messages(client.get(f"/t/{reply.thread_id}/")) == [
+    assert page_messages(client.get(f"/t/{reply.thread_id}/")) == [
         "The post is hidden.",
         "This post is already hidden.",
     ]
@@ -512,7 +644,7 @@ def test_nurse_answers_are_not_hidden_from_the_page_either(question, nurse, mode
     answer = nurse_answer_create(
         nurse=nurse, thread=question, body="Hello.", signposts=[], close=False
     )
-    refused = _signed_in(moderator).post(f"/staff/p/{answer.pk}/hide/", {"reason": "No"})
+    refused = signed_in(moderator).post(f"/staff/p/{answer.pk}/hide/", {"reason": "No"})
     assert refused.status_code == 403 and "not hidden or held" in _html(refused)
     answer.refresh_from_db()
     assert answer.status == "visible"
@@ -527,7 +659,7 @@ def test_the_queue_lists_urgent_first_with_filters(moderator, roles):
     worry = post_create(author=UserFactory(), thread=thread, body="I feel low")
     flag_create(flagger=UserFactory(), post=spam, reason="spam")
     flag_create(flagger=UserFactory(), post=worry, reason="safeguarding")
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
 
     def links(query: str = "") -> list[str]:
         response = client.get(f"/staff/queue/{query}")
@@ -546,7 +678,7 @@ def test_a_moderator_claims_and_resolves_an_item(reply, moderator, roles):
     member = roles["member"]
     flag_create(flagger=member, post=reply, reason="misinformation", note="Dangerous.")
     item = ReviewItem.objects.get(post=reply)
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     page = client.get(f"/staff/queue/{item.pk}/")
     html = _html(page)
     assert "Misinformation</strong> from Bonnie52" in html and "Dangerous." in html
@@ -557,10 +689,10 @@ def test_a_moderator_claims_and_resolves_an_item(reply, moderator, roles):
     claimed = client.post(f"/staff/queue/{item.pk}/", {"step": "claim"})
     assert claimed.status_code == 303
     assert "You are working on this item." in _html(client.get(claimed["Location"]))
-    other = _signed_in(roles["admin"])
+    other = signed_in(roles["admin"])
     blocked = other.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "dismiss"})
     assert blocked.status_code == 303
-    assert _messages(other.get(blocked["Location"])) == [
+    assert page_messages(other.get(blocked["Location"])) == [
         "Another moderator is working on this item."
     ]
     item.refresh_from_db()
@@ -572,12 +704,12 @@ def test_a_moderator_claims_and_resolves_an_item(reply, moderator, roles):
         f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "hide", "note": "Not safe."}
     )
     assert (resolved.status_code, resolved["Location"]) == (303, "/staff/queue/")
-    assert _messages(client.get("/staff/queue/")) == ["Resolved: hidden."]
+    assert page_messages(client.get("/staff/queue/")) == ["Resolved: hidden."]
     item.refresh_from_db()
     reply.refresh_from_db()
     assert (item.status, reply.status) == ("hidden", "hidden")
     late = other.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "approve"})
-    assert _messages(other.get(late["Location"])) == ["This item has already been resolved."]
+    assert page_messages(other.get(late["Location"])) == ["This item has already been resolved."]
     after = _html(other.get(f"/staff/queue/{item.pk}/"))
     assert "This item is resolved (hidden): Not safe." in after and "Resolve</button>" not in after
 
@@ -588,7 +720,7 @@ def test_a_held_first_post_approved_from_the_queue_is_public(moderator):
     assert thread.visibility == "pending"
     assert Client().get(f"/t/{thread.pk}/").status_code == 404
     item = ReviewItem.objects.get(thread=thread)
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     page = _html(client.get(f"/staff/queue/{item.pk}/"))
     assert "Held: waiting for approval." in page and "What treatments might be offered" in page
     assert "Looking after my mum — Held for approval" in _html(client.get("/staff/queue/"))
@@ -599,9 +731,9 @@ def test_a_held_first_post_approved_from_the_queue_is_public(moderator):
 def test_a_held_post_is_not_dismissed(moderator):
     thread = make_thread(author=_held_member(), title="Held thread")
     item = ReviewItem.objects.get(thread=thread)
-    client = _signed_in(moderator)
+    client = signed_in(moderator)
     response = client.post(f"/staff/queue/{item.pk}/", {"step": "resolve", "action": "dismiss"})
-    assert _messages(client.get(response["Location"])) == [
+    assert page_messages(client.get(response["Location"])) == [
         "A held post is approved or rejected, not dismissed."
     ]
     item.refresh_from_db()
@@ -615,7 +747,7 @@ def test_nurses_see_unanswered_questions_oldest_first(question, nurse, ask_our_n
     newer = make_thread(author=UserFactory(), category=ask_our_nurses, title="Scan results wait")
     answered = make_thread(author=UserFactory(), category=ask_our_nurses, title="Answered one")
     nurse_answer_create(nurse=nurse, thread=answered, body="Hi.", signposts=[], close=False)
-    response = _signed_in(nurse).get("/staff/questions/")
+    response = signed_in(nurse).get("/staff/questions/")
     html = _html(response)
     titles = re.findall(r'<h2><a href="/t/\d+/">(.*?)</a></h2>', html)
     assert titles == ["Lump after surgery", "Scan results wait"]
@@ -638,15 +770,15 @@ def test_the_thread_page_offers_each_role_its_actions(question, roles):
     member = roles["member"]
     post_create(author=member, thread=question, body="Me too.")
     assert _links(Client(), question) == []
-    assert _links(_signed_in(member), question) == ["Report"]  # not her own reply
-    assert _links(_signed_in(question.author), question) == ["Report"]
-    assert _links(_signed_in(roles["nurse"]), question) == [
+    assert _links(signed_in(member), question) == ["Report"]  # not her own reply
+    assert _links(signed_in(question.author), question) == ["Report"]
+    assert _links(signed_in(roles["nurse"]), question) == [
         "Answer as nurse",
         "Close thread",
         "Report",
         "Report",
     ]
-    assert _links(_signed_in(roles["moderator"]), question) == [
+    assert _links(signed_in(roles["moderator"]), question) == [
         "Close thread",
         "Report",
         "Hide",
@@ -654,7 +786,7 @@ def test_the_thread_page_offers_each_role_its_actions(question, roles):
         "Hide",
     ]
     thread_close(actor=roles["moderator"], thread=question, reason="Done")
-    assert _links(_signed_in(roles["nurse"]), question) == ["Reopen thread", "Report", "Report"]
+    assert _links(signed_in(roles["nurse"]), question) == ["Reopen thread", "Report", "Report"]
 
 
 @pytest.mark.parametrize("size", [2, 30])
@@ -664,7 +796,7 @@ def test_staff_links_cost_no_query_on_the_thread_page(
 ):
     for n in range(size):
         post_create(author=UserFactory(), thread=question, body=f"Reply {n}")
-    client = _signed_in(roles[who])
+    client = signed_in(roles[who])
     # The thread, its page, the session's user, the unread count; a moderator's permissions
     # (user's and groups') decide that she sees held and hidden posts.
     with django_assert_num_queries(4 if who == "nurse" else 6):
@@ -676,20 +808,70 @@ def test_staff_links_cost_no_query_on_the_thread_page(
 
 
 @pytest.mark.parametrize("size", [2, 25])
-def test_the_queue_costs_a_constant_number_of_queries(moderator, size, django_assert_num_queries):
+def test_the_queue_costs_a_constant_number_of_queries(
+    settings, moderator, size, django_assert_num_queries
+):
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 1000  # the reports do not hide the post
     thread = make_thread()
     for n in range(size):
         post = post_create(author=UserFactory(), thread=thread, body=f"Reply {n}")
-        for _ in range(2):
+        # The item page's own item has ``size`` flags, each from another member.
+        for _ in range(size if n == 0 else 2):
             flag_create(flagger=UserFactory(), post=post, reason="spam")
-    review_claim(moderator=moderator, item=ReviewItem.objects.first())
-    client = _signed_in(moderator)
+    first = ReviewItem.objects.get(post__body="Reply 0")
+    assert first.flags.count() == size
+    review_claim(moderator=moderator, item=first)
+    client = signed_in(moderator)
     # session user, unread, permissions (2), count, page, flags
     with django_assert_num_queries(7):
         response = client.get("/staff/queue/")
     assert response.status_code == 200
-    with django_assert_num_queries(7):
-        response = client.get(f"/staff/queue/{ReviewItem.objects.first().pk}/")
+    # session user, unread, permissions (2), the item (post, thread), its flags (flaggers)
+    with django_assert_num_queries(6):
+        response = client.get(f"/staff/queue/{first.pk}/")
+    assert response.status_code == 200
+    assert _html(response).count("</strong> from ") == size
+
+
+@pytest.mark.parametrize("size", [2, 25])
+@pytest.mark.parametrize(
+    ("page", "who", "queries"),
+    [
+        # session user, the post, her open flag, its author, unread count
+        ("report", "member", 5),
+        # session user, permissions (2), her email verified, the thread, unread count
+        ("close", "nurse", 6),
+        ("reopen", "moderator", 6),
+        # session user, permissions (2), the post, its author, unread count
+        ("hide", "moderator", 6),
+        ("restore", "moderator", 6),
+    ],
+)
+def test_the_action_forms_cost_a_constant_number_of_queries(
+    settings, question, roles, size, page, who, queries, django_assert_num_queries
+):
+    """However many posts the thread has, and however many reports the post has."""
+    settings.HAVEN_FLAG_HIDE_THRESHOLD = 1000  # the reports do not hide the post
+    posts = [
+        post_create(author=UserFactory(), thread=question, body=f"Reply {n}") for n in range(size)
+    ]
+    target = posts[0]
+    for _ in range(size):
+        flag_create(flagger=UserFactory(), post=target, reason="spam")
+    if page == "restore":
+        post_hide(actor=roles["moderator"], post=target, reason="Rules")
+    if page == "reopen":
+        thread_close(actor=roles["moderator"], thread=question, reason="Done")
+    url = {
+        "report": f"/p/{target.pk}/report/",
+        "close": f"/staff/t/{question.pk}/close/",
+        "reopen": f"/staff/t/{question.pk}/reopen/",
+        "hide": f"/staff/p/{target.pk}/hide/",
+        "restore": f"/staff/p/{target.pk}/restore/",
+    }[page]
+    client = signed_in(roles[who])
+    with django_assert_num_queries(queries):
+        response = client.get(url)
     assert response.status_code == 200
 
 
@@ -699,7 +881,7 @@ def test_the_questions_cost_a_constant_number_of_queries(
 ):
     for n in range(size):
         make_thread(author=UserFactory(), category=ask_our_nurses, title=f"Question {n}")
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     # session user, unread, permissions (2), count, page, the nursing team's hours
     with django_assert_num_queries(7):
         response = client.get("/staff/questions/")
@@ -712,7 +894,7 @@ def test_the_answer_form_costs_a_constant_number_of_queries(
 ):
     for n in range(size):
         post_create(author=UserFactory(), thread=question, body=f"Reply {n}")
-    client = _signed_in(nurse)
+    client = signed_in(nurse)
     # session user, unread, permissions (2), the thread, the question, templates, pages
     with django_assert_num_queries(8):
         response = client.get(f"/staff/t/{question.pk}/answer/")
@@ -723,7 +905,7 @@ def test_a_lapsed_claim_keeps_nobody_off(reply, moderator, roles, settings):
     flag_create(flagger=UserFactory(), post=reply, reason="spam")
     item = ReviewItem.objects.get(post=reply)
     review_claim(moderator=moderator, item=item)
-    other = _signed_in(roles["admin"])
+    other = signed_in(roles["admin"])
     assert "Another moderator is working on this item." in _html(
         other.get(f"/staff/queue/{item.pk}/")
     )
@@ -747,7 +929,7 @@ def test_two_moderators_resolving_at_once_resolve_it_once():
     outcomes: list[str] = []
 
     def resolve(moderator: User, action: str) -> None:
-        response = _signed_in(moderator).post(
+        response = signed_in(moderator).post(
             f"/staff/queue/{item.pk}/", {"step": "resolve", "action": action}
         )
         assert response.status_code == 303
@@ -767,7 +949,7 @@ def test_two_moderators_resolving_at_once_resolve_it_once():
 def test_two_nurses_publishing_at_once_publish_one_first_answer(ask_our_nurses):
     nurses = [UserFactory(role=Role.NURSE) for _ in range(2)]
     thread = make_thread(category=ask_our_nurses, title="Racing question")
-    clients = [_signed_in(nurse) for nurse in nurses]
+    clients = [signed_in(nurse) for nurse in nurses]
     digests = [_preview(client, thread, body=f"Answer {n}")[1] for n, client in enumerate(clients)]
     statuses: list[int] = []
 

@@ -4,13 +4,16 @@ Each is sent once per item and number or per period, however often the job runs.
 """
 
 import itertools
+import re
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core import mail
 from django.db import transaction
+from django.test import Client
 
 from accounts.roles import Role
 from forum.models import Notification, Post
@@ -120,6 +123,13 @@ def test_out_of_hours_the_on_call_address_is_emailed_too_once(team, oncall, comm
     assert message.extra_headers["X-Priority"] == "1"
     assert "Wren" not in message.body
     assert StaffAlert.objects.get(kind="urgent").oncall_sent_at is not None
+    # The link opens the item's page in the review queue, for a moderator who signs in.
+    link = re.search(r"Review it now: (\S+)", message.body)
+    assert link and link[1] == f"http://127.0.0.1:8000/staff/queue/{item.pk}/"
+    moderator = Client()
+    moderator.force_login(team[0])
+    page = moderator.get(urlsplit(link[1]).path)
+    assert page.status_code == 200 and "A hard week" in page.content.decode()
 
 
 @pytest.mark.django_db

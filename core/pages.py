@@ -1,0 +1,44 @@
+"""What every page shares, whichever app serves it."""
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import InvalidPage, Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    title: str,
+    status: int = 200,
+    failed: bool = False,
+) -> HttpResponse:
+    """A page in Haven's frame (``haven/base.html``) with its ``<title>``.
+
+    A page showing what was wrong with a form says so first in its title: a screen reader
+    reads the title first (WCAG 3.3.1).
+    """
+    if failed:
+        title = f"Error: {title}"
+    return render(request, template, {"title": title, **context}, status=status)
+
+
+def query_string(params: Mapping[str, Any], **changes: Any) -> str:
+    """A page's query string: ``params`` with ``changes`` applied, empty values left out
+    ("?" alone when nothing is left, so a link to it still clears the query)."""
+    merged = {key: value for key, value in {**params, **changes}.items() if value}
+    return f"?{urlencode(merged)}" if merged else "?"
+
+
+def page_or_404(items: Any, per_page: int, number: Any) -> Page:
+    """Page ``number`` (the ``?page=`` value; the first page when empty) of ``items``, by
+    ``per_page``; a number that is not a page of them is a 404."""
+    try:
+        return Paginator(items, per_page).page(number or 1)
+    except InvalidPage as exc:
+        raise Http404("No such page.") from exc
