@@ -4,6 +4,7 @@ tests/config/test_outage_live.py does the same against gunicorn with a Redis it 
 """
 
 import logging
+import statistics
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -64,6 +65,19 @@ def timed(call, *args, **kwargs):
     return response, time.perf_counter() - started
 
 
+# Waiting on a dead Redis cost every request 0.9 s (refused) to 2 s (black-holed) before the
+# 50 ms connect timeout and the fail-fast window. A request through a dead cache must stay
+# far below that: typically ~20 ms, at most FAST even when the loaded test machine (2 cores,
+# a garbage collection late in the suite) stalls the one request.
+TYPICAL = 0.2
+FAST = 0.8
+
+
+def assert_fast(elapsed: list[float]) -> None:
+    assert max(elapsed) < FAST, elapsed
+    assert statistics.median(elapsed) < TYPICAL, elapsed
+
+
 @pytest.mark.django_db
 def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, cache_warnings):
     member = UserFactory(display_name="Sparrowhawk")
@@ -74,10 +88,10 @@ def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, 
     response, elapsed = timed(client.get, "/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["display_name"] == "Sparrowhawk"
-    assert elapsed < 0.5
+    assert elapsed < FAST
     anonymous, elapsed = timed(APIClient().get, "/api/v1/threads/")
     assert anonymous.status_code == 200
-    assert elapsed < 0.5
+    assert elapsed < FAST
     # Said once, as a warning, however many calls failed: what this outage looks like.
     records = [r for r in cache_warnings.records if r.name == "core.cache"]
     assert len(records) == 1
@@ -95,12 +109,13 @@ def test_throttles_fail_open_while_the_cache_is_down(settings, dead_cache, cache
             "anon": "2/min",
         },
     }
-    statuses = []
+    statuses, elapsed = [], []
     for _ in range(5):
-        response, elapsed = timed(APIClient().get, "/api/v1/categories/")
+        response, took = timed(APIClient().get, "/api/v1/categories/")
         statuses.append(response.status_code)
-        assert elapsed < 0.5
+        elapsed.append(took)
     assert statuses == [200] * 5
+    assert_fast(elapsed)
     assert [r.levelname for r in cache_warnings.records if r.name == "core.cache"] == ["WARNING"]
 
     # With Redis back, the same rate throttles again.
@@ -113,18 +128,19 @@ def test_allauth_rate_limits_fail_open_and_fast_while_the_cache_is_down(dead_cac
     """allauth locks each rate limit with cache.add: a lock that never comes meant 1 s and 429."""
     user = UserFactory()
     client = APIClient()
+    elapsed = []
     for _ in range(7):
-        response, elapsed = timed(
+        response, took = timed(
             client.post, LOGIN, {"email": user.email, "password": "wrong-password"}, format="json"
         )
         assert response.status_code == 400
         assert "too_many_login_attempts" not in str(response.json())
-        assert elapsed < 0.5
-    response, elapsed = timed(
+        elapsed.append(took)
+    response, took = timed(
         client.post, LOGIN, {"email": user.email, "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200
-    assert elapsed < 0.5
+    assert_fast([*elapsed, took])
 
 
 def test_the_warning_filter_lets_one_record_a_minute_through_with_a_count():
