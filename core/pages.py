@@ -8,6 +8,17 @@ from django.core.paginator import InvalidPage, Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+# What a page's context holds when it shows a refusal: a bound form's errors (Django forms),
+# a moderation page's ``problems``, a members' page's ``error`` or throttle (``too_fast``).
+FAILURE_KEYS = ("problems", "error", "too_fast")
+
+
+def shows_failure(context: dict[str, Any]) -> bool:
+    form = context.get("form")
+    if form is not None and getattr(form, "errors", None):
+        return True
+    return any(context.get(key) for key in FAILURE_KEYS)
+
 
 def render_page(
     request: HttpRequest,
@@ -16,14 +27,15 @@ def render_page(
     *,
     title: str,
     status: int = 200,
-    failed: bool = False,
+    failed: bool | None = None,
 ) -> HttpResponse:
     """A page in Haven's frame (``haven/base.html``) with its ``<title>``.
 
     A page showing what was wrong with a form says so first in its title: a screen reader
-    reads the title first (WCAG 3.3.1).
+    reads the title first (WCAG 3.3.1). Unless told, whether it failed is read from the
+    context (``shows_failure``).
     """
-    if failed:
+    if shows_failure(context) if failed is None else failed:
         title = f"Error: {title}"
     return render(request, template, {"title": title, **context}, status=status)
 

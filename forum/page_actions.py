@@ -63,21 +63,6 @@ def member_required(view: View) -> View:
     return wrapper
 
 
-def _page(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    title: str,
-    status: int = 200,
-) -> HttpResponse:
-    form = context.get("form")
-    failed = (form is not None and bool(form.errors)) or bool(
-        context.get("error") or context.get("too_fast")
-    )
-    return render_page(request, template, context, title=title, status=status, failed=failed)
-
-
 # --- Forms and the services' refusals ---------------------------------------------------------
 
 
@@ -200,7 +185,7 @@ def thread_new(request: HttpRequest, slug: str) -> HttpResponse:
         if checked or (form.errors and action != "validate")
         else None,
     }
-    response = _page(
+    response = render_page(
         request, "haven/forum/thread_new.html", context, title="Start a new thread", status=status
     )
     return _with_retry_after(response, form)
@@ -219,7 +204,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
         context["suggestions"] = _similar(typed)
     if getattr(request, "htmx", False):  # htmx swaps no 429: the region says it, at 200
         return render(request, "haven/forum/_suggestions.html", context)
-    response = _page(
+    response = render_page(
         request,
         "haven/forum/suggest.html",
         context,
@@ -264,7 +249,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
                 post.thread = thread
                 return SeeOther(post_url(post, request.user))
     context = {"thread": thread, "form": form, "may_reply": may_reply(thread, request.user)}
-    response = _page(
+    response = render_page(
         request, "haven/forum/reply.html", context, title=f"Reply: {thread.title}", status=status
     )
     return _with_retry_after(response, form)
@@ -275,7 +260,9 @@ def _refused_page(
 ) -> HttpResponse:
     """A refusal with nothing to correct in a form: the reason, and the way back."""
     context = {"post": post, "heading": heading, "reason": exc.detail}
-    return _page(request, "haven/forum/refused.html", context, title=heading, status=exc.status)
+    return render_page(
+        request, "haven/forum/refused.html", context, title=heading, status=exc.status
+    )
 
 
 def _as_the_service_asks(check: Callable[..., None], *, user: Any, **objects: Any) -> None:
@@ -321,7 +308,9 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
             messages.success(request, "Your changes are saved.")
             return SeeOther(post_url(post, user))
     context = {"post": post, "form": form, "others": post.author_id != user.pk}
-    return _page(request, "haven/forum/post_edit.html", context, title="Edit post", status=status)
+    return render_page(
+        request, "haven/forum/post_edit.html", context, title="Edit post", status=status
+    )
 
 
 @member_required
@@ -342,7 +331,7 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
     if request.method == "POST":
         messages.success(request, "The post is deleted.")
         return SeeOther(post_url(post, request.user))
-    return _page(request, "haven/forum/post_delete.html", {"post": post}, title="Delete post")
+    return render_page(request, "haven/forum/post_delete.html", {"post": post}, title="Delete post")
 
 
 def post_permalink(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -478,7 +467,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         "previous": link_query(paginator.get_previous_link()),
         "next": link_query(paginator.get_next_link()),
     }
-    return _page(request, "haven/forum/notifications.html", context, title="Notifications")
+    return render_page(request, "haven/forum/notifications.html", context, title="Notifications")
 
 
 # --- Search -----------------------------------------------------------------------------------
@@ -526,7 +515,7 @@ def search(request: HttpRequest) -> HttpResponse:
             context["page"], context["searched"] = page, True
             context["rows"] = [(thread, published_author(thread)) for thread in page]
     title = f"Search: {query}" if query else "Search"
-    response = _page(request, "haven/forum/search.html", context, title=title, status=status)
+    response = render_page(request, "haven/forum/search.html", context, title=title, status=status)
     return _retry_after(response, wait)
 
 

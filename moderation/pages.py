@@ -127,22 +127,10 @@ class Problems:
         return general + linked
 
 
-def _page(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    title: str,
-    status: int = 200,
-) -> HttpResponse:
-    failed = bool(context.get("problems"))
-    return render_page(request, template, context, title=title, status=status, failed=failed)
-
-
 def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
     """The branded 403 page, saying why (the service's own words)."""
     context = {"detail": exc.detail}
-    return _page(request, "haven/refused.html", context, title="Not allowed", status=403)
+    return render_page(request, "haven/refused.html", context, title="Not allowed", status=403)
 
 
 def _see(url: str) -> HttpResponseRedirect:
@@ -251,7 +239,7 @@ def _report_sent(request: HttpRequest, post: Post, sent: Flag, *, shown: bool) -
         "back_to_thread": thread_visible_to(post.thread, request.user),
         "thread_id": post.thread_id,
     }
-    return _page(request, "haven/report_sent.html", context, title="Report sent")
+    return render_page(request, "haven/report_sent.html", context, title="Report sent")
 
 
 def _report_form(
@@ -269,7 +257,7 @@ def _report_form(
         "values": values,
         "problems": problems,
     }
-    return _page(request, "haven/report.html", context, title="Report a post", status=status)
+    return render_page(request, "haven/report.html", context, title="Report a post", status=status)
 
 
 def _report_send(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -419,7 +407,9 @@ def _answer_page(
         "problems": problems,
         "preview": preview,
     }
-    return _page(request, "haven/answer.html", context, title="Answer as nurse", status=status)
+    return render_page(
+        request, "haven/answer.html", context, title="Answer as nurse", status=status
+    )
 
 
 # --- Closing and reopening --------------------------------------------------------------
@@ -453,7 +443,7 @@ def _thread_change(
             return _see(_thread_url(thread))
     context = {"thread": thread, "reason": reason, "problems": problems, "closing": closing}
     status = 400 if problems else 200
-    return _page(
+    return render_page(
         request,
         "haven/thread_change.html",
         context,
@@ -517,7 +507,7 @@ def _post_change(request: HttpRequest, post_id: int, *, hide: bool) -> HttpRespo
     title = "Hide post" if hide else "Restore post"
     context = {**_post_context(post), "hide": hide, "values": values, "problems": problems}
     status = 400 if problems else 200
-    return _page(request, "haven/post_moderate.html", context, title=title, status=status)
+    return render_page(request, "haven/post_moderate.html", context, title=title, status=status)
 
 
 @_staff_only(_check_post_moderator)
@@ -544,7 +534,7 @@ def questions(request: HttpRequest) -> HttpResponse:
     page = page_or_404(unanswered_questions(), ThreadPagination.page_size, request.GET.get("page"))
     entries = [(entry, published_author(entry.thread)) for entry in nurse_queue(threads=page)]
     context = {"page": page, "entries": entries}
-    return _page(request, "haven/questions.html", context, title="Nurse questions")
+    return render_page(request, "haven/questions.html", context, title="Nurse questions")
 
 
 # --- The review queue -------------------------------------------------------------------
@@ -585,7 +575,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         else None,
         "next": query_string(params, page=page.next_page_number()) if page.has_next() else None,
     }
-    return _page(request, "haven/queue.html", context, title="Review queue")
+    return render_page(request, "haven/queue.html", context, title="Review queue")
 
 
 def _queue_row(item: ReviewItem, *, viewer: Any, now: datetime) -> dict[str, Any]:
@@ -649,7 +639,7 @@ def item(request: HttpRequest, item_id: int) -> HttpResponse:
         "status_label": dict(ReviewItem.Status.choices)[shown.status],
     }
     status = 400 if problems else 200
-    return _page(
+    return render_page(
         request,
         "haven/queue_item.html",
         context,
