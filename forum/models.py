@@ -106,6 +106,9 @@ class Thread(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(default=timezone.now)
     nurse_answered_at = models.DateTimeField(null=True, blank=True)
+    # Moves on in the same transaction as every write that changes what the thread's pages
+    # show: cached pages are keyed by it, so a write makes them misses by construction.
+    version = models.PositiveBigIntegerField(default=0, editable=False)
     # Title (weight A) and post bodies (weight B), kept by the services; PostgreSQL only.
     search_vector = SearchVectorField(null=True, editable=False)
 
@@ -188,9 +191,17 @@ class Post(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # The post is its own outbox: empty until a job has written its followers' notifications.
+    fanned_out_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
+            # The sweep's "posts still owed a fan-out".
+            models.Index(
+                fields=["created_at"],
+                condition=Q(fanned_out_at__isnull=True),
+                name="forum_post_unfanned_idx",
+            ),
             # The posts page: a thread's posts in (created_at, id) order, cursor-paginated.
             models.Index(fields=["thread", "created_at", "id"], name="forum_post_thread_order_idx"),
             models.Index(fields=["author", "-created_at"], name="forum_post_author_idx"),
