@@ -13,14 +13,23 @@ throttles count nothing and let the request through, and every ignored failure i
   each call. After a failed connect this process does not try that Redis again for
   ``FailFastConnection.pause`` seconds: the calls fail at once, and the first one after the
   pause finds out whether Redis is back.
+
+``count_in_window`` is the throttles' counter: one round trip on the cache's own pooled
+client, failing open in the same way.
 """
 
+import logging
 import socket
 import time
 from typing import Any, ClassVar
 
+from django.core.cache import caches
 from django_redis.cache import RedisCache, omit_exception
+from django_redis.exceptions import ConnectionInterrupted
 from redis.connection import Connection, ConnectionPool
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 class FailOpenRedisCache(RedisCache):
@@ -51,3 +60,36 @@ class FailFastConnection(Connection):
 class FailFastConnectionPool(ConnectionPool):
     def __init__(self, connection_class: type[Connection] = FailFastConnection, **kwargs: Any):
         super().__init__(connection_class=connection_class, **kwargs)
+
+
+def count_in_window(key: str, *, expires_in: int) -> int | None:
+    """Add one to the counter ``key`` (the cache's key prefix applied) and give it
+    ``expires_in`` seconds to live if it has no expiry yet; the count, including this one.
+
+    One round trip to Redis (``MULTI; INCR; EXPIRE NX; EXEC``), atomic: requests racing in
+    any number of workers each get their own count. On the ``default`` cache's pooled client
+    (``FailFastConnection``): while Redis is unreachable, None at once (no connect timeout
+    per call), logged as every ignored cache failure is. Any other cache backend (the
+    in-memory one of a local run) counts with ``add`` and ``incr``.
+    """
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        cache.add(key, 0, expires_in)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between the two calls: this one is the first
+            cache.add(key, 1, expires_in)
+            return 1
+    name = cache.make_key(key)
+    try:
+        try:
+            with cache.client.get_client(write=True).pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, expires_in, nx=True)
+                count, _ = pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise ConnectionInterrupted(connection=None) from exc
+    except ConnectionInterrupted:
+        logger.exception("Exception ignored")  # django-redis's words: one warning a minute
+        return None
+    return int(count)

@@ -1,14 +1,27 @@
-"""``core.api.throttling.throttle_wait``: an API scoped rate applied to a page's request."""
+"""``core.api.throttling``: fixed windows counted in one Redis round trip, failing open.
 
+``throttle_wait`` is an API scoped rate applied to a page's request; the API's throttles
+(AnonThrottle, UserThrottle, ScopedThrottle) count on the same counters.
+"""
+
+import math
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 import time_machine
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
+from rest_framework.test import APIClient
 
+from config.settings.base import redis_cache
 from core.api.throttling import throttle_wait
 from tests.factories import UserFactory
+from tests.utils import blackholed_port, closed_port, race
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +91,157 @@ def test_the_wait_is_whole_seconds_rounded_up(settings):
     assert wait == 60 and isinstance(wait, int)
     with time_machine.travel(start + timedelta(seconds=59.9), tick=False):
         assert throttle_wait(_request(sparrow), scope="export") == 1  # never "0"
+
+
+def _rate(settings, scope: str, rate: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            scope: rate,
+        },
+    }
+
+
+# A minute's start (windows are aligned on the epoch, so on whole minutes and hours).
+MINUTE = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def test_exactly_the_rate_per_window_and_the_wait_is_what_is_left_of_it(settings):
+    _rate(settings, "export", "3/min")
+    sparrow = UserFactory()
+    with time_machine.travel(MINUTE + timedelta(seconds=10), tick=False):
+        assert [throttle_wait(_request(sparrow), scope="export") for _ in range(4)] == [
+            None,
+            None,
+            None,
+            50,
+        ]
+    with time_machine.travel(MINUTE + timedelta(seconds=59.999), tick=False):
+        assert throttle_wait(_request(sparrow), scope="export") == 1  # the window's last ms
+    with time_machine.travel(MINUTE + timedelta(seconds=60), tick=False):  # the next window
+        assert [throttle_wait(_request(sparrow), scope="export") for _ in range(4)] == [
+            None,
+            None,
+            None,
+            60,
+        ]
+
+
+def test_an_hourly_window_ends_on_the_hour(settings):
+    _rate(settings, "erase", "1/hour")
+    sparrow = UserFactory()
+    with time_machine.travel(MINUTE + timedelta(minutes=59), tick=False):
+        assert throttle_wait(_request(sparrow), scope="erase") is None
+        assert throttle_wait(_request(sparrow), scope="erase") == 60
+    with time_machine.travel(MINUTE + timedelta(hours=1), tick=False):
+        assert throttle_wait(_request(sparrow), scope="erase") is None
+
+
+def test_requests_racing_in_many_threads_are_counted_exactly(settings):
+    """Each thread has its own cache client (Django's caches are per thread), one pool."""
+    _rate(settings, "export", "25/hour")
+    sparrow = UserFactory()
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(10):
+            answer = throttle_wait(_request(sparrow), scope="export") is None
+            with lock:
+                allowed.append(answer)
+
+    with time_machine.travel(MINUTE + timedelta(minutes=30), tick=False):
+        assert race([work] * 8) == []
+    assert len(allowed) == 80
+    assert allowed.count(True) == 25
+
+
+def test_a_rate_changed_in_settings_applies_at_once(settings):
+    _rate(settings, "posting", "5/min")
+    sparrow = UserFactory()
+    with time_machine.travel(MINUTE, tick=False):
+        assert throttle_wait(_request(sparrow), scope="posting") is None
+        assert throttle_wait(_request(sparrow), scope="posting") is None
+        _rate(settings, "posting", "2/min")  # the two already sent count against the new rate
+        assert throttle_wait(_request(sparrow), scope="posting") == 60
+        _rate(settings, "posting", "10/min")
+        assert throttle_wait(_request(sparrow), scope="posting") is None
+
+
+@pytest.fixture
+def round_trips(monkeypatch) -> list[bytes]:
+    """Every packet of commands sent to any Redis: one per round trip."""
+    sent: list[bytes] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def test_one_round_trip_under_the_cache_s_key_prefix(settings, round_trips):
+    _rate(settings, "export", "5/min")
+    sparrow = UserFactory()
+    throttle_wait(_request(sparrow), scope="export")  # the pool's first connection
+    round_trips.clear()
+    with time_machine.travel(MINUTE + timedelta(seconds=1), tick=False):
+        assert throttle_wait(_request(sparrow), scope="export") is None
+    [packet] = round_trips
+    assert b"INCR" in packet and b"EXPIRE" in packet
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
+    window = int(MINUTE.timestamp() // 60)
+    key = f"{prefix}:1:throttle_export_{sparrow.pk}:60:{window}"
+    assert client.get(key) == b"1"
+    assert 0 < client.ttl(key) <= 60  # gone soon after its window ends
+    client.close()
+
+
+def test_an_anonymous_api_request_throttles_in_one_round_trip(settings, db, round_trips):
+    APIClient().get("/api/v1/categories/")  # the pool's first connection
+    round_trips.clear()
+    assert APIClient().get("/api/v1/categories/").status_code == 200
+    assert len(round_trips) == 1
+
+
+def test_the_refusal_is_a_429_with_retry_after_in_whole_seconds(settings):
+    """API.md: 429, ``{"code": "throttled", "detail", "fields": {}}``, ``Retry-After``."""
+    _rate(settings, "anon", "2/min")
+    started = MINUTE + timedelta(seconds=20.4)
+    with time_machine.travel(started, tick=False):
+        statuses = [APIClient().get("/api/v1/categories/") for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    refused = statuses[-1]
+    assert refused["Retry-After"] == "40"  # 39.6 s left, rounded up
+    body = refused.json()
+    assert body["code"] == "throttled"
+    assert body["fields"] == {}
+    assert "40 seconds" in body["detail"]
+
+
+@pytest.fixture(params=["refused", "black-holed"])
+def dead_redis(request, settings) -> Iterator[None]:
+    if request.param == "refused":
+        settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0", "t")}
+        yield
+    else:
+        with blackholed_port() as port:
+            settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{port}/0", "t")}
+            yield
+
+
+def test_with_redis_unreachable_every_request_goes_ahead_at_once(settings, dead_redis):
+    """No connect timeout per call: after the first failure the pool fails at once."""
+    _rate(settings, "export", "1/hour")
+    sparrow = UserFactory()
+    elapsed = []
+    for _ in range(20):
+        started = time.perf_counter()
+        assert throttle_wait(_request(sparrow), scope="export") is None
+        elapsed.append(time.perf_counter() - started)
+    assert max(elapsed) < 0.5, elapsed
+    assert math.fsum(elapsed[1:]) < 0.1, elapsed  # the 50 ms connect timeout is paid once
