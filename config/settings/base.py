@@ -173,6 +173,8 @@ ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {}
 HEADLESS_ONLY = False  # allauth's browser views serve the pages (step 6)
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_SERVE_SPECIFICATION = True
+# X-Session-Token looked up with one session read, not an EXISTS and a read (accounts/tokens.py).
+HEADLESS_TOKEN_STRATEGY = "accounts.tokens.SessionTokenStrategy"  # noqa: S105
 FRONTEND_URL = env.str("HAVEN_FRONTEND_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Every account email links to allauth's browser pages (config/urls.py), whichever client
 # started the flow: with allauth.headless installed these build the links for both. The

@@ -1,0 +1,118 @@
+"""A signed-in request's session, user and throttle: few round trips, nothing kept stale.
+
+An app's ``X-Session-Token`` is looked up with one session read (``accounts.tokens``); the
+user is read from the database on every request, so a suspension or a sign-out elsewhere
+applies to the very next one.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.services import member_suspend
+from tests.factories import PASSWORD, CategoryFactory, UserFactory
+from tests.utils import signed_in
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/_allauth/app/v1/auth/login"
+SESSION = "/_allauth/app/v1/auth/session"
+
+
+def app_client(user: User) -> tuple[APIClient, str]:
+    client = APIClient()
+    response = client.post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    token = response.json()["meta"]["session_token"]
+    client.credentials(HTTP_X_SESSION_TOKEN=token)
+    return client, token
+
+
+@pytest.fixture
+def round_trips(monkeypatch) -> Iterator[list[bytes]]:
+    """Every packet of commands sent to Redis: one per round trip."""
+    sent: list[bytes] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    yield sent
+
+
+def _cost(client, round_trips: list[bytes], path: str = "/api/v1/categories/"):
+    round_trips.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return list(round_trips), len(queries)
+
+
+def test_a_signed_in_api_call_costs_two_round_trips_and_one_user_query(round_trips):
+    """Session read and throttle count (Redis), the user's row (database); nothing else."""
+    member = UserFactory()
+    app, _ = app_client(member)
+    browser = signed_in(member)
+    anonymous = APIClient()
+    for client in (app, browser, anonymous):  # connections made, sessions cached
+        client.get("/api/v1/categories/")
+
+    anonymous_trips, anonymous_queries = _cost(anonymous, round_trips)
+    assert len(anonymous_trips) == 1  # the throttle
+    for client in (app, browser):
+        trips, queries = _cost(client, round_trips)
+        assert len(trips) == 2, trips
+        assert trips[0].startswith(b"*2\r\n$3\r\nGET\r\n") and b"sessions" in trips[0]
+        assert b"INCR" in trips[1] and f"throttle_user_{member.pk}".encode() in trips[1]
+        assert queries == anonymous_queries + 1  # her row, read afresh
+
+
+def test_a_session_flushed_from_the_cache_is_read_from_the_database():
+    member = UserFactory(display_name="Sparrowhawk")
+    app, _ = app_client(member)
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
+    sessions = list(client.scan_iter(f"{prefix}:*sessions*"))
+    assert sessions
+    client.delete(*sessions)
+    client.close()
+    response = app.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "Sparrowhawk"
+
+
+def test_a_token_whose_session_ended_signs_nobody_in():
+    member = UserFactory()
+    app, token = app_client(member)
+    assert app.delete(SESSION).status_code == 401  # signed out: the session is gone
+    stale = APIClient()
+    stale.credentials(HTTP_X_SESSION_TOKEN=token)
+    assert stale.get("/api/v1/me/").status_code == 401
+    assert stale.get(SESSION).status_code == 410  # allauth: the token names no session
+    unknown = APIClient()
+    unknown.credentials(HTTP_X_SESSION_TOKEN="x" * 32)
+    assert unknown.get("/api/v1/me/").status_code == 401
+    assert unknown.get(SESSION).status_code == 410
+
+
+def test_a_suspension_applies_to_the_next_request_of_a_signed_in_member():
+    member = UserFactory()
+    moderator = UserFactory(role=Role.MODERATOR)
+    category = CategoryFactory()
+    app, _ = app_client(member)
+    thread = {"category": category.slug, "title": "A question about scans", "body": "x" * 40}
+    assert app.post("/api/v1/threads/", thread, format="json").status_code == 201
+    member_suspend(actor=moderator, member=member, until=None, reason="test")
+    assert app.get("/api/v1/me/").json()["is_suspended"] is True
+    refused = app.post("/api/v1/threads/", thread, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "suspended"
