@@ -95,13 +95,38 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A PostgreSQL host that does not answer at all (packets dropped) fails a request in seconds,
 # with a 503 (config/urls.py handler500), instead of holding a web worker for the operating
 # system's TCP timeout (minutes). libpq's smallest timeout is 2 s.
 POSTGRES_CONNECT_TIMEOUT = 3
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
+# TCP keepalives on idle connections: a server gone without closing them (its host powered
+# off) is noticed by the operating system within about a minute (core/database/base.py).
+POSTGRES_OPTIONS = {
+    "connect_timeout": POSTGRES_CONNECT_TIMEOUT,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
+def haven_database(database: dict[str, Any]) -> dict[str, Any]:
+    """A DATABASES entry as Haven runs it.
+
+    PostgreSQL goes through ``core.database`` (Django's backend), and health checks stay on:
+    a connection kept across requests that PostgreSQL ended (a restart) is replaced before
+    the next request's first query, never failing it. Django's check is a ``SELECT 1`` per
+    request (~0.26 ms); core.database's asks the socket first and costs no round trip while
+    the connection is sound (tests/config/test_outages.py, "restart").
+    """
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database["ENGINE"] = "core.database"
+        database["OPTIONS"] = {**database.get("OPTIONS", {}), **POSTGRES_OPTIONS}
+    database["CONN_HEALTH_CHECKS"] = True
+    return database
+
+
+DATABASES["default"] = haven_database(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
-from .base import env, redis_cache
+from .base import env, haven_database, redis_cache
 
 # Email and the front end's address too: with mandatory verification, nobody can join
 # without a working verification link.
@@ -29,8 +29,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
+DATABASES["default"] = haven_database(DATABASES["default"])
 
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {"default": redis_cache(REDIS_URL, "haven")}

@@ -5,7 +5,7 @@ prefix the suite alone uses, and only those keys are ever deleted.
 """
 
 from .base import *
-from .base import env, redis_cache
+from .base import env, haven_database, redis_cache
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
@@ -14,7 +14,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://haven:haven@127.0.0.1:5432/haven"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-DATABASES["default"]["OPTIONS"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+DATABASES["default"] = haven_database(DATABASES["default"])
 # test_<name>: two checkouts pointed at two names never share a test database.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 

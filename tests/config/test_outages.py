@@ -4,21 +4,24 @@ tests/config/test_outage_live.py does the same against gunicorn with a Redis it 
 """
 
 import logging
+import select
 import statistics
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
+import psycopg
 import pytest
 import redis
-from django.db import connection
+from django.db import close_old_connections, connection
+from django.db.backends.postgresql import base as django_postgresql
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from config.settings.base import redis_cache
 from core.logging import OncePerInterval
 from tests.factories import PASSWORD, UserFactory
-from tests.utils import blackholed_port, closed_port
+from tests.utils import blackholed_port, closed_port, wait_until
 
 LOGIN = "/_allauth/app/v1/auth/login"
 
@@ -278,3 +281,93 @@ def test_only_a_database_that_cannot_be_reached_is_a_503(monkeypatch, caplog, sq
     [logged] = [r for r in caplog.records if r.name == "django.request"]
     assert logged.levelname == "ERROR"
     assert logged.exc_info[1].__cause__.sqlstate == sqlstate
+
+
+# --- PostgreSQL restarting under kept connections -------------------------------------------
+
+
+def _end_backend(pid: int) -> None:
+    """What a PostgreSQL restart does to a connection: the server ends it (57P01)."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def _ended(pid: int) -> bool:
+    poller = select.poll()
+    poller.register(connection.connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+@pytest.fixture
+def kept_connections(transactional_db) -> Iterator[None]:
+    """Connections kept across requests as in production (the suite's own settings close
+    them after each), Django's request cycle closing or checking them as its handler does."""
+    connection.close()
+    saved = {k: connection.settings_dict[k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    connection.settings_dict["CONN_MAX_AGE"] = 600
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
+def request_cycle(client: APIClient, path: str):
+    """One request as a real server makes it: ``request_started`` first (Django's test
+    client leaves close_old_connections out, which is what runs the health check)."""
+    close_old_connections()
+    try:
+        return client.get(path)
+    finally:
+        close_old_connections()
+
+
+@pytest.mark.parametrize("health_checks", [True, False])
+def test_a_restarted_database_does_not_fail_the_next_request(kept_connections, health_checks):
+    """With health checks (core.database's) the ended connection is replaced unseen;
+    without them the next request is a 503: the guarantee is theirs."""
+    connection.settings_dict["CONN_HEALTH_CHECKS"] = health_checks
+    member = UserFactory()
+    browser = outside()
+    browser.force_login(member)
+    assert request_cycle(browser, "/api/v1/me/").status_code == 200
+    pid = connection.connection.info.backend_pid
+    _end_backend(pid)
+    assert wait_until(lambda: _ended(pid), timeout=5)
+    response = request_cycle(browser, "/api/v1/me/")
+    if health_checks:
+        assert response.status_code == 200, response.content
+        assert connection.connection.info.backend_pid != pid  # a new connection
+    else:
+        assert_503_json(response)
+
+
+def test_a_sound_kept_connection_is_checked_without_a_round_trip(kept_connections, monkeypatch):
+    """Django's check sends SELECT 1 before every request (~0.26 ms); core.database's asks
+    the socket, and sends SELECT 1 only when the server may have ended the connection."""
+    connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+    selects = []
+    select_one = django_postgresql.DatabaseWrapper.is_usable
+
+    def counting(self):  # type: ignore[no-untyped-def]
+        selects.append(1)
+        return select_one(self)
+
+    monkeypatch.setattr(django_postgresql.DatabaseWrapper, "is_usable", counting)
+    client = outside()
+    for _ in range(5):
+        assert request_cycle(client, "/api/v1/categories/").status_code == 200
+    pid = connection.connection.info.backend_pid
+    assert selects == []
+    _end_backend(pid)
+    assert wait_until(lambda: _ended(pid), timeout=5)
+    assert request_cycle(client, "/api/v1/categories/").status_code == 200
+    assert selects == [1]  # asked once, when something was waiting on the socket

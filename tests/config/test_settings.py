@@ -122,7 +122,7 @@ def test_time_zone_is_configurable():
 
 
 def test_the_test_settings_use_postgresql_redis_and_a_test_database():
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.DATABASES["default"]["ENGINE"] == "core.database"  # Django's, for PostgreSQL
     assert settings.DATABASES["default"]["NAME"].startswith("test_")
     assert settings.CACHES["default"]["BACKEND"] == "core.cache.FailOpenRedisCache"
     assert settings.CELERY_BROKER_URL.startswith("redis://")

@@ -1,0 +1,40 @@
+"""PostgreSQL, with a health check that costs no round trip while the connection is sound.
+
+Connections persist across requests (``CONN_MAX_AGE``). When PostgreSQL restarts, or an
+administrator ends a backend, the connection a worker kept is dead, and the first query of
+the next request would fail (a 503). Django's ``CONN_HEALTH_CHECKS`` guards against that
+with a ``SELECT 1`` before each request's first query: a round trip (~0.26 ms) on every
+request. A connection that the server ended has something waiting on its socket (the
+server's farewell error, then the end of the stream), while a sound idle connection has
+nothing to read. So ``is_usable`` asks the operating system first (``poll``, no round trip)
+and sends ``SELECT 1`` only when something is waiting or a transaction is open: the same
+answer, paid for only when the answer may be no.
+
+A server that vanished without closing anything (its host powered off, the network cut)
+sends nothing; TCP keepalives (``POSTGRES_OPTIONS`` in config/settings/base.py)
+make the operating system notice an idle connection's dead peer within a minute or so, and
+then the socket reports it here too.
+"""
+
+import select
+from typing import Any
+
+from django.db.backends.postgresql import base
+from psycopg.pq import TransactionStatus
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def is_usable(self) -> bool:
+        connection: Any = self.connection
+        if connection is None or connection.closed:
+            return False
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            return bool(super().is_usable())
+        try:
+            poller = select.poll()
+            poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+            waiting = poller.poll(0)
+        except (OSError, ValueError):
+            return False
+        # Readable, hung up or in error: the server may have ended it; SELECT 1 says for sure.
+        return not waiting or bool(super().is_usable())
