@@ -245,3 +245,13 @@ def test_with_redis_unreachable_every_request_goes_ahead_at_once(settings, dead_
         elapsed.append(time.perf_counter() - started)
     assert max(elapsed) < 0.5, elapsed
     assert math.fsum(elapsed[1:]) < 0.1, elapsed  # the 50 ms connect timeout is paid once
+
+
+def test_a_cache_other_than_redis_counts_too(settings):
+    """A local run's in-memory cache (config/settings/local.py) throttles the same way."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _rate(settings, "export", "2/min")
+    sparrow = UserFactory()
+    with time_machine.travel(MINUTE + timedelta(seconds=30), tick=False):
+        answers = [throttle_wait(_request(sparrow), scope="export") for _ in range(3)]
+    assert answers == [None, None, 30]
