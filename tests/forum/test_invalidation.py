@@ -29,7 +29,7 @@ from forum.models import Category, Post, Thread
 from moderation import answers, demo, flags, queue
 from moderation.models import ReviewItem
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
-from tests.utils import admin_form, client_for, closed_port
+from tests.utils import admin_form, client_for, closed_port, race
 
 pytestmark = pytest.mark.django_db
 
@@ -620,3 +620,41 @@ def test_a_dead_cache_serves_the_lists_uncached(world, settings):
         assert response.content == body
     followed = client_for(world.carol).get("/api/v1/threads/").json()["results"]
     assert {row["id"]: row["following"] for row in followed}[world.thread.pk] is True
+
+
+# --- Races ------------------------------------------------------------------------------------
+
+ROUNDS = 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_renames_racing_replies_and_likes_never_deadlock_and_every_write_counts():
+    """A rename moves every thread she wrote in before it locks her row (content first):
+    racing her own replies and others' likes in those threads, nothing deadlocks, and each
+    write moved the version once at least, none lost."""
+    category = CategoryFactory(slug="peers", name="Peers")
+    bonnie = UserFactory(display_name="Bonnie52")
+    liker = UserFactory(display_name="Liker")
+    threads = [make_thread(author=bonnie, category=category, title=f"Thread {n}") for n in range(3)]
+    posts = [services.post_create(author=bonnie, thread=t, body="Mine") for t in threads]
+    start = {t.pk: version(t) for t in threads}
+
+    def renames() -> None:
+        for n in range(ROUNDS):
+            accounts_services.user_update_profile(user=bonnie, display_name=f"Bonnie {n}")
+
+    def replies() -> None:
+        for n in range(ROUNDS):
+            services.post_create(author=bonnie, thread=threads[n % 3], body=f"Reply {n}")
+
+    def likes() -> None:
+        for n in range(ROUNDS):
+            post = posts[n // 2 % 3]  # liked, then unliked: each call changes it
+            if n % 2:
+                services.post_unlike(user=liker, post=post)
+            else:
+                services.post_like(user=liker, post=post)
+
+    assert race([renames, replies, likes]) == []
+    moved = sum(version(t) - start[t.pk] for t in threads)
+    assert moved >= ROUNDS * 3 + ROUNDS + ROUNDS  # every rename moves all three threads
