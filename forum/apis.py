@@ -195,8 +195,8 @@ class ThreadListApi(GenericAPIView, PostingApi):
 
     @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        """A page of threads, its JSON body cached exactly (``forum.thread_lists``): the
-        narrow query names the page; its full rows are read only when it is not cached."""
+        # A page's JSON body is cached exactly (forum.thread_lists): the narrow query names
+        # the page; its full rows are read only when it is not cached.
         keys = thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
         page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
         renderer = request.accepted_renderer
