@@ -200,7 +200,9 @@ class ThreadListApi(GenericAPIView, PostingApi):
         keys = thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
         page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
         renderer = request.accepted_renderer
-        if not isinstance(renderer, JSONRenderer):  # the browsable API: rendered per request
+        # The browsable API renders per request; a query with parameters the list does not
+        # know (its links repeat them) would only fill the cache with one-off keys.
+        if not isinstance(renderer, JSONRenderer) or not self._known(request):
             return Response(thread_lists.with_following(self._page_data(page)[0], page))
         paginator = cast(ThreadPagination, self.paginator)
         query = (request.build_absolute_uri(), request.accepted_media_type)
@@ -217,6 +219,10 @@ class ThreadListApi(GenericAPIView, PostingApi):
             data = json.loads(body) if data is None else data
             body = self._render(renderer, thread_lists.with_following(data, page))
         return RenderedResponse(body)
+
+    def _known(self, request: Request) -> bool:
+        known = {*ThreadFilter.base_filters, "page", "page_size", "format"}
+        return all(name in known for name in request.query_params)
 
     def _page_data(self, page: list[thread_lists.KeyRow]) -> tuple[dict[str, Any], bool]:
         """The page as every viewer sees it (``following`` false), and whether it is exactly

@@ -566,6 +566,7 @@ def _headers(response: Any) -> dict[str, str]:
         "?q=question",
         "?page_size=3&page=last",
         "?author={bob}",
+        "?format=json&utm_source=newsletter",
     ],
 )
 @pytest.mark.parametrize("signed_in", [False, True])
@@ -581,6 +582,16 @@ def test_a_cached_thread_list_is_byte_identical_to_an_uncached_one(world, query,
     for response in (missed, hit):
         assert response.content == uncached.content
         assert _headers(response) == _headers(uncached)
+
+
+def test_only_the_lists_own_parameters_make_cache_keys(world, django_assert_num_queries):
+    client = APIClient()
+    for queries in (3, 2):  # a miss (count, keys, rows), then a hit (count, keys)
+        with django_assert_num_queries(queries):
+            client.get("/api/v1/threads/?page_size=5")
+    for _ in range(2):  # never stored: the rows are read each time
+        with django_assert_num_queries(3):
+            client.get("/api/v1/threads/?page_size=5&nonce=1")
 
 
 def test_the_browsable_api_is_rendered_as_before(world):
