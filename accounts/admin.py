@@ -24,6 +24,7 @@ from accounts.services import (
     member_release,
     member_suspend,
     member_unsuspend,
+    shown_name_changed,
     user_set_role,
 )
 from core.admin import ReasonForm, ask_then_apply
@@ -155,6 +156,8 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         new_role = obj.role
+        if change and {"display_name", "is_active"} & set(form.changed_data):
+            shown_name_changed(obj.pk)  # before her row is written: content first
         if change and "role" in form.changed_data:
             obj.role = form.initial["role"]
         super().save_model(request, obj, form, change)

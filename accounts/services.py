@@ -83,6 +83,26 @@ def register_name_shown_by(shows_name: Callable[[User], bool]) -> None:
     _NAME_SHOWN_BY.append(shows_name)
 
 
+# What apps above this one show of a member by her live name (the forum's posts and threads,
+# whose cached pages must move on), told when that name or whether it shows changes: called
+# with her id in the transaction that changes it, before her row is locked (the lock order
+# is content first, user rows after). Registered in their AppConfig.ready().
+_SHOWN_NAME_CHANGED: list[Callable[[int], object]] = []
+
+
+def register_shown_name_changed(hook: Callable[[int], object]) -> None:
+    """``hook(user_id)`` runs whenever what content shows as a member's name changes: her
+    display name, or her account ceasing (or starting again) to be active."""
+    if hook not in _SHOWN_NAME_CHANGED:
+        _SHOWN_NAME_CHANGED.append(hook)
+
+
+def shown_name_changed(user_id: int) -> None:
+    """Tell the apps above that ``user_id``'s name shows differently now (see above)."""
+    for hook in _SHOWN_NAME_CHANGED:
+        hook(user_id)
+
+
 def staff_titles() -> list[str]:
     """Every title staff publish under: the nurses' titles and the moderators' badge."""
     nurses = User.objects.filter(role=Role.NURSE).only("role", "title")
@@ -218,10 +238,19 @@ def user_update_profile(
     """
     if display_name is not None or sign_off is not None or email_on_reply:
         check_can_write(user)
+    shown: str | None = None
+    if display_name is not None:
+        display_name = normalise_display_name(display_name)
+        # Content first, her row after (the lock order): a rename is announced before the
+        # lock, from the name as it is now; one that raced another is announced again below.
+        shown = User.objects.filter(pk=user.pk).values_list("display_name", flat=True).first()
+        if display_name != shown:
+            shown_name_changed(user.pk)
     locked = User.objects.select_for_update().get(pk=user.pk)
     update_fields = []
     if display_name is not None:
-        display_name = normalise_display_name(display_name)
+        if locked.display_name != shown and display_name != locked.display_name:
+            shown_name_changed(user.pk)
         # Only a new look is checked: "SPARROWHAWK" is still Sparrowhawk.
         if display_name_skeleton(display_name) != display_name_skeleton(locked.display_name):
             try:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -9,9 +11,11 @@ from django.utils.html import format_html
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, ReasonForm, ask_then_apply
 from forum.models import Category, Like, Post, PostRevision, Thread
 from forum.services import (
+    category_threads_changed,
     may_close,
     post_hide,
     post_restore,
+    thread_changed,
     thread_close,
     thread_move,
     thread_reopen,
@@ -45,6 +49,13 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     ordering = ("position", "id")
+
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        """Its name and slug show on every page of its threads: they move on first (the
+        threads' rows before the category's, as a move takes them)."""
+        if change and {"name", "slug", "description", "nurse_answered"} & set(form.changed_data):
+            category_threads_changed(obj.pk)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Thread)
@@ -143,6 +154,11 @@ class ThreadAdmin(admin.ModelAdmin):
             target="thread",
         )
 
+    def save_model(self, request: HttpRequest, obj: Thread, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            thread_changed(obj.pk)  # a title edited here shows on its pages and rows
+
     def has_close_permission(self, request: HttpRequest) -> bool:
         # The services' own rule: the action is offered only to those who may close.
         return may_close(request.user)  # type: ignore[arg-type]
@@ -217,6 +233,11 @@ class PostAdmin(admin.ModelAdmin):
             apply=post_restore,
             target="post",
         )
+
+    def save_model(self, request: HttpRequest, obj: Post, form: Any, change: bool) -> None:
+        if change:
+            thread_changed(obj.thread_id)  # the thread's row first (the lock order)
+        super().save_model(request, obj, form, change)
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(MODERATE_PERMISSION)

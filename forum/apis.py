@@ -1,14 +1,17 @@
 """The member-facing forum API. Thin: parse, call one service or selector, render."""
 
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,15 +19,17 @@ from rest_framework.views import APIView
 from accounts.identity import published_author, staff_public
 from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
 from accounts.serializers import AuthorField
+from core import pagecache
 from core.api.pagination import (
     NotificationCursorPagination,
     PostCursorPagination,
     RevisionCursorPagination,
     ThreadPagination,
 )
+from core.api.responses import RenderedResponse
 from core.api.throttling import ScopedThrottle
 from core.errors import Forbidden
-from forum import policy, selectors, services
+from forum import policy, selectors, services, thread_lists
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
@@ -190,9 +195,45 @@ class ThreadListApi(GenericAPIView, PostingApi):
 
     @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        threads = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(threads)
-        return self.get_paginated_response(ThreadOutputSerializer(page, many=True).data)
+        # A page's JSON body is cached exactly (forum.thread_lists): the narrow query names
+        # the page; its full rows are read only when it is not cached.
+        keys = thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
+        page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
+        renderer = request.accepted_renderer
+        # The browsable API renders per request; a query with parameters the list does not
+        # know (its links repeat them) would only fill the cache with one-off keys.
+        if not isinstance(renderer, JSONRenderer) or not self._known(request):
+            return Response(thread_lists.with_following(self._page_data(page)[0], page))
+        paginator = cast(ThreadPagination, self.paginator)
+        query = (request.build_absolute_uri(), request.accepted_media_type)
+        count = paginator.page.paginator.count  # type: ignore[union-attr]
+        key = thread_lists.page_key("api", query, count, page)
+        body = pagecache.get(key)
+        data = None
+        if body is None:
+            data, exact = self._page_data(page)
+            body = self._render(renderer, data)
+            if exact:
+                pagecache.set(key, body, settings.HAVEN_PAGE_CACHE_SECONDS)
+        if thread_lists.followed(page):
+            data = json.loads(body) if data is None else data
+            body = self._render(renderer, thread_lists.with_following(data, page))
+        return RenderedResponse(body)
+
+    def _known(self, request: Request) -> bool:
+        known = {*ThreadFilter.base_filters, "page", "page_size", "format"}
+        return all(name in known for name in request.query_params)
+
+    def _page_data(self, page: list[thread_lists.KeyRow]) -> tuple[dict[str, Any], bool]:
+        """The page as every viewer sees it (``following`` false), and whether it is exactly
+        the page its keys name (so its body may be stored under them)."""
+        rows, exact = thread_lists.page_rows(page)
+        results = ThreadOutputSerializer(rows, many=True).data
+        return self.get_paginated_response(results).data, exact
+
+    def _render(self, renderer: JSONRenderer, data: dict[str, Any]) -> bytes:
+        body = renderer.render(data, self.request.accepted_media_type, self.get_renderer_context())
+        return body if isinstance(body, bytes) else body.encode()
 
     @extend_schema(
         request=InputSerializer,

@@ -10,18 +10,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from accounts.identity import published_author
+from core import pagecache
 from core.api.pagination import PostCursorPagination, ThreadPagination
 from core.pages import page_or_404, query_string, render_page
-from forum import policy, selectors, services
+from forum import policy, selectors, services, thread_lists
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
@@ -38,31 +43,55 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     """A category's visible threads, newest activity first, by numbered pages.
 
     A filter value the API would refuse is ignored here (the page shows every thread); a
-    page that is not one is a 404.
+    page that is not one is a 404. The list itself shows nothing per viewer: it is cached
+    as the API's thread list is (``forum.thread_lists``), under its rows' ids and versions.
     """
     shown = get_object_or_404(Category, slug=slug)
     params = {key: request.GET[key] for key in CATEGORY_FILTERS if request.GET.get(key)}
-    threads = selectors.thread_list(viewer=request.user).filter(category=shown)
+    threads = selectors.thread_list(viewer=None).filter(category=shown)
     filters = ThreadFilter(params, queryset=threads)
     if not filters.is_valid():
         params = {key: value for key, value in params.items() if key not in filters.errors}
-    page = page_or_404(filters.qs, ThreadPagination.page_size, request.GET.get("page"))
-    rows = [(thread, published_author(thread)) for thread in page]
+    page = page_or_404(
+        thread_lists.page_keys(filters.qs), ThreadPagination.page_size, request.GET.get("page")
+    )
     choices = [("All threads", {}), ("Open", {"status": "open"}), ("Closed", {"status": "closed"})]
     if shown.nurse_answered:
         choices.append(("Unanswered", {"unanswered": "true"}))
     filter_links = [(label, query_string(choice), choice == params) for label, choice in choices]
     context = {
         "category": shown,
-        "page": page,
-        "rows": rows,
         "filter_links": filter_links,
-        "previous": query_string(params, page=page.previous_page_number())
-        if page.has_previous()
-        else None,
-        "next": query_string(params, page=page.next_page_number()) if page.has_next() else None,
+        "threads_html": category_threads_html(page, params),
     }
     return render_page(request, "haven/category.html", context, title=shown.name)
+
+
+def category_threads_html(page: Page, params: dict[str, str]) -> SafeString:
+    """A category page's list of threads and its pager: from the cache when these very rows
+    (``page``: ``thread_lists.page_keys``) were rendered before, else rendered and stored."""
+    keys = list(page.object_list)
+    key = thread_lists.page_key(
+        "category-page", (sorted(params.items()), page.number), page.paginator.count, keys
+    )
+    cached = pagecache.get(key)
+    if cached is not None:
+        return mark_safe(cached.decode())  # noqa: S308  (rendered by the template below)
+    threads, exact = thread_lists.page_rows(keys)
+    html = render_to_string(
+        "haven/_category_threads.html",
+        {
+            "page": page,
+            "rows": [(thread, published_author(thread)) for thread in threads],
+            "previous": query_string(params, page=page.previous_page_number())
+            if page.has_previous()
+            else None,
+            "next": query_string(params, page=page.next_page_number()) if page.has_next() else None,
+        },
+    )
+    if exact:
+        pagecache.set(key, html.encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308  (the template escaped what it shows)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,12 @@ its thread with ``thread_lock_visible`` before ``post_lock``, even when it only 
 thread afterwards, so two writers never hold one row each while waiting for the other's.
 Both are ``FOR NO KEY UPDATE`` locks: they serialise the writers of a thread, while inserts
 that merely point at the row (a like, a notification, a follow) are not held up by them.
+
+Every write that changes what a thread's pages show anyone (its posts, its row in a list,
+its detail) moves the thread's ``version`` on in the same transaction (``thread_changed``,
+or ``version + 1`` folded into an UPDATE of the thread row the write makes anyway): cached
+pages are keyed by it, so they go stale by construction, never by a timer. Follows and
+mutes change only per-viewer bits, which no cached page holds: they move nothing.
 """
 
 from collections.abc import Iterable, Iterator
@@ -55,6 +61,37 @@ SUPPORT_CRISIS = "crisis"
 T = TypeVar("T")
 
 
+# --- Versions ----------------------------------------------------------------------------------
+
+
+def thread_changed(thread_id: int) -> None:
+    """The thread's pages changed: its ``version`` moves on (one UPDATE, in the caller's
+    transaction, after the caller locked the thread)."""
+    Thread.objects.filter(pk=thread_id).update(version=F("version") + 1)
+
+
+def threads_changed(threads: QuerySet[Thread]) -> int:
+    """Every thread of ``threads`` changed, in one UPDATE: the rows are locked in id order
+    (as every writer of several threads takes them), so two such writers never deadlock."""
+    locked = threads.order_by("pk").select_for_update(no_key=True).values("pk")
+    return Thread.objects.filter(pk__in=locked).update(version=F("version") + 1)
+
+
+def member_threads_changed(user_id: int) -> int:
+    """A member's name shows differently (renamed, erased, deactivated): every thread she
+    started or wrote in as herself changed. Content written under a staff title shows the
+    title, never her, so it moves nothing. Registered with ``accounts.services``."""
+    wrote = Post.objects.filter(author_id=user_id, author_role=Role.MEMBER).values("thread_id")
+    return threads_changed(
+        Thread.objects.filter(Q(author_id=user_id, author_role=Role.MEMBER) | Q(pk__in=wrote))
+    )
+
+
+def category_threads_changed(category_id: int) -> int:
+    """A category's name or slug shows on every one of its threads' pages and rows."""
+    return threads_changed(Thread.objects.filter(category_id=category_id))
+
+
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
@@ -74,7 +111,9 @@ def category_ensure(
         nurse_answered=nurse_answered,
     )
     category.full_clean(validate_unique=False)
-    return Category.objects.update_or_create(
+    shown = ("name", "description", "nurse_answered")
+    before = Category.objects.filter(slug=slug).values(*shown).first()
+    category, created = Category.objects.update_or_create(
         slug=slug,
         defaults={
             "name": name,
@@ -83,6 +122,9 @@ def category_ensure(
             "nurse_answered": nurse_answered,
         },
     )
+    if before is not None and before != {field: getattr(category, field) for field in shown}:
+        category_threads_changed(category.pk)
+    return category, created
 
 
 # --- Validation ---------------------------------------------------------------------------
@@ -326,9 +368,11 @@ def post_add(
     )
     if post.status == Post.Status.VISIBLE:
         Thread.objects.filter(pk=thread.pk).update(
-            reply_count=F("reply_count") + 1, last_activity_at=now
+            reply_count=F("reply_count") + 1, last_activity_at=now, version=F("version") + 1
         )
         thread_index_append(thread_id=thread.pk, body=body)
+    else:
+        thread_changed(thread.pk)  # a held reply shows to its author and the moderators
     Subscription.objects.bulk_create(
         [Subscription(user=author, thread=thread)], ignore_conflicts=True
     )
@@ -391,6 +435,7 @@ def post_text_replace(*, post: Post, body: str, now: datetime) -> None:
     post.edited_at = now
     post.save(update_fields=["body", "body_html", "edited_at"])
     thread_reindex(thread_id=post.thread_id)
+    thread_changed(post.thread_id)
 
 
 def check_may_edit(*, user: User, post: Post, thread: Thread, moderator: bool) -> None:
@@ -475,7 +520,8 @@ def _edit_screening(*, editor: User, body: str) -> Screening:
 
 
 def thread_recount(*, thread_id: int) -> None:
-    """Recompute a thread's counters from its posts (after a deletion or a moderation)."""
+    """Recompute a thread's counters from its posts (after a deletion or a moderation); the
+    thread changed (its ``version`` moves on)."""
     opening = Post.objects.filter(thread_id=thread_id).order_by("created_at", "id").first()
     counted = Post.objects.filter(thread_id=thread_id, status=Post.Status.VISIBLE)
     totals = counted.aggregate(
@@ -483,7 +529,7 @@ def thread_recount(*, thread_id: int) -> None:
         likes=Coalesce(Sum("like_count"), 0),
     )
     Thread.objects.filter(pk=thread_id).update(
-        reply_count=totals["replies"], like_count=totals["likes"]
+        reply_count=totals["replies"], like_count=totals["likes"], version=F("version") + 1
     )
 
 
@@ -596,6 +642,7 @@ def thread_close(
     thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     text = (notice or reason or "This thread has been closed to new replies.").strip()
     _system_post(thread=thread, text=text, now=now)
+    thread_changed(thread.pk)
     audit_record(actor=actor, action="thread_closed", target=thread, reason=reason)
     return thread
 
@@ -615,6 +662,7 @@ def thread_reopen(*, actor: User, thread: Thread, reason: str = "") -> Thread:
     thread.last_activity_at = now
     thread.save(update_fields=[*_CLOSING_FIELDS, "last_activity_at"])
     _system_post(thread=thread, text="This thread has been reopened for replies.", now=now)
+    thread_changed(thread.pk)
     audit_record(actor=actor, action="thread_reopened", target=thread, reason=reason)
     return thread
 
@@ -647,7 +695,9 @@ def post_like(*, user: User, post: Post) -> Post:
     if not Like.objects.filter(user=user, post=post).exists():
         Like.objects.create(user=user, post=post)
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
-        Thread.objects.filter(pk=post.thread_id).update(like_count=F("like_count") + 1)
+        Thread.objects.filter(pk=post.thread_id).update(
+            like_count=F("like_count") + 1, version=F("version") + 1
+        )
         post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -658,7 +708,9 @@ def post_unlike(*, user: User, post: Post) -> Post:
     deleted, _ = Like.objects.filter(user=user, post=post).delete()
     if deleted:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
-        Thread.objects.filter(pk=post.thread_id).update(like_count=F("like_count") - 1)
+        Thread.objects.filter(pk=post.thread_id).update(
+            like_count=F("like_count") - 1, version=F("version") + 1
+        )
         post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -897,6 +949,7 @@ def post_hidden_confirm(*, actor: User, post: Post, reason: str = "", note: str 
     post = _moderation_lock(post)
     if post.status != Post.Status.HIDDEN:
         raise Conflict("not_hidden", "This post is not hidden.")
+    thread_changed(post.thread_id)  # what moderators read of it: now their decision
     audit_record(
         actor=actor, action="post_hidden", target=post, reason=reason, data={"was": "hidden"}
     )
@@ -981,6 +1034,7 @@ def thread_move(*, actor: User, thread: Thread, category: Category, reason: str 
     was = thread.category.slug
     thread.category = category
     thread.save(update_fields=["category"])
+    thread_changed(thread.pk)
     audit_record(
         actor=actor,
         action="thread_moved",

@@ -22,7 +22,7 @@ from accounts.permissions import check_can_write
 from core.errors import Conflict, Forbidden
 from forum.models import Post
 from forum.policy import support_html
-from forum.services import clean_note, post_hide, post_lock, thread_lock_visible
+from forum.services import clean_note, post_hide, post_lock, thread_changed, thread_lock_visible
 from moderation.models import FLAG_REASONS, Flag, ReviewItem
 from moderation.review import review_raise
 
@@ -87,6 +87,7 @@ def flag_create(*, flagger: User, post: Post, reason: str, note: str = "") -> Fl
     if safeguarding and post.support_kind != CRISIS:
         post.support_kind = CRISIS
         post.save(update_fields=["support_kind"])
+        thread_changed(thread.pk)
     hidden = False
     if over_threshold and can_hide:
         post_hide(actor=None, post=post, reason=THRESHOLD_REASON)

@@ -64,10 +64,15 @@ def test_forum_endpoints_have_constant_query_counts(size, signed_in, django_asse
     client = _session_client(viewer) if signed_in else APIClient()
     auth = 1 if signed_in else 0  # the user row behind the session token
 
-    with django_assert_num_queries(2 + auth):  # count + page
+    # The count and the page's keys (ids, versions, following); its full rows only when the
+    # page is not cached (forum.thread_lists).
+    with django_assert_num_queries(3 + auth):
         response = client.get("/api/v1/threads/")
     assert response.status_code == 200
     assert len(response.json()["results"]) == min(20, size + 1)
+    assert any(row["following"] for row in response.json()["results"]) is signed_in
+    with django_assert_num_queries(2 + auth):
+        assert client.get("/api/v1/threads/").content == response.content
 
     with django_assert_num_queries(1 + auth):
         assert client.get(f"/api/v1/threads/{big.pk}/").status_code == 200
@@ -88,7 +93,9 @@ def test_forum_endpoints_have_constant_query_counts(size, signed_in, django_asse
     if size == 3:  # the viewer's own posts are on the first page: signposting rendered once
         assert sum(row["support"] is not None for row in rows) == (3 if signed_in else 0)
 
-    with django_assert_num_queries(2 + auth):  # search: count + ranked page
+    with django_assert_num_queries(3 + auth):  # search: count + ranked keys + rows
+        assert client.get("/api/v1/threads/", {"q": "thread"}).status_code == 200
+    with django_assert_num_queries(2 + auth):  # cached: count + ranked keys
         assert client.get("/api/v1/threads/", {"q": "thread"}).status_code == 200
 
     with django_assert_num_queries(1 + auth):  # the throttle identifies the user

@@ -1,0 +1,67 @@
+"""The thread lists (``GET /api/v1/threads/`` and a category's page), cached exactly.
+
+A page of a list is first read narrowly: the count it shows and, for its rows in order,
+``(id, version, following)`` (``page_keys``; one index-ordered query, no joins). The
+rendered body is cached under everything it depends on: the endpoint, its whole query (the
+API's links repeat it), the count and the rows' ids and versions (``page_key``). Any change
+to a thread shown moves its version (``forum.services.thread_changed``); any change of which
+threads are on the page, or of their order, changes the ids; a thread added or gone
+elsewhere changes the count. So a stored body is never stale, and nothing is ever deleted:
+a write makes the old body unreachable. A hit costs the narrow query and the count; a miss
+one query more, for the page's full rows.
+
+Bodies are viewer-neutral: ``following`` (the one per-viewer field of a row) is stored
+false and laid over the body for a signed-in viewer from the narrow query, which carries it.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
+
+from core import pagecache
+from forum import selectors
+from forum.models import Thread
+
+# Part of every key: change it when what a list renders changes, so that bodies rendered by
+# the code before a deploy are never served by the code after it.
+FORMAT = 1
+
+KeyRow = tuple[int, int, bool]  # id, version, following
+
+
+def page_keys(threads: QuerySet[Thread]) -> QuerySet[Any]:
+    """``threads`` (``selectors.thread_list``, filtered) as the narrow rows that name a page:
+    ``(id, version, following)`` in the list's order, for the paginator to slice."""
+    return threads.values_list("pk", "version", "following")  # type: ignore[misc]
+
+
+def page_key(endpoint: str, query: object, count: int, keys: Sequence[KeyRow]) -> str:
+    """The cache key of a page's body: what it renders from, nothing per viewer."""
+    shown = [(pk, version) for pk, version, _following in keys]
+    return pagecache.key_of("thread-list", FORMAT, endpoint, query, count, shown)
+
+
+def page_rows(keys: Sequence[KeyRow]) -> tuple[list[Thread], bool]:
+    """The page's threads in full, in the page's order, and whether they are exactly the
+    rows ``keys`` named (a thread written or hidden in between: render it, store nothing)."""
+    ids = [pk for pk, _version, _following in keys]
+    found = {thread.pk: thread for thread in selectors.thread_list(viewer=None).filter(pk__in=ids)}
+    rows = [found[pk] for pk in ids if pk in found]
+    exact = len(rows) == len(keys) and all(
+        thread.version == version for thread, (_pk, version, _f) in zip(rows, keys, strict=True)
+    )
+    return rows, exact
+
+
+def followed(keys: Sequence[KeyRow]) -> set[int]:
+    """The page's threads the viewer follows (none for the public)."""
+    return {pk for pk, _version, following in keys if following}
+
+
+def with_following(data: dict[str, Any], keys: Sequence[KeyRow]) -> dict[str, Any]:
+    """A page's viewer-neutral data with the viewer's ``following`` laid over its rows."""
+    follows = followed(keys)
+    for row in data["results"]:
+        row["following"] = row["id"] in follows
+    return data
