@@ -5,8 +5,11 @@ moderators; a hidden one, moderators alone. Lists, search and "similar" show vis
 only, to everyone. Anything else is a 404, never a hint that it exists.
 """
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     BooleanField,
     Count,
@@ -138,6 +141,100 @@ def post_page_queryset(*, thread: Thread, viewer: Any) -> QuerySet[Post]:
             shown |= Q(status=Post.Status.PENDING, author=viewer)
         posts = posts.filter(shown)
     return _with_viewer_bits(posts, viewer)
+
+
+# What a post row of the posts page is built from (``forum.posts_cache.post_row``).
+POST_ROW_FIELDS = (
+    "id",
+    "thread_id",
+    "author_id",
+    "author_role",
+    "author_title",
+    "author__is_active",
+    "author__display_name",
+    "kind",
+    "body",
+    "body_html",
+    "like_count",
+    "created_at",
+    "edited_at",
+    "status",
+    "sensitive",
+    "support_kind",
+)
+
+
+def post_page_rows(*, thread_id: int, viewer: Any) -> QuerySet[Post, dict[str, Any]]:
+    """The public's posts of a thread (visible and tombstones), oldest first for the cursor
+    pagination, as value rows with ``liked_by_me`` and ``muted`` for ``viewer``.
+
+    Only for viewers who see exactly what the public sees (``PostsPageState.public``); the
+    caller checked the thread is visible. No model is built: the page is plain values.
+    """
+    posts = Post.objects.filter(
+        thread_id=thread_id, status__in=[Post.Status.VISIBLE, Post.Status.DELETED]
+    )
+    return _with_viewer_bits(posts, viewer).values(*POST_ROW_FIELDS, "liked_by_me", "muted")
+
+
+@dataclass(frozen=True)
+class PostsPageState:
+    """What a posts page needs to know about its thread and its viewer, from one query.
+
+    ``liked`` and ``muted`` are the viewer's likes among the page's posts and mutes among
+    its authors (empty for the public); ``held`` whether the viewer has a held post in the
+    thread (her pages then show it: not the public's page).
+    """
+
+    version: int
+    visibility: str
+    author_id: int | None
+    held: bool = False
+    liked: frozenset[int] = frozenset()
+    muted: frozenset[int] = frozenset()
+
+    @property
+    def public(self) -> bool:
+        """Whether the viewer sees the page the public sees (moderators aside: the caller
+        sends them elsewhere)."""
+        return self.visibility == Thread.Visibility.VISIBLE and not self.held
+
+
+def posts_page_state(
+    *,
+    thread_id: int,
+    viewer: Any,
+    post_ids: Collection[int] = (),
+    author_ids: Collection[int] = (),
+) -> PostsPageState | None:
+    """The thread's version and visibility and the viewer's bits for the posts ``post_ids``
+    by ``author_ids`` (a cached page's), in one query; None if there is no such thread."""
+    threads = Thread.objects.filter(pk=thread_id)
+    if not _signed_in(viewer):
+        row = threads.values_list("version", "visibility", "author_id").first()
+        return None if row is None else PostsPageState(*row)
+    held = Post.objects.filter(thread=OuterRef("pk"), author=viewer, status=Post.Status.PENDING)
+    fields = ["held"]
+    threads = threads.annotate(held=Exists(held))
+    if post_ids:
+        likes = Like.objects.filter(user=viewer, post_id__in=post_ids).values("post_id")
+        threads = threads.annotate(liked=ArraySubquery(likes))
+        fields.append("liked")
+    if author_ids:
+        mutes = Mute.objects.filter(user=viewer, muted_id__in=author_ids).values("muted_id")
+        threads = threads.annotate(muted=ArraySubquery(mutes))
+        fields.append("muted")
+    values = threads.values("version", "visibility", "author_id", *fields).first()
+    if values is None:
+        return None
+    return PostsPageState(
+        version=values["version"],
+        visibility=values["visibility"],
+        author_id=values["author_id"],
+        held=values["held"],
+        liked=frozenset(values.get("liked") or ()),
+        muted=frozenset(values.get("muted") or ()),
+    )
 
 
 def post_visible_get(*, post_id: int, viewer: Any) -> Post:

@@ -128,6 +128,8 @@ def redis_cache(location: str, key_prefix: str) -> dict[str, Any]:
 
 
 CACHES = {"default": redis_cache(REDIS_URL, "haven")}
+# Threads' pages as the public sees them, cached in Redis by thread version (forum.posts_cache).
+HAVEN_PAGE_CACHE = env.bool("HAVEN_PAGE_CACHE", default=True)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "core.cache"
 
