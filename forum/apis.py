@@ -369,6 +369,8 @@ def _anonymous_page_request(request: HttpRequest) -> bool:
         and "HTTP_AUTHORIZATION" not in meta
         and meta.get("HTTP_ACCEPT", "") in _JSON_ACCEPTS
         and _PAGE_PARAMS.issuperset(request.GET)
+        # DRF's test client signs a request in with no credentials (``force_authenticate``).
+        and getattr(request, "_force_auth_user", None) is None
         and posts_cache.enabled()
     )
 
@@ -391,8 +393,8 @@ def thread_posts(request: HttpRequest, thread_id: int) -> HttpResponse:
             page = found.hit
             if page is not None:
                 response = HttpResponse(page.body, content_type="application/json")
-                response["Allow"] = _POSTS_ALLOW
                 patch_vary_headers(response, ("Accept",))
+                response["Allow"] = _POSTS_ALLOW
                 return response
             request.haven_posts = found  # type: ignore[attr-defined]
     return _posts_api(request, thread_id=thread_id)
