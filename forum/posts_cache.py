@@ -20,22 +20,24 @@ post id, author id, whether the author wrote as a member (only members are muted
 post's ``support_kind``.
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from accounts.identity import published_author_of_values
+from accounts.identity import published_author, published_author_of_values
 from accounts.roles import Role
 from core import pagecache
 from forum import policy
-from forum.models import Post
-from forum.selectors import PostsPageState, posts_page_state
+from forum.models import Post, Thread
+from forum.selectors import PostsPageState, posts_page_state, thread_get
 
 # A day: long enough that a page read at all stays cached, short enough to free the rest.
 TIMEOUT = 24 * 60 * 60
@@ -110,9 +112,33 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+@functools.cache
+def code_stamp() -> str:
+    """A digest of the code and templates that render the pages: a release that changes
+    how a page looks reads none of the pages the release before it stored."""
+    forum = Path(__file__).resolve().parent
+    sources = sorted(
+        [
+            *forum.glob("*.py"),
+            *forum.glob("templates/**/*.html"),
+            *(forum.parent / "core" / "templates").glob("**/*.html"),
+            forum.parent / "accounts" / "identity.py",
+        ]
+    )
+    digest = hashlib.sha1(usedforsecurity=False)
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def api_key(request: HttpRequest, thread_id: int) -> str:
     """The API page's key: its absolute URL, which its ``next``/``previous`` links repeat."""
-    return f"posts:api:{thread_id}:{_digest(request.build_absolute_uri())}"
+    return f"posts:api:{thread_id}:{code_stamp()}:{_digest(request.build_absolute_uri())}"
+
+
+def html_key(request: HttpRequest, thread_id: int) -> str:
+    """The thread page's key: its path and query (its links are relative)."""
+    return f"posts:html:{thread_id}:{code_stamp()}:{_digest(request.get_full_path())}"
 
 
 def lookup(request: HttpRequest, *, thread_id: int, viewer: Any) -> Lookup:
@@ -190,3 +216,55 @@ def overlay(
         html = policy.support_for(of, viewer, rendered)
         result["support"] = None if html is None else {"kind": row.support_kind, "html": html}
     return data
+
+
+# --- The HTML thread page --------------------------------------------------------------------
+
+# Django's message storage (``FallbackStorage``) keeps messages in this cookie, or the session.
+_MESSAGES_COOKIE = "messages"
+
+
+def anonymous_page_request(request: HttpRequest) -> bool:
+    """A GET of a page by someone with no session at all, so no messages to show either: the
+    page is the public's, whole."""
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and _MESSAGES_COOKIE not in request.COOKIES
+        and enabled()
+    )
+
+
+def html_stamp(thread: Thread) -> str:
+    """What the public's thread page shows beyond its posts (all on the thread's version)
+    but the category's name and the opener's live name."""
+    author = published_author(thread)["display_name"]
+    return json.dumps([thread.version, thread.category.slug, thread.category.name, author])
+
+
+@dataclass(frozen=True)
+class PageLookup:
+    """The public's cached thread page (if any) and the thread it shows, now."""
+
+    key: str
+    cached: CachedPage | None
+    thread: Thread
+
+    @property
+    def hit(self) -> CachedPage | None:
+        if self.cached is None or self.cached.stamp != html_stamp(self.thread):
+            return None
+        return self.cached
+
+    def store(self, body: bytes) -> None:
+        page = CachedPage(stamp=html_stamp(self.thread), body=body, rows=[])
+        pagecache.set(self.key, page.encode(), TIMEOUT)
+
+
+def lookup_page(request: HttpRequest, *, thread_id: int) -> PageLookup:
+    """The public's thread page for this request's URL: its thread as ``thread_get`` reads
+    it for the public (a 404 if the public may not see it), and the cached page if any."""
+    key = html_key(request, thread_id)
+    cached = CachedPage.decode(pagecache.get(key))
+    thread = thread_get(thread_id=thread_id, viewer=None)
+    return PageLookup(key=key, cached=cached, thread=thread)

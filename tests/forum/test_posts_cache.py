@@ -302,3 +302,64 @@ def test_a_value_of_another_shape_is_a_miss(forum):
     (key,) = page_keys()
     pagecache._client().set(key, b"garbage")
     assert answer(Client().get(url)) == answer(reference)
+
+
+# --- The HTML thread page ----------------------------------------------------------------------
+
+
+def html_keys() -> list[bytes]:
+    return list(pagecache._client().scan_iter(match="*posts:html:*"))
+
+
+def test_the_publics_thread_page_is_cached_whole_and_byte_identical(
+    settings, forum, django_assert_num_queries
+):
+    thread, _people = forum
+    url = f"/t/{thread.pk}/"
+    reference = uncached(settings, lambda: Client().get(url))
+    assert reference.status_code == 200
+    with django_assert_num_queries(2):  # a miss: the thread, the page
+        miss = Client().get(url)
+    with django_assert_num_queries(1):  # a hit: the thread (its version, category, opener)
+        hit = Client().get(url)
+    assert answer(miss) == answer(reference)
+    assert answer(hit) == answer(reference)
+    later = "?" + reference.content.decode().split('rel="next" href="?')[1].split('"')[0]
+    later = later.replace("&amp;", "&")
+    reference = uncached(settings, lambda: Client().get(url + later))
+    assert answer(Client().get(url + later)) == answer(reference)
+    assert answer(Client().get(url + later)) == answer(reference)
+    assert len(html_keys()) == 2
+    # What the page shows beyond its posts moves it on too: the category's name.
+    thread.category.name = "Renamed"
+    thread.category.save()
+    assert "Renamed" in Client().get(url).content.decode()
+
+
+def test_a_signed_in_or_messaged_visitor_is_never_served_the_publics_page(settings, forum):
+    thread, people = forum
+    url = f"/t/{thread.pk}/"
+    Client().get(url)  # cached for the public
+    member = Client()
+    member.force_login(people["liker"])
+    page = member.get(url).content.decode()
+    assert "Sign out" in page and "Unlike" in page
+    visitor = Client()
+    visitor.cookies["messages"] = "not-even-valid"
+    assert answer(visitor.get(url)) == answer(uncached(settings, lambda: visitor.get(url)))
+    assert len(html_keys()) == 1
+
+
+@pytest.mark.parametrize("change", ["held", "hidden", "bad cursor"])
+def test_a_thread_page_the_public_may_not_see_is_never_cached(settings, forum, change):
+    thread, _people = forum
+    url = f"/t/{thread.pk}/"
+    if change == "bad cursor":
+        url += "?cursor=nonsense"
+    else:
+        visibility = {"held": Thread.Visibility.PENDING, "hidden": Thread.Visibility.HIDDEN}
+        Thread.objects.filter(pk=thread.pk).update(visibility=visibility[change])
+    reference = uncached(settings, lambda: Client().get(url))
+    assert reference.status_code in (400, 404)
+    assert answer(Client().get(url)) == answer(reference)
+    assert html_keys() == []
