@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -200,6 +200,21 @@ class PostsPageState:
         return self.visibility == Thread.Visibility.VISIBLE and not self.held
 
 
+# ``posts_page_state``'s statements: every posts page runs one, and compiling it through the
+# ORM each time cost more than PostgreSQL takes to answer it. Values are parameters only.
+_PUBLIC_PAGE_STATE = "SELECT version, visibility, author_id FROM forum_thread WHERE id = %(thread)s"
+_VIEWER_PAGE_STATE = """
+SELECT t.version, t.visibility, t.author_id,
+  EXISTS (SELECT 1 FROM forum_post p
+          WHERE p.thread_id = t.id AND p.author_id = %(viewer)s AND p.status = %(pending)s),
+  ARRAY(SELECT l.post_id FROM forum_like l
+        WHERE l.user_id = %(viewer)s AND l.post_id = ANY(%(posts)s::bigint[])),
+  ARRAY(SELECT m.muted_id FROM accounts_mute m
+        WHERE m.user_id = %(viewer)s AND m.muted_id = ANY(%(authors)s::bigint[]))
+FROM forum_thread t WHERE t.id = %(thread)s
+"""
+
+
 def posts_page_state(
     *,
     thread_id: int,
@@ -209,31 +224,30 @@ def posts_page_state(
 ) -> PostsPageState | None:
     """The thread's version and visibility and the viewer's bits for the posts ``post_ids``
     by ``author_ids`` (a cached page's), in one query; None if there is no such thread."""
-    threads = Thread.objects.filter(pk=thread_id)
-    if not _signed_in(viewer):
-        row = threads.values_list("version", "visibility", "author_id").first()
-        return None if row is None else PostsPageState(*row)
-    held = Post.objects.filter(thread=OuterRef("pk"), author=viewer, status=Post.Status.PENDING)
-    fields = ["held"]
-    threads = threads.annotate(held=Exists(held))
-    if post_ids:
-        likes = Like.objects.filter(user=viewer, post_id__in=post_ids).values("post_id")
-        threads = threads.annotate(liked=ArraySubquery(likes))
-        fields.append("liked")
-    if author_ids:
-        mutes = Mute.objects.filter(user=viewer, muted_id__in=author_ids).values("muted_id")
-        threads = threads.annotate(muted=ArraySubquery(mutes))
-        fields.append("muted")
-    values = threads.values("version", "visibility", "author_id", *fields).first()
-    if values is None:
+    params: dict[str, Any] = {"thread": thread_id}
+    statement = _PUBLIC_PAGE_STATE
+    if _signed_in(viewer):
+        statement = _VIEWER_PAGE_STATE
+        params.update(
+            viewer=viewer.pk,
+            pending=Post.Status.PENDING.value,
+            posts=list(post_ids),
+            authors=list(author_ids),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
         return None
+    if len(row) == 3:
+        return PostsPageState(version=row[0], visibility=row[1], author_id=row[2])
     return PostsPageState(
-        version=values["version"],
-        visibility=values["visibility"],
-        author_id=values["author_id"],
-        held=values["held"],
-        liked=frozenset(values.get("liked") or ()),
-        muted=frozenset(values.get("muted") or ()),
+        version=row[0],
+        visibility=row[1],
+        author_id=row[2],
+        held=row[3],
+        liked=frozenset(row[4]),
+        muted=frozenset(row[5]),
     )
 
 
