@@ -86,14 +86,11 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     public = None
     if posts_cache.anonymous_page_request(request):  # the public's page: cached whole
         public = posts_cache.lookup_page(request, thread_id=thread_id)
-    if public is not None:
         cached = public.hit
         if cached is not None:
             _ = viewer.is_authenticated  # the session is read, as rendering reads it
             return HttpResponse(cached.body)
-        shown = public.thread
-    else:
-        shown = selectors.thread_get(thread_id=thread_id, viewer=viewer)
+    shown: Thread = selectors.thread_get(thread_id=thread_id, viewer=viewer)
     posts = selectors.post_page_queryset(thread=shown, viewer=viewer)
     paginator = PostCursorPagination()
     try:

@@ -32,12 +32,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from accounts.identity import published_author, published_author_of_values
+from accounts.identity import published_author_of_values
 from accounts.roles import Role
 from core import pagecache
 from forum import policy
 from forum.models import Post, Thread
-from forum.selectors import PostsPageState, posts_page_state, thread_get
+from forum.selectors import PostsPageState, posts_page_state, public_thread_head
 
 # A day: long enough that a page read at all stays cached, short enough to free the rest.
 TIMEOUT = 24 * 60 * 60
@@ -235,36 +235,40 @@ def anonymous_page_request(request: HttpRequest) -> bool:
     )
 
 
-def html_stamp(thread: Thread) -> str:
+def html_stamp(head: Mapping[str, Any]) -> str:
     """What the public's thread page shows beyond its posts (all on the thread's version)
-    but the category's name and the opener's live name."""
-    author = published_author(thread)["display_name"]
-    return json.dumps([thread.version, thread.category.slug, thread.category.name, author])
+    but its category's name and its opener's live name (``selectors.public_thread_head``)."""
+    author = published_author_of_values(head)["display_name"]
+    return json.dumps([head["version"], head["category_slug"], head["category_name"], author])
 
 
 @dataclass(frozen=True)
 class PageLookup:
-    """The public's cached thread page (if any) and the thread it shows, now."""
+    """The public's cached thread page (if any) and what it must show now."""
 
     key: str
     cached: CachedPage | None
-    thread: Thread
+    head: dict[str, Any] | None
+
+    @property
+    def public(self) -> bool:
+        return self.head is not None and self.head["visibility"] == Thread.Visibility.VISIBLE
 
     @property
     def hit(self) -> CachedPage | None:
-        if self.cached is None or self.cached.stamp != html_stamp(self.thread):
+        if not self.public or self.cached is None or self.head is None:
             return None
-        return self.cached
+        return self.cached if self.cached.stamp == html_stamp(self.head) else None
 
     def store(self, body: bytes) -> None:
-        page = CachedPage(stamp=html_stamp(self.thread), body=body, rows=[])
-        pagecache.set(self.key, page.encode(), TIMEOUT)
+        if self.public and self.head is not None:
+            page = CachedPage(stamp=html_stamp(self.head), body=body, rows=[])
+            pagecache.set(self.key, page.encode(), TIMEOUT)
 
 
 def lookup_page(request: HttpRequest, *, thread_id: int) -> PageLookup:
-    """The public's thread page for this request's URL: its thread as ``thread_get`` reads
-    it for the public (a 404 if the public may not see it), and the cached page if any."""
+    """The public's cached thread page for this request's URL and what the page shows now
+    beyond its posts (one Redis read, one query)."""
     key = html_key(request, thread_id)
     cached = CachedPage.decode(pagecache.get(key))
-    thread = thread_get(thread_id=thread_id, viewer=None)
-    return PageLookup(key=key, cached=cached, thread=thread)
+    return PageLookup(key=key, cached=cached, head=public_thread_head(thread_id=thread_id))

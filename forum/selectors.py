@@ -215,6 +215,38 @@ FROM forum_thread t WHERE t.id = %(thread)s
 """
 
 
+# What the public's thread page shows beyond its posts, for its cache's stamp: the thread's
+# version and visibility, its category's slug and name, its opener as published.
+_PUBLIC_THREAD_HEAD = """
+SELECT t.version, t.visibility, c.slug, c.name,
+  t.author_id, t.author_role, t.author_title, u.is_active, u.display_name
+FROM forum_thread t
+JOIN forum_category c ON c.id = t.category_id
+LEFT JOIN accounts_user u ON u.id = t.author_id
+WHERE t.id = %(thread)s
+"""
+_HEAD_FIELDS = (
+    "version",
+    "visibility",
+    "category_slug",
+    "category_name",
+    "author_id",
+    "author_role",
+    "author_title",
+    "author__is_active",
+    "author__display_name",
+)
+
+
+def public_thread_head(*, thread_id: int) -> dict[str, Any] | None:
+    """What the public's page of a thread shows beyond its posts (``_HEAD_FIELDS``), in one
+    statement; None if there is no such thread (the caller checks ``visibility``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLIC_THREAD_HEAD, {"thread": thread_id})
+        row = cursor.fetchone()
+    return None if row is None else dict(zip(_HEAD_FIELDS, row, strict=True))
+
+
 def posts_page_state(
     *,
     thread_id: int,

@@ -318,9 +318,9 @@ def test_the_publics_thread_page_is_cached_whole_and_byte_identical(
     url = f"/t/{thread.pk}/"
     reference = uncached(settings, lambda: Client().get(url))
     assert reference.status_code == 200
-    with django_assert_num_queries(2):  # a miss: the thread, the page
+    with django_assert_num_queries(3):  # a miss: the stamp's fields, the thread, the page
         miss = Client().get(url)
-    with django_assert_num_queries(1):  # a hit: the thread (its version, category, opener)
+    with django_assert_num_queries(1):  # a hit: the thread's version, category and opener
         hit = Client().get(url)
     assert answer(miss) == answer(reference)
     assert answer(hit) == answer(reference)
@@ -334,6 +334,9 @@ def test_the_publics_thread_page_is_cached_whole_and_byte_identical(
     thread.category.name = "Renamed"
     thread.category.save()
     assert "Renamed" in Client().get(url).content.decode()
+    # And its opener's name (her own posts' names move with the thread's version).
+    User.objects.filter(pk=thread.author_id).update(display_name="Newname")
+    assert "Started by Newname" in Client().get(url).content.decode()
 
 
 def test_a_signed_in_or_messaged_visitor_is_never_served_the_publics_page(settings, forum):
