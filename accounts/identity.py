@@ -6,6 +6,7 @@ whatever happens to her account later; a member's content shows the member, by h
 display name ("Former member" once erased), even if she later joins the staff.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,3 +71,21 @@ def published_author(content: Any, user_field: str = "author") -> dict[str, Any]
     if role != Role.MEMBER:
         return staff_public(role=role, title=getattr(content, f"{user_field}_title"))
     return author_public(getattr(content, user_field))
+
+
+def published_author_of_values(
+    row: Mapping[str, Any], user_field: str = "author"
+) -> dict[str, Any]:
+    """``published_author`` of a value row (``QuerySet.values``) holding ``<user_field>_role``,
+    ``_title``, ``_id``, ``__is_active`` and ``__display_name``: the same identity, no model."""
+    role = row[f"{user_field}_role"]
+    if role != Role.MEMBER:
+        return staff_public(role=role, title=row[f"{user_field}_title"])
+    if row[f"{user_field}_id"] is None or not row[f"{user_field}__is_active"]:
+        return {"id": None, "display_name": FORMER_MEMBER, "role": Role.MEMBER.value, "title": None}
+    return {
+        "id": row[f"{user_field}_id"],
+        "display_name": row[f"{user_field}__display_name"],
+        "role": Role.MEMBER.value,
+        "title": None,
+    }

@@ -1,20 +1,29 @@
 """Rendered page bodies in the cache (Redis), under keys that name exactly what they show.
 
-Callers build the key from everything the body depends on (the page, its query, the
-versions of the rows it shows), so a write makes the old body unreachable by construction;
-the timeout only bounds how long an unreachable body occupies memory. The cache failing
-(Redis down) is a miss and a dropped write, logged by ``core.cache``: a page is then
-rendered as if nothing were cached, never an error. ``HAVEN_PAGE_CACHE = False`` turns
-the cache off (every get a miss, every set dropped).
+A cached body is only as good as its key: callers put what makes the body exact (a thread's
+version, the page's URL, the versions of the rows a list shows) in the key or in the value,
+so a write makes every older body unreachable by construction; ``timeout`` only bounds the
+memory a page no one reads any more keeps.
+
+With Redis (django-redis) the default cache's own client and connection pool serve it, raw
+bytes in one round trip (its key prefix, its ``core.cache.FailFastConnectionPool``), so an
+unreachable Redis fails as fast here as everywhere else: a read is a miss, a write is
+dropped, and the failure is logged to ``core.cache`` like the cache's own
+(``core.logging.OncePerInterval`` keeps it to one line a minute). Any other cache backend
+(the local demo's in-memory one) is used through Django's cache API. A page is then
+rendered as if nothing were cached, never an error. ``HAVEN_PAGE_CACHE = False`` turns the
+cache off: every get a miss, every set dropped.
 """
 
 import hashlib
 import logging
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import cache
+from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("core.cache")
 
 PREFIX = "page:"
 
@@ -25,23 +34,36 @@ def key_of(*parts: object) -> str:
     return PREFIX + digest.hexdigest()
 
 
+def _redis() -> Any | None:
+    """The default cache's Redis client, or None when the cache is not django-redis."""
+    client = getattr(cache, "client", None)
+    return None if client is None else client.get_client(write=True)
+
+
 def get(key: str) -> bytes | None:
-    """The body stored under ``key``, or None (not there, cache off or unreachable)."""
+    """The body stored under ``key``, or None: never stored, expired, cache off or
+    unreachable."""
     if not settings.HAVEN_PAGE_CACHE:
         return None
     try:
-        body = caches["default"].get(key)
-    except Exception:  # a backend that raises instead of ignoring: a miss all the same
-        logger.warning("page cache: get failed", exc_info=True)
+        redis = _redis()
+        value = cache.get(key) if redis is None else redis.get(cache.make_key(key))
+    except (RedisError, OSError):
+        logger.exception("Exception ignored")
         return None
-    return body if isinstance(body, bytes) else None
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else None
 
 
-def set(key: str, body: bytes, timeout: float) -> None:
-    """Store ``body`` under ``key`` for ``timeout`` seconds; a failure only loses it."""
+def set(key: str, body: bytes, timeout: int) -> None:
+    """Store ``body`` under ``key`` for ``timeout`` seconds; dropped if the cache is off or
+    unreachable."""
     if not settings.HAVEN_PAGE_CACHE:
         return
     try:
-        caches["default"].set(key, body, timeout)
-    except Exception:
-        logger.warning("page cache: set failed", exc_info=True)
+        redis = _redis()
+        if redis is None:
+            cache.set(key, body, timeout)
+        else:
+            redis.set(cache.make_key(key), body, ex=timeout)
+    except (RedisError, OSError):
+        logger.exception("Exception ignored")

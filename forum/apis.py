@@ -1,12 +1,15 @@
 """The member-facing forum API. Thin: parse, call one service or selector, render."""
 
 import json
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Collection, Sequence
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -18,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.identity import published_author, staff_public
 from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
+from accounts.roles import Role
 from accounts.serializers import AuthorField
 from core import pagecache
 from core.api.pagination import (
@@ -27,9 +31,9 @@ from core.api.pagination import (
     ThreadPagination,
 )
 from core.api.responses import RenderedResponse
-from core.api.throttling import ScopedThrottle
+from core.api.throttling import AnonThrottle, ScopedThrottle
 from core.errors import Forbidden
-from forum import policy, selectors, services, thread_lists
+from forum import policy, posts_cache, selectors, services, thread_lists
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
@@ -301,8 +305,47 @@ class ThreadPostsApi(PostingApi):
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
 
+    def check_throttles(self, request: Request) -> None:
+        """A request the anonymous fast path (``thread_posts``) already counted is not
+        counted again: its answer stands (a refusal is DRF's own 429)."""
+        checked: _Throttled | None = getattr(request._request, "haven_throttled", None)
+        if checked is None:
+            super().check_throttles(request)
+        elif not checked.allowed:
+            self.throttled(request, checked.wait)  # type: ignore[arg-type]
+
     @extend_schema(responses=PostOutputSerializer(many=True))
     def get(self, request: Request, thread_id: int) -> Response:
+        viewer = request.user
+        if not posts_cache.enabled() or _may_moderate(viewer):
+            return self._uncached(request, thread_id)
+        found: posts_cache.Lookup | None = getattr(request._request, "haven_posts", None)
+        if found is None:
+            found = posts_cache.lookup(request._request, thread_id=thread_id, viewer=viewer)
+        if not found.public:  # no such thread, not a visible one, or the viewer's held post
+            return self._uncached(request, thread_id)
+        liked: Collection[int]
+        muted: Collection[int]
+        cached = found.hit
+        if cached is not None and found.state is not None:
+            data = json.loads(cached.body)
+            liked, muted = found.state.liked, found.state.muted
+            rows = cached.rows
+        else:
+            values = selectors.post_page_rows(thread_id=thread_id, viewer=viewer)
+            paginator = self.pagination_class()
+            page = paginator.paginate_queryset(values, request, view=self) or []
+            public = paginator.get_paginated_response([posts_cache.post_row(v) for v in page])
+            body = JSONRenderer().render(public.data)
+            rows = [posts_cache.row_meta(v) for v in page]
+            found.store(body, rows)
+            data = json.loads(body)
+            liked = {v["id"] for v in page if v["liked_by_me"]}
+            muted = {v["author_id"] for v in page if v["muted"]}
+        return Response(posts_cache.overlay(data, rows, viewer=viewer, liked=liked, muted=muted))
+
+    def _uncached(self, request: Request, thread_id: int) -> Response:
+        """The page built for this viewer alone: what the cache must equal, too."""
         thread = selectors.thread_for_posts(thread_id=thread_id, viewer=request.user)
         posts = selectors.post_page_queryset(thread=thread, viewer=request.user)
         paginator = self.pagination_class()
@@ -330,6 +373,74 @@ class ThreadPostsApi(PostingApi):
             PostOutputSerializer(post, context={"viewer": request.user}).data,
             status=status.HTTP_202_ACCEPTED if held else status.HTTP_201_CREATED,
         )
+
+
+def _may_moderate(viewer: Any) -> bool:
+    """Whether the viewer may see held and hidden posts: her pages are never the public's.
+    By role, without the permission query ``selectors.sees_moderated`` then makes."""
+    return bool(viewer.is_authenticated and (viewer.role == Role.MODERATOR or viewer.is_superuser))
+
+
+class _Throttled(NamedTuple):
+    allowed: bool
+    wait: float | None
+
+
+_posts_api = ThreadPostsApi.as_view()
+# As DRF answers it: ``APIView.finalize_response``'s headers for this view.
+_POSTS_ALLOW = ", ".join(
+    m.upper() for m in ThreadPostsApi.http_method_names if m == "head" or hasattr(ThreadPostsApi, m)
+)
+# The ``Accept`` values DRF answers with its JSON renderer, compact, as the cache stores it.
+_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+_PAGE_PARAMS = frozenset({"cursor", "page_size"})
+
+
+def _anonymous_page_request(request: HttpRequest) -> bool:
+    """A GET of the posts page with no credentials at all (no session cookie, no session
+    token, no Authorization) that DRF would answer in compact JSON."""
+    meta = request.META
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "HTTP_X_SESSION_TOKEN" not in meta
+        and "HTTP_AUTHORIZATION" not in meta
+        and meta.get("HTTP_ACCEPT", "") in _JSON_ACCEPTS
+        and _PAGE_PARAMS.issuperset(request.GET)
+        # DRF's test client signs a request in with no credentials (``force_authenticate``).
+        and getattr(request, "_force_auth_user", None) is None
+        and posts_cache.enabled()
+    )
+
+
+@csrf_exempt
+def thread_posts(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """``ThreadPostsApi``, with the public's cached pages served before DRF's machinery.
+
+    An anonymous GET is throttled as DRF would (the same ``AnonThrottle``, counted once:
+    ``ThreadPostsApi.check_throttles`` keeps its answer) and, on a hit, answered with the
+    cached bytes and DRF's headers. Anything else (a refusal, a miss, a 404, a bad cursor,
+    a signed-in viewer) is DRF's, with what was read here passed on rather than read twice.
+    """
+    if _anonymous_page_request(request):
+        throttle = AnonThrottle()
+        allowed = throttle.allow_request(request, ThreadPostsApi())  # type: ignore[arg-type]
+        request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
+        if allowed:
+            found = posts_cache.lookup(request, thread_id=thread_id, viewer=None)
+            page = found.hit
+            if page is not None:
+                response = HttpResponse(page.body, content_type="application/json")
+                patch_vary_headers(response, ("Accept",))
+                response["Allow"] = _POSTS_ALLOW
+                return response
+            request.haven_posts = found  # type: ignore[attr-defined]
+    return _posts_api(request, thread_id=thread_id)
+
+
+# The schema (drf-spectacular) reads the view class from the route's callback.
+thread_posts.cls = ThreadPostsApi  # type: ignore[attr-defined]
+thread_posts.initkwargs = _posts_api.initkwargs  # type: ignore[attr-defined]
 
 
 class PostDetailApi(APIView):

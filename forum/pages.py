@@ -26,7 +26,7 @@ from accounts.identity import published_author
 from core import pagecache
 from core.api.pagination import PostCursorPagination, ThreadPagination
 from core.pages import page_or_404, query_string, render_page
-from forum import policy, selectors, services, thread_lists
+from forum import policy, posts_cache, selectors, services, thread_lists
 from forum.filters import ThreadFilter
 from forum.models import Category, Post, Thread
 
@@ -112,6 +112,13 @@ def link_query(link: str | None) -> str | None:
 def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     """A thread and a cursor page of its posts, oldest first: the API's posts page, as HTML."""
     viewer = request.user
+    public = None
+    if posts_cache.anonymous_page_request(request):  # the public's page: cached whole
+        public = posts_cache.lookup_page(request, thread_id=thread_id)
+        cached = public.hit
+        if cached is not None:
+            _ = viewer.is_authenticated  # the session is read, as rendering reads it
+            return HttpResponse(cached.body)
     shown: Thread = selectors.thread_get(thread_id=thread_id, viewer=viewer)
     posts = selectors.post_page_queryset(thread=shown, viewer=viewer)
     paginator = PostCursorPagination()
@@ -139,7 +146,10 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         "edit_since": timezone.now() - services.edit_window(),
         "may_reply": may_reply(shown, viewer),
     }
-    return render_page(request, "haven/thread.html", context, title=shown.title)
+    response = render_page(request, "haven/thread.html", context, title=shown.title)
+    if public is not None:
+        public.store(response.content)
+    return response
 
 
 def may_reply(thread: Thread, viewer: Any) -> bool:

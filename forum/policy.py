@@ -114,7 +114,9 @@ def support_for(post: "Post", viewer: Any, rendered: dict[str, str | None]) -> s
 
     ``rendered`` keeps each kind rendered once per response, however many posts carry it.
     """
-    if not post.support_kind or viewer is None or post.author_id != viewer.pk:
+    if not post.support_kind or viewer is None or not viewer.is_authenticated:
+        return None  # the public: even an erased author's post (no author id, as it has none)
+    if post.author_id != viewer.pk:
         return None
     if post.support_kind not in rendered:
         rendered[post.support_kind] = support_html(post.support_kind)

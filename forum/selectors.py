@@ -5,8 +5,11 @@ moderators; a hidden one, moderators alone. Lists, search and "similar" show vis
 only, to everyone. Anything else is a 404, never a hint that it exists.
 """
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -138,6 +141,146 @@ def post_page_queryset(*, thread: Thread, viewer: Any) -> QuerySet[Post]:
             shown |= Q(status=Post.Status.PENDING, author=viewer)
         posts = posts.filter(shown)
     return _with_viewer_bits(posts, viewer)
+
+
+# What a post row of the posts page is built from (``forum.posts_cache.post_row``).
+POST_ROW_FIELDS = (
+    "id",
+    "thread_id",
+    "author_id",
+    "author_role",
+    "author_title",
+    "author__is_active",
+    "author__display_name",
+    "kind",
+    "body",
+    "body_html",
+    "like_count",
+    "created_at",
+    "edited_at",
+    "status",
+    "sensitive",
+    "support_kind",
+)
+
+
+def post_page_rows(*, thread_id: int, viewer: Any) -> QuerySet[Post, dict[str, Any]]:
+    """The public's posts of a thread (visible and tombstones), oldest first for the cursor
+    pagination, as value rows with ``liked_by_me`` and ``muted`` for ``viewer``.
+
+    Only for viewers who see exactly what the public sees (``PostsPageState.public``); the
+    caller checked the thread is visible. No model is built: the page is plain values.
+    """
+    posts = Post.objects.filter(
+        thread_id=thread_id, status__in=[Post.Status.VISIBLE, Post.Status.DELETED]
+    )
+    return _with_viewer_bits(posts, viewer).values(*POST_ROW_FIELDS, "liked_by_me", "muted")
+
+
+@dataclass(frozen=True)
+class PostsPageState:
+    """What a posts page needs to know about its thread and its viewer, from one query.
+
+    ``liked`` and ``muted`` are the viewer's likes among the page's posts and mutes among
+    its authors (empty for the public); ``held`` whether the viewer has a held post in the
+    thread (her pages then show it: not the public's page).
+    """
+
+    version: int
+    visibility: str
+    author_id: int | None
+    held: bool = False
+    liked: frozenset[int] = frozenset()
+    muted: frozenset[int] = frozenset()
+
+    @property
+    def public(self) -> bool:
+        """Whether the viewer sees the page the public sees (moderators aside: the caller
+        sends them elsewhere)."""
+        return self.visibility == Thread.Visibility.VISIBLE and not self.held
+
+
+# ``posts_page_state``'s statements: every posts page runs one, and compiling it through the
+# ORM each time cost more than PostgreSQL takes to answer it. Values are parameters only.
+_PUBLIC_PAGE_STATE = "SELECT version, visibility, author_id FROM forum_thread WHERE id = %(thread)s"
+_VIEWER_PAGE_STATE = """
+SELECT t.version, t.visibility, t.author_id,
+  EXISTS (SELECT 1 FROM forum_post p
+          WHERE p.thread_id = t.id AND p.author_id = %(viewer)s AND p.status = %(pending)s),
+  ARRAY(SELECT l.post_id FROM forum_like l
+        WHERE l.user_id = %(viewer)s AND l.post_id = ANY(%(posts)s::bigint[])),
+  ARRAY(SELECT m.muted_id FROM accounts_mute m
+        WHERE m.user_id = %(viewer)s AND m.muted_id = ANY(%(authors)s::bigint[]))
+FROM forum_thread t WHERE t.id = %(thread)s
+"""
+
+
+# What the public's thread page shows beyond its posts, for its cache's stamp: the thread's
+# version and visibility, its category's slug and name, its opener as published.
+_PUBLIC_THREAD_HEAD = """
+SELECT t.version, t.visibility, c.slug, c.name,
+  t.author_id, t.author_role, t.author_title, u.is_active, u.display_name
+FROM forum_thread t
+JOIN forum_category c ON c.id = t.category_id
+LEFT JOIN accounts_user u ON u.id = t.author_id
+WHERE t.id = %(thread)s
+"""
+_HEAD_FIELDS = (
+    "version",
+    "visibility",
+    "category_slug",
+    "category_name",
+    "author_id",
+    "author_role",
+    "author_title",
+    "author__is_active",
+    "author__display_name",
+)
+
+
+def public_thread_head(*, thread_id: int) -> dict[str, Any] | None:
+    """What the public's page of a thread shows beyond its posts (``_HEAD_FIELDS``), in one
+    statement; None if there is no such thread (the caller checks ``visibility``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLIC_THREAD_HEAD, {"thread": thread_id})
+        row = cursor.fetchone()
+    return None if row is None else dict(zip(_HEAD_FIELDS, row, strict=True))
+
+
+def posts_page_state(
+    *,
+    thread_id: int,
+    viewer: Any,
+    post_ids: Collection[int] = (),
+    author_ids: Collection[int] = (),
+) -> PostsPageState | None:
+    """The thread's version and visibility and the viewer's bits for the posts ``post_ids``
+    by ``author_ids`` (a cached page's), in one query; None if there is no such thread."""
+    params: dict[str, Any] = {"thread": thread_id}
+    statement = _PUBLIC_PAGE_STATE
+    if _signed_in(viewer):
+        statement = _VIEWER_PAGE_STATE
+        params.update(
+            viewer=viewer.pk,
+            pending=Post.Status.PENDING.value,
+            posts=list(post_ids),
+            authors=list(author_ids),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if len(row) == 3:
+        return PostsPageState(version=row[0], visibility=row[1], author_id=row[2])
+    return PostsPageState(
+        version=row[0],
+        visibility=row[1],
+        author_id=row[2],
+        held=row[3],
+        liked=frozenset(row[4]),
+        muted=frozenset(row[5]),
+    )
 
 
 def post_visible_get(*, post_id: int, viewer: Any) -> Post:

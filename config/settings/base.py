@@ -410,9 +410,11 @@ HAVEN_EDIT_WINDOW_MINUTES = env.int("HAVEN_EDIT_WINDOW_MINUTES", default=60)
 # Notification rows written per INSERT when a thread with many followers gets a reply.
 HAVEN_FANOUT_BATCH = 1000
 # Rendered pages cached under keys naming the versions of what they show (core.pagecache):
-# a write makes them unreachable at once; the timeout only bounds the memory they hold.
+# a write makes them unreachable at once; the timeout only bounds the memory they hold
+# (forum.posts_cache, forum.thread_lists). After restoring the database from a backup, clear
+# the cache: a restored thread's versions start again from older numbers.
 HAVEN_PAGE_CACHE = env.bool("HAVEN_PAGE_CACHE", default=True)
-HAVEN_PAGE_CACHE_SECONDS = env.int("HAVEN_PAGE_CACHE_SECONDS", default=300)
+HAVEN_PAGE_CACHE_SECONDS = env.int("HAVEN_PAGE_CACHE_SECONDS", default=3600)
 # Linked from every nurse answer's disclaimer.
 HAVEN_DISCLAIMER_URL = env.str(
     "HAVEN_DISCLAIMER_URL", default="https://haven.example/ask-our-nurses-disclaimer"

@@ -1,0 +1,271 @@
+"""The posts page cache: a thread's pages as the public sees them, exact by construction.
+
+A page is stored (``core.pagecache``) under its thread and its URL (the cursor, the page
+size and, for the API, the host its links name) with the thread's ``version`` stamped in the
+value. Every request reads the thread's version anyway, in the one query that also checks
+the thread is visible (``forum.selectors.posts_page_state``): a cached page is served only
+when its stamp is the thread's version now. A write moves the version on in its own
+transaction, so every page stored before it is a miss from its commit on; the timeout only
+bounds memory. A page built while a write commits is stamped with the version read before
+it was built, so it is never newer-labelled than its content.
+
+Only the public's page is stored. A signed-in viewer is served the same page with what
+differs for her overlaid (``overlay``): her likes among its posts and her mutes among its
+authors (read in that same query), and the signposting of her own posts. A viewer whose
+page holds other posts (a moderator, the author of a held post in the thread, anyone
+reading a thread that is not visible) is served uncached.
+
+The value keeps, beside the body, what the overlay needs and clients never see: each row's
+post id, author id, whether the author wrote as a member (only members are muted) and the
+post's ``support_kind``.
+"""
+
+import functools
+import hashlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, cast
+
+from django.conf import settings
+from django.http import HttpRequest
+from rest_framework import serializers
+
+from accounts.identity import published_author_of_values
+from accounts.roles import Role
+from core import pagecache
+from forum import policy
+from forum.models import Post, Thread
+from forum.selectors import PostsPageState, posts_page_state, public_thread_head
+
+_DATETIME = serializers.DateTimeField()
+
+
+def enabled() -> bool:
+    """``HAVEN_PAGE_CACHE = False`` serves every page uncached (tests compare the two)."""
+    return bool(settings.HAVEN_PAGE_CACHE)
+
+
+class RowMeta(NamedTuple):
+    """What the overlay needs of a cached row."""
+
+    post_id: int
+    author_id: int | None
+    member: bool
+    support_kind: str
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    stamp: str
+    body: bytes
+    rows: list[RowMeta]
+
+    def encode(self) -> bytes:
+        head = json.dumps([self.stamp, len(self.body)]).encode()
+        return b"%s\n%s%s" % (head, self.body, json.dumps(self.rows).encode())
+
+    @classmethod
+    def decode(cls, value: bytes | None) -> "CachedPage | None":
+        if value is None:
+            return None
+        try:
+            head, rest = value.split(b"\n", 1)
+            stamp, length = json.loads(head)
+            rows = [RowMeta(*row) for row in json.loads(rest[length:])]
+        except (ValueError, TypeError):
+            return None  # not a page of this format: a miss
+        return cls(stamp=str(stamp), body=rest[:length], rows=rows)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A cached page (if any) and the thread's state now, for one request."""
+
+    key: str
+    cached: CachedPage | None
+    state: PostsPageState | None
+
+    @property
+    def public(self) -> bool:
+        """Whether the viewer's page is the public's: the cached one, or one to store."""
+        return self.state is not None and self.state.public
+
+    @property
+    def hit(self) -> CachedPage | None:
+        """The cached page if it is the public's page now (stamped with the version now)."""
+        if self.state is None or not self.state.public or self.cached is None:
+            return None
+        return self.cached if self.cached.stamp == str(self.state.version) else None
+
+    def store(self, body: bytes, rows: list[RowMeta]) -> None:
+        if self.state is not None:
+            page = CachedPage(stamp=str(self.state.version), body=body, rows=rows)
+            pagecache.set(self.key, page.encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@functools.cache
+def code_stamp() -> str:
+    """A digest of the code and templates that render the pages: a release that changes
+    how a page looks reads none of the pages the release before it stored."""
+    forum = Path(__file__).resolve().parent
+    sources = sorted(
+        [
+            *forum.glob("*.py"),
+            *forum.glob("templates/**/*.html"),
+            *(forum.parent / "core" / "templates").glob("**/*.html"),
+            forum.parent / "accounts" / "identity.py",
+        ]
+    )
+    digest = hashlib.sha1(usedforsecurity=False)
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def api_key(request: HttpRequest, thread_id: int) -> str:
+    """The API page's key: its absolute URL, which its ``next``/``previous`` links repeat."""
+    return f"posts:api:{thread_id}:{code_stamp()}:{_digest(request.build_absolute_uri())}"
+
+
+def html_key(request: HttpRequest, thread_id: int) -> str:
+    """The thread page's key: its path and query (its links are relative)."""
+    return f"posts:html:{thread_id}:{code_stamp()}:{_digest(request.get_full_path())}"
+
+
+def lookup(request: HttpRequest, *, thread_id: int, viewer: Any) -> Lookup:
+    """The cached API page of this request's URL, and the thread's state for ``viewer`` with
+    her bits for that page's posts (one Redis read, one query)."""
+    key = api_key(request, thread_id)
+    cached = CachedPage.decode(pagecache.get(key))
+    rows = cached.rows if cached is not None else []
+    state = posts_page_state(
+        thread_id=thread_id,
+        viewer=viewer,
+        post_ids=[row.post_id for row in rows],
+        author_ids={row.author_id for row in rows if row.member and row.author_id is not None},
+    )
+    return Lookup(key=key, cached=cached, state=state)
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def post_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A post of ``selectors.post_page_rows`` as the public sees it: exactly what
+    ``forum.apis.PostOutputSerializer`` gives the public for the same post."""
+    kind = values["kind"]
+    return {
+        "id": values["id"],
+        "thread": values["thread_id"],
+        "author": None if kind == Post.Kind.SYSTEM else published_author_of_values(values),
+        "kind": kind,
+        "body": values["body"],
+        "body_html": values["body_html"],
+        "like_count": values["like_count"],
+        "liked_by_me": False,
+        "created_at": _when(values["created_at"]),
+        "edited_at": _when(values["edited_at"]),
+        "status": values["status"],
+        "sensitive": values["sensitive"],
+        "muted": False,
+        "support": None,
+    }
+
+
+def row_meta(values: Mapping[str, Any]) -> RowMeta:
+    return RowMeta(
+        post_id=values["id"],
+        author_id=values["author_id"],
+        member=values["author_role"] == Role.MEMBER,
+        support_kind=values["support_kind"],
+    )
+
+
+class _SupportOf(NamedTuple):
+    support_kind: str
+    author_id: int | None
+
+
+def overlay(
+    data: dict[str, Any],
+    rows: list[RowMeta],
+    *,
+    viewer: Any,
+    liked: Collection[int],
+    muted: Collection[int],
+) -> dict[str, Any]:
+    """The public's page ``data`` as ``viewer`` sees it: her likes (``liked`` post ids), her
+    mutes (``muted`` author ids, members only) and her own posts' signposting."""
+    if viewer is None or not viewer.is_authenticated:
+        return data
+    rendered: dict[str, str | None] = {}
+    for result, row in zip(data["results"], rows, strict=True):
+        result["liked_by_me"] = row.post_id in liked
+        result["muted"] = row.member and row.author_id in muted
+        of = cast(Post, _SupportOf(row.support_kind, row.author_id))
+        html = policy.support_for(of, viewer, rendered)
+        result["support"] = None if html is None else {"kind": row.support_kind, "html": html}
+    return data
+
+
+# --- The HTML thread page --------------------------------------------------------------------
+
+# Django's message storage (``FallbackStorage``) keeps messages in this cookie, or the session.
+_MESSAGES_COOKIE = "messages"
+
+
+def anonymous_page_request(request: HttpRequest) -> bool:
+    """A GET of a page by someone with no session at all, so no messages to show either: the
+    page is the public's, whole."""
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and _MESSAGES_COOKIE not in request.COOKIES
+        and enabled()
+    )
+
+
+def html_stamp(head: Mapping[str, Any]) -> str:
+    """What the public's thread page shows beyond its posts (all on the thread's version)
+    but its category's name and its opener's live name (``selectors.public_thread_head``)."""
+    author = published_author_of_values(head)["display_name"]
+    return json.dumps([head["version"], head["category_slug"], head["category_name"], author])
+
+
+@dataclass(frozen=True)
+class PageLookup:
+    """The public's cached thread page (if any) and what it must show now."""
+
+    key: str
+    cached: CachedPage | None
+    head: dict[str, Any] | None
+
+    @property
+    def public(self) -> bool:
+        return self.head is not None and self.head["visibility"] == Thread.Visibility.VISIBLE
+
+    @property
+    def hit(self) -> CachedPage | None:
+        if not self.public or self.cached is None or self.head is None:
+            return None
+        return self.cached if self.cached.stamp == html_stamp(self.head) else None
+
+    def store(self, body: bytes) -> None:
+        if self.public and self.head is not None:
+            page = CachedPage(stamp=html_stamp(self.head), body=body, rows=[])
+            pagecache.set(self.key, page.encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
+
+
+def lookup_page(request: HttpRequest, *, thread_id: int) -> PageLookup:
+    """The public's cached thread page for this request's URL and what the page shows now
+    beyond its posts (one Redis read, one query)."""
+    key = html_key(request, thread_id)
+    cached = CachedPage.decode(pagecache.get(key))
+    return PageLookup(key=key, cached=cached, head=public_thread_head(thread_id=thread_id))
