@@ -445,3 +445,32 @@ def test_a_worker_killed_mid_batch_then_the_job_rerun_completes_with_no_duplicat
     recipients = Counter(Notification.objects.filter(post=post).values_list("recipient", flat=True))
     assert recipients == Counter([thread.author_id, *(u.pk for u in users)])
     assert positions(thread, "midway") == 1
+
+
+def test_ten_thousand_followers_constant_queries_per_chunk_and_the_time_it_takes(settings):
+    """The issue's measurement: a 10,000-follower fan-out, its queries per chunk (pinned)
+    and its wall time (logged, not asserted: a benchmark, not a timed test)."""
+    settings.HAVEN_FANOUT_BATCH = 1000
+    thread = make_thread(author=UserFactory())
+    add_followers(thread, 9_999)
+    post = post_create(author=UserFactory(), thread=thread, body="Ten thousand")
+    import os
+    if os.environ.get("F7PROF"):
+        import sys; sys.path.insert(0, "/tmp"); import f7prof; f7prof.run(post.pk); return
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        assert fan_out(post_id=post.pk) == 10_000
+    seconds = time.perf_counter() - started
+    sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    reads = sum(q.startswith('SELECT "forum_subscription"."user_id"') for q in sql)
+    inserts = sum(q.startswith('INSERT INTO "forum_notification"') for q in sql)
+    logger.warning(
+        "fan-out of 10,000 followers: %.2f s, %d queries (%d chunk reads, %d inserts, %d more)",
+        seconds,
+        len(sql),
+        reads,
+        inserts,
+        len(sql) - reads - inserts,
+    )
+    assert (reads, inserts) == (11, 10)  # a chunk: one read, one insert; a last empty read
+    assert len(sql) - reads - inserts <= 6
