@@ -424,7 +424,7 @@ def thread_posts(request: HttpRequest, thread_id: int) -> HttpResponse:
     """
     if _anonymous_page_request(request):
         throttle = AnonThrottle()
-        allowed = throttle.allow_request(request, ThreadPostsApi())  # type: ignore[arg-type]
+        allowed = throttle.allow_request(request, ThreadPostsApi())
         request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
         if allowed:
             found = posts_cache.lookup(request, thread_id=thread_id, viewer=None)

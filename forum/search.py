@@ -1,8 +1,10 @@
 """Full-text search over threads: PostgreSQL's tsvector (title weight A, posts weight B).
 
-The vector is stored on the thread and kept by the services: appended to on each reply,
-rebuilt when a post is edited or deleted. SQLite (the zero set-up demo) has no full-text
-search; there, searching falls back to ``icontains``.
+The vector is stored on the thread: a new post's text is appended by its fan-out job
+(``forum.fanout``), in the transaction that marks the post fanned out; the services rebuild
+it when a post is edited, deleted or moderated. A rebuild reads the posts already fanned
+out only, so a post is counted once whichever of the two comes first. SQLite (the zero
+set-up demo) has no full-text search; there, searching falls back to ``icontains``.
 """
 
 import logging
@@ -49,7 +51,9 @@ def _posts_text() -> Subquery:
     from django.contrib.postgres.aggregates import StringAgg
 
     bodies = (
-        Post.objects.filter(thread=OuterRef("pk"), status=Post.Status.VISIBLE)
+        Post.objects.filter(
+            thread=OuterRef("pk"), status=Post.Status.VISIBLE, fanned_out_at__isnull=False
+        )
         .order_by()
         .values("thread")
         .annotate(text=StringAgg("body", delimiter="\n"))
@@ -59,7 +63,8 @@ def _posts_text() -> Subquery:
 
 
 def thread_reindex(*, thread_id: int) -> None:
-    """Rebuild a thread's vector from its title and visible posts."""
+    """Rebuild a thread's vector from its title and visible posts (those fanned out: the
+    others' text comes with their fan-out job)."""
     if not _full_text():
         return
     text = Left(Coalesce(_posts_text(), Value(""), output_field=TextField()), THREAD_INDEX_CHARS)

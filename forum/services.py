@@ -16,18 +16,26 @@ its detail) moves the thread's ``version`` on in the same transaction (``thread_
 or ``version + 1`` folded into an UPDATE of the thread row the write makes anyway): cached
 pages are keyed by it, so they go stale by construction, never by a timer. Follows and
 mutes change only per-viewer bits, which no cached page holds: they move nothing.
+
+One writer inserts before it locks: a member's reply (``post_create``) writes its new post
+row first and takes the thread's row last, in the one ``UPDATE`` of its counters, so the
+thread is held for that update and the commit only. That keeps the rule: the only post row
+the reply holds is its own, uncommitted, which no other transaction can see, so none can
+wait for it, and a thread-first locker can never be waiting on the reply while the reply
+waits on it. Notifying followers and indexing the reply for search happen after the commit,
+in a job (``forum.fanout``): a reply costs the same with one follower or ten thousand.
 """
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 from django.utils import timezone
 
@@ -50,7 +58,7 @@ from forum.models import (
 )
 from forum.policy import Screening
 from forum.rendering import render_markdown
-from forum.search import thread_index_append, thread_reindex
+from forum.search import thread_reindex
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
@@ -243,13 +251,19 @@ def _post_write(
     kind: Post.Kind,
     now: datetime,
     screening: Screening | None = None,
+    owed_fan_out: bool = True,
 ) -> Post:
     """A post in its author's voice, fixed now (``accounts.identity.voice_of``), its text
-    rendered once; held, behind a warning or with crisis signposting as screening decided."""
+    rendered once; held, behind a warning or with crisis signposting as screening decided.
+
+    Unless ``owed_fan_out`` is False (nobody is to hear of it), it leaves ``fanned_out_at``
+    empty: ``fan_out_post`` tells its readers and indexes it for search (``forum.fanout``).
+    """
     screening = screening or Screening()
     voice = voice_of(author)
     return Post.objects.create(
         thread=thread,
+        fanned_out_at=None if owed_fan_out else now,
         author=author,
         author_role=voice.role,
         author_title=voice.title,
@@ -269,9 +283,9 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
 
     Title and text are screened first (a screen may refuse them: nothing is written). A held
     opening post holds its thread (``visibility`` pending): seen only by its author and
-    moderators, found by no search, and the nurses hear of a new question only when a
-    moderator approves it. A text that needs review is raised (``forum.policy.raised``) in
-    this transaction.
+    moderators, found by no search, and the nurses hear of a new question (after the commit,
+    from ``forum.fanout``) only when a moderator approves it. A text that needs review is
+    raised (``forum.policy.raised``) in this transaction.
     """
     check_can_write(author)
     errors: dict[str, str] = {}
@@ -301,23 +315,24 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         created_at=now,
         last_activity_at=now,
     )
+    # A new question for the nurses: every nurse hears of it, in-app and by email, from the
+    # fan-out job; any other opening post (and a held one until approved) tells nobody.
+    question = category.nurse_answered
     opening = _post_write(
-        thread=thread, author=author, body=body, kind=Post.Kind.POST, now=now, screening=screening
+        thread=thread,
+        author=author,
+        body=body,
+        kind=Post.Kind.POST,
+        now=now,
+        screening=screening,
+        owed_fan_out=question or screening.hold,
     )
     Subscription.objects.create(user=author, thread=thread)
     thread_reindex(thread_id=thread.pk)
     if screening.needs_review:
         policy.raised(opening, screening)
-    if category.nurse_answered and not screening.hold:
-        # A new question for the nurses: every nurse hears of it, in-app and by email.
-        notify_users(
-            recipients=User.objects.filter(role=Role.NURSE),
-            thread=thread,
-            post=opening,
-            kind=Notification.Kind.NEW_QUESTION,
-            actor=author,
-            email_always=True,
-        )
+    if question and not screening.hold:
+        _fan_out_on_commit(opening)
     return thread
 
 
@@ -326,25 +341,74 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
     """Reply to a thread. A closed thread accepts no replies; nurses and moderators may reopen.
 
     The text is screened first (a screen may refuse it: nothing is written). The author
-    follows the thread; every other follower is notified, unless the reply is held: then
-    nobody hears of it until a moderator approves it (``post_hold_approve``). A text that
-    needs review is raised (``forum.policy.raised``) in this transaction.
+    follows the thread. Every other follower hears of the reply after the commit, from the
+    fan-out job (``forum.fanout``), unless the reply is held: then nobody hears of it until
+    a moderator approves it (``post_hold_approve``). A text that needs review is raised
+    (``forum.policy.raised``) in this transaction.
+
+    The post row is written first and the thread's row locked last, by the one conditional
+    ``UPDATE`` of its counters (``_reply_take``): see the module's lock order for why that
+    cannot deadlock. A thread closed (or hidden) before that update refuses the reply and
+    the transaction takes the post back; closed after it, the close waits for this commit
+    and its notice comes after the reply.
     """
     check_can_write(author)
     body = clean_body(body)
     screening = policy.screen(author, body)
-    thread = thread_lock_visible(thread.pk)
-    if thread.status == Thread.Status.CLOSED:
-        raise Forbidden(
-            "thread_closed",
-            "This thread is closed to new replies. You can start a new thread instead.",
-        )
-    post = post_add(thread=thread, author=author, body=body, screening=screening)
+    now = timezone.now()
+    post = _post_write(
+        thread=thread, author=author, body=body, kind=Post.Kind.POST, now=now, screening=screening
+    )
+    _reply_take(thread_id=thread.pk, counted=post.status == Post.Status.VISIBLE, now=now)
+    _follow(user=author, thread=thread)
     if screening.needs_review:
         policy.raised(post, screening)
-    if not screening.hold:
-        notify_followers(thread=thread, post=post, kind=Notification.Kind.REPLY, actor=author)
+    if post.status == Post.Status.VISIBLE:
+        _fan_out_on_commit(post)
     return post
+
+
+def _reply_take(*, thread_id: int, counted: bool, now: datetime) -> None:
+    """Lock the thread for a reply written a moment ago, refusing it unless the thread is
+    visible and open: the counted reply's counters move in the same statement.
+
+    A held reply (not ``counted``) is neither counted nor news, but its author and the
+    moderators see it: it moves the thread's version only, and takes the lock all the same,
+    so that a close still comes strictly after it or before it. The thread's last activity
+    never goes back, even when two replies commit in the other order than their clocks.
+    """
+    open_thread = Thread.objects.filter(
+        pk=thread_id, status=Thread.Status.OPEN, visibility=Thread.Visibility.VISIBLE
+    )
+    changes: dict[str, Any] = {"version": F("version") + 1}
+    if counted:
+        changes |= {
+            "reply_count": F("reply_count") + 1,
+            "last_activity_at": Greatest(F("last_activity_at"), now),
+        }
+    if open_thread.update(**changes):
+        return
+    state = Thread.objects.filter(pk=thread_id).values("status", "visibility").first()
+    if state is None or state["visibility"] != Thread.Visibility.VISIBLE:
+        raise Http404("No such thread.")
+    raise Forbidden(
+        "thread_closed",
+        "This thread is closed to new replies. You can start a new thread instead.",
+    )
+
+
+def _follow(*, user: User, thread: Thread) -> None:
+    Subscription.objects.bulk_create(
+        [Subscription(user=user, thread=thread)], ignore_conflicts=True
+    )
+
+
+def _fan_out_on_commit(post: Post) -> None:
+    """After the commit, the job that tells the post's readers (``forum.fanout``); if the
+    broker is down, the sweep finds the post still unfanned."""
+    from forum.tasks import fan_out_post
+
+    enqueue_on_commit(fan_out_post, post_id=post.pk)
 
 
 def post_add(
@@ -355,12 +419,13 @@ def post_add(
     kind: Post.Kind = Post.Kind.POST,
     screening: Screening | None = None,
 ) -> Post:
-    """Append a reply to a thread the caller has locked: counters, search index, follow.
+    """Append a post to a thread the caller has locked (a nurse's answer): counters, follow.
 
-    The shared step of a member's reply and a nurse's answer; callers check and notify. The
-    author's public identity is fixed on the post now (``accounts.identity.voice_of``). A
-    held reply (``screening.hold``) is neither counted nor indexed and leaves the thread's
-    last activity as it was, until it is approved; its author follows the thread all the same.
+    The caller checks; its readers hear of it, and search finds it, after the commit
+    (``forum.fanout``). The author's public identity is fixed on the post now
+    (``accounts.identity.voice_of``). A held post (``screening.hold``) is neither counted nor
+    told and leaves the thread's last activity as it was, until it is approved; its author
+    follows the thread all the same.
     """
     now = timezone.now()
     post = _post_write(
@@ -368,14 +433,14 @@ def post_add(
     )
     if post.status == Post.Status.VISIBLE:
         Thread.objects.filter(pk=thread.pk).update(
-            reply_count=F("reply_count") + 1, last_activity_at=now, version=F("version") + 1
+            reply_count=F("reply_count") + 1,
+            last_activity_at=Greatest(F("last_activity_at"), now),
+            version=F("version") + 1,
         )
-        thread_index_append(thread_id=thread.pk, body=body)
+        _fan_out_on_commit(post)
     else:
         thread_changed(thread.pk)  # a held reply shows to its author and the moderators
-    Subscription.objects.bulk_create(
-        [Subscription(user=author, thread=thread)], ignore_conflicts=True
-    )
+    _follow(user=author, thread=thread)
     return post
 
 
@@ -605,6 +670,7 @@ def _system_post(*, thread: Thread, text: str, now: datetime) -> Post:
         body=text,
         body_html=render_markdown(text),
         created_at=now,
+        fanned_out_at=now,  # a notice is news to nobody; searchable from the start
     )
 
 
@@ -732,28 +798,28 @@ def thread_unfollow(*, user: User, thread: Thread) -> None:
     Subscription.objects.filter(user=user, thread=thread).delete()
 
 
-def notify_followers(
+def notification_build(
     *,
-    thread: Thread,
-    post: Post,
+    recipient_id: int,
+    wants_email: bool,
     kind: Notification.Kind,
-    actor: User | None,
-    also: Iterable[int] = (),
-    high_priority_for: Iterable[int] = (),
-) -> None:
-    """Notify everyone following the thread (plus ``also``), never the actor, and nobody
-    who muted the actor ("manage what you see": a muted member's replies are not news)."""
-    followers = set(Subscription.objects.filter(thread=thread).values_list("user_id", flat=True))
-    recipients = User.objects.filter(pk__in=followers | set(also))
-    if actor is not None:
-        recipients = recipients.exclude(mutes__muted=actor)
-    notify_users(
-        recipients=recipients,
-        thread=thread,
-        post=post,
+    post: Post,
+    actor_id: int | None,
+    high: bool = False,
+    sequence: int = 0,
+    note: str = "",
+) -> Notification:
+    """One notification row, unsaved: its email pending if the recipient wants it."""
+    return Notification(
+        recipient_id=recipient_id,
         kind=kind,
-        actor=actor,
-        high_priority_for=high_priority_for,
+        sequence=sequence,
+        priority=Notification.Priority.HIGH if high else Notification.Priority.NORMAL,
+        thread_id=post.thread_id,
+        post=post,
+        actor_id=actor_id,
+        note=note,
+        email=Notification.Email.PENDING if wants_email else Notification.Email.NOT_WANTED,
     )
 
 
@@ -771,10 +837,12 @@ def notify_users(
 ) -> int:
     """Record one notification per recipient (never the actor, never a closed account).
 
-    Rows are written in batches inside the caller's transaction and the email job leaves
-    after the commit. Emails follow each member's "email on reply" choice unless
-    ``email_always`` (staff work such as new questions). A repeated call creates nothing
-    twice: a notification is unique per recipient, kind, post and ``sequence``.
+    For the few (a post's author, the staff): rows are written in batches inside the
+    caller's transaction and the email job leaves after the commit. A post's followers are
+    told by the fan-out job instead (``forum.fanout``), off the request. Emails follow each
+    member's "email on reply" choice unless ``email_always`` (staff work such as new
+    questions). A repeated call creates nothing twice: a notification is unique per
+    recipient, kind, post and ``sequence``.
     """
     high = set(high_priority_for)
     recipients = recipients.filter(is_active=True)
@@ -787,24 +855,15 @@ def notify_users(
         created += len(
             Notification.objects.bulk_create(
                 [
-                    Notification(
+                    notification_build(
                         recipient_id=user_id,
+                        wants_email=wants_email or email_always,
                         kind=kind,
-                        sequence=sequence,
-                        priority=(
-                            Notification.Priority.HIGH
-                            if user_id in high
-                            else Notification.Priority.NORMAL
-                        ),
-                        thread=thread,
                         post=post,
-                        actor=actor,
+                        actor_id=actor.pk if actor is not None else None,
+                        high=user_id in high,
+                        sequence=sequence,
                         note=note,
-                        email=(
-                            Notification.Email.PENDING
-                            if wants_email or email_always
-                            else Notification.Email.NOT_WANTED
-                        ),
                     )
                     for user_id, wants_email in chunk
                 ],
@@ -973,7 +1032,8 @@ def post_restore(*, actor: User, post: Post, reason: str = "") -> Post:
 
 @transaction.atomic
 def post_hold_approve(*, actor: User, post: Post, note: str = "") -> Post:
-    """Publish a held post: shown, counted, searchable, and only now are followers told.
+    """Publish a held post: shown, counted, and only now are its readers told and is it
+    searchable (by the fan-out job, after the commit: ``forum.fanout``).
 
     A held opening post publishes its thread; in a nurse-answered category the nurses hear
     of the new question now. The author hears that the post was approved.
@@ -984,25 +1044,13 @@ def post_hold_approve(*, actor: User, post: Post, note: str = "") -> Post:
     _check_moderatable(post)
     if post.status != Post.Status.PENDING:
         raise Conflict("not_pending", "This post is not waiting for approval.")
-    opening = is_opening_post(post)
     now = timezone.now()
     _post_status_set(post, Post.Status.VISIBLE, now=now)
     Thread.objects.filter(pk=post.thread_id).update(last_activity_at=now)
     audit_record(actor=actor, action="post_approved", target=post, reason=note)
-    if opening and post.thread.category.nurse_answered:
-        notify_users(
-            recipients=User.objects.filter(role=Role.NURSE),
-            thread=post.thread,
-            post=post,
-            kind=Notification.Kind.NEW_QUESTION,
-            actor=post.author,
-            email_always=True,
-        )
-    elif not opening and post.thread.visibility == Thread.Visibility.VISIBLE:
-        # (A reply approved in a thread hidden meanwhile is news to nobody yet.)
-        notify_followers(
-            thread=post.thread, post=post, kind=Notification.Kind.REPLY, actor=post.author
-        )
+    # Its readers hear of it after the commit, from the fan-out job, which decides who: the
+    # nurses for a question, the followers for a reply (nobody, in a thread hidden meanwhile).
+    _fan_out_on_commit(post)
     _tell_author(post=post, kind=Notification.Kind.POST_APPROVED, note=note)
     return post
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from forum.fanout import fan_out, fan_out_unfanned
 from forum.outbox import notification_emails_send
 
 
@@ -25,3 +26,18 @@ def resend_pending_notification_emails() -> int:
     ``SELECT ... FOR UPDATE SKIP LOCKED`` onto a lease, so no email is claimed twice.
     """
     return notification_emails_send(created_before=timezone.now() - timedelta(minutes=2))
+
+
+@shared_task(acks_late=True, max_retries=5, autoretry_for=(Exception,), retry_backoff=5)
+def fan_out_post(*, post_id: int) -> int:
+    """Tell a post's readers about it and index it (``forum.fanout.fan_out``). Safe to run
+    twice, or twice at once: nothing is written twice. A time limit is retried and carries
+    on where it stopped (the chunks written are skipped)."""
+    return fan_out(post_id=post_id)
+
+
+@shared_task(acks_late=True)
+def fan_out_unfanned_posts() -> int:
+    """Periodic sweep of the posts' outbox: the posts a lost job (a broker outage, a dead
+    worker) left unfanned. Safe when two beats overlap (``forum.fanout.fan_out_unfanned``)."""
+    return fan_out_unfanned()

@@ -26,7 +26,6 @@ from forum.rendering import render_markdown
 from forum.selectors import thread_get
 from forum.services import (
     clean_body,
-    notify_followers,
     notify_users,
     post_add,
     post_lock,
@@ -292,14 +291,8 @@ def nurse_answer_create(
             )
     except IntegrityError as exc:  # belt and braces behind the row lock
         raise Conflict("already_answered", "A nurse has already answered this question.") from exc
-    notify_followers(
-        thread=thread,
-        post=post,
-        kind=Notification.Kind.NURSE_ANSWER,
-        actor=nurse,
-        also=[thread.author_id] if thread.author_id else [],
-        high_priority_for=[thread.author_id] if thread.author_id else [],
-    )
+    # The asker (at high priority) and the followers hear of it after the commit, from the
+    # fan-out job (forum.fanout), whatever the thread's state by then.
     if close:
         thread_close(
             actor=nurse,

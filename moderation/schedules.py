@@ -5,9 +5,10 @@ runs when beat starts (a ``CELERY_BEAT_SCHEDULE`` setting would be written over 
 edits at every start): a data migration calls ``periodic_tasks_install`` once.
 
 Every job is safe when two beats overlap: the outbox sweep claims emails with ``SKIP LOCKED``
-leases, nurse reminders are unique per question and level, the review-date alert is sent
-once a day, and the staff alerts are claimed per item and number or per period
-(``moderation.alerts``).
+leases, the posts' fan-out sweep writes each notification once and marks each post once
+(``forum.fanout``), nurse reminders are unique per question and level, the review-date
+alert is sent once a day, and the staff alerts are claimed per item and number or per
+period (``moderation.alerts``).
 """
 
 from datetime import timedelta
@@ -43,6 +44,11 @@ DEFAULT_PERIODIC_TASKS = (
         timedelta(hours=1),
     ),
     ("send-daily-staff-summary", "moderation.tasks.send_daily_staff_summary", timedelta(days=1)),
+    (
+        "fan-out-unfanned-posts",
+        "forum.tasks.fan_out_unfanned_posts",
+        timedelta(minutes=1),
+    ),
 )
 
 

@@ -5,8 +5,9 @@ import factory
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
-from forum.models import Category, Thread
-from forum.services import thread_create
+from forum.fanout import fan_out
+from forum.models import Category, Post, Thread
+from forum.services import post_create, thread_create
 
 PASSWORD = "a-long-test-password-1"
 
@@ -60,3 +61,19 @@ def make_thread(
         title=title,
         body=body,
     )
+
+
+def make_reply(*, author: User, thread: Thread, body: str) -> Post:
+    """A reply made through ``post_create``, then its fan-out job run as a worker runs it after
+    the commit (``forum.fanout``): its followers' notifications written, the reply indexed;
+    the email job it sends on commit is left to the test (it never commits)."""
+    post = post_create(author=author, thread=thread, body=body)
+    fan_out(post_id=post.pk)
+    return post
+
+
+def run_fan_out() -> int:
+    """Run the fan-out job of every post still owed one, as workers would after the commits
+    of a test that never commits (replies made through the API, approvals, answers)."""
+    owed = Post.objects.filter(fanned_out_at__isnull=True).exclude(status=Post.Status.PENDING)
+    return sum(fan_out(post_id=pk) for pk in owed.order_by("pk").values_list("pk", flat=True))

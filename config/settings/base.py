@@ -407,8 +407,9 @@ HAVEN_ALLOW_DEMO_SEED = False
 HAVEN_DEMO_PASSWORD = env.str("HAVEN_DEMO_PASSWORD", default="haven-demo-2026")
 # Members may edit their own posts for this long; moderators any time.
 HAVEN_EDIT_WINDOW_MINUTES = env.int("HAVEN_EDIT_WINDOW_MINUTES", default=60)
-# Notification rows written per INSERT when a thread with many followers gets a reply.
-HAVEN_FANOUT_BATCH = 1000
+# Notification rows the fan-out job (forum.fanout) reads and inserts per chunk, each chunk its
+# own short transaction, when a thread with many followers gets a reply.
+HAVEN_FANOUT_BATCH = env.int("HAVEN_FANOUT_BATCH", default=1000)
 # Rendered pages cached under keys naming the versions of what they show (core.pagecache):
 # a write makes them unreachable at once; the timeout only bounds the memory they hold
 # (forum.posts_cache, forum.thread_lists). After restoring the database from a backup, clear

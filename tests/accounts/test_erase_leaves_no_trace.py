@@ -22,10 +22,10 @@ from accounts.roles import Role
 from core.audit import audit_record
 from core.models import AuditEntry
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
-from forum.services import post_create, post_edit, post_hide, post_like, thread_follow
+from forum.services import post_edit, post_hide, post_like, thread_follow
 from moderation.models import Flag
 from moderation.review import review_raise
-from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
+from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -118,16 +118,16 @@ def life():
     hers = make_thread(author=zq, category=category, title="Fatigue after radiotherapy")
     lonely = make_thread(author=zq, category=category, title="Anyone else awake at night")
     theirs = make_thread(author=other, category=category, title="Scanxiety tips")
-    their_reply = post_create(author=third, thread=theirs, body="Breathing exercises help me.")
-    post_create(author=other, thread=hers, body="Yes, it lasted months for me.")
-    her_reply = post_create(author=zq, thread=theirs, body="Long walks, and a good playlist.")
-    hidden = post_create(author=zq, thread=theirs, body="Something a moderator hid.")
+    their_reply = make_reply(author=third, thread=theirs, body="Breathing exercises help me.")
+    make_reply(author=other, thread=hers, body="Yes, it lasted months for me.")
+    her_reply = make_reply(author=zq, thread=theirs, body="Long walks, and a good playlist.")
+    hidden = make_reply(author=zq, thread=theirs, body="Something a moderator hid.")
     Post.objects.filter(pk=hidden.pk).update(status=Post.Status.HIDDEN)
     post_like(user=zq, post=their_reply)
     post_like(user=other, post=her_reply)
     post_like(user=third, post=her_reply)
     thread_follow(user=zq, thread=theirs)
-    post_create(author=third, thread=theirs, body="Thank you both.")  # notifies her
+    make_reply(author=third, thread=theirs, body="Thank you both.")  # notifies her
     # Staff about her: an edit with a revision, an audited action, the admin's own log.
     post_edit(
         user=moderator,
@@ -165,7 +165,7 @@ def life():
     )
     # Others' records that name her: a moderator hides someone else's post, telling its
     # author why, with a note and a reason naming her (word-bound: "annual" survives).
-    named = post_create(author=third, thread=theirs, body="Tagging someone here.")
+    named = make_reply(author=third, thread=theirs, body="Tagging someone here.")
     post_hide(
         actor=moderator,
         post=named,

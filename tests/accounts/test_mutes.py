@@ -7,7 +7,7 @@ from accounts.models import Mute, User
 from accounts.roles import Role
 from forum.models import Notification
 from forum.services import post_create
-from tests.factories import UserFactory, make_thread
+from tests.factories import UserFactory, make_reply, make_thread
 from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
@@ -106,10 +106,10 @@ def test_a_muted_members_replies_notify_nobody_who_muted_her(me, loud):
     thread = make_thread(author=me, title="My thread")
     client_for(friend).post(f"/api/v1/threads/{thread.pk}/follow/")
     client_for(me).post(_mute_url(loud.pk))
-    post_create(author=loud, thread=thread, body="Me again!")
+    make_reply(author=loud, thread=thread, body="Me again!")
     assert not Notification.objects.filter(recipient=me).exists()
     assert Notification.objects.filter(recipient=friend, kind="reply").count() == 1
 
     client_for(me).delete(_mute_url(loud.pk))
-    post_create(author=loud, thread=thread, body="And again.")
+    make_reply(author=loud, thread=thread, body="And again.")
     assert Notification.objects.filter(recipient=me, kind="reply").count() == 1

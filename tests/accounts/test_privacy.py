@@ -16,7 +16,7 @@ from forum.models import Like, Post, Thread
 from forum.services import post_create, post_edit, post_like, thread_follow
 from moderation.models import Flag
 from moderation.review import review_raise
-from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
+from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_reply, make_thread
 from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def _busy_member(n: int, *, member: User | None = None) -> User:
     for i in range(n):
         mine = make_thread(author=member, category=category, title=f"My question {i}")
         theirs = make_thread(author=other, category=category, title=f"Their question {i}")
-        post_create(author=other, thread=mine, body="A reply that notifies her.")
+        make_reply(author=other, thread=mine, body="A reply that notifies her.")
         reply = post_create(author=member, thread=theirs, body=f"My reply {i}")
         post_edit(user=moderator, post=reply, body=f"My reply {i}, edited", reason="Tidy")
         opening = Post.objects.filter(thread=theirs).order_by("pk").first()

@@ -11,7 +11,7 @@ from accounts.roles import Role
 from forum.demo import REFERENCE_THREAD
 from moderation import demo
 from tests.e2e.test_reference_thread import _signed_in
-from tests.factories import CategoryFactory, UserFactory
+from tests.factories import CategoryFactory, UserFactory, run_fan_out
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,7 @@ def test_the_breast_care_nurse_answers_signposts_and_closes_the_thread():
         format="json",
     )
     assert response.status_code == 201
+    run_fan_out()  # the answer's job, after the commit
     text = response.json()["body"]
     for expected in (
         "0114 263 6490",

@@ -15,7 +15,7 @@ from forum import policy
 from forum.models import Notification, Post, Subscription, Thread
 from forum.policy import Screening
 from forum.services import post_delete, post_edit, post_hold_approve
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_thread, run_fan_out
 from tests.utils import client_for, race
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +105,7 @@ def test_a_held_first_post_holds_its_thread_end_to_end(author, moderator):
     assert _reply(UserFactory(), Thread.objects.get(pk=thread_id)).status_code == 404
 
     post_hold_approve(actor=moderator, post=Post.objects.get(pk=own["id"]))
+    run_fan_out()  # its job, after the commit: the nurses told, the question indexed
 
     assert stranger.get(f"{THREADS}{thread_id}/").json()["visibility"] == "visible"
     assert _search("kelpie") == [thread_id]

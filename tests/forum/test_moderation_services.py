@@ -19,7 +19,7 @@ from forum.services import (
     post_restore,
     thread_move,
 )
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread, run_fan_out
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ def _audit(action: str, post: Post) -> AuditEntry:
 def test_hiding_a_reply_takes_it_out_of_counts_and_search_and_tells_the_author(
     thread, author, follower, moderator
 ):
-    reply = post_create(author=follower, thread=thread, body="Try the ocelot stretches")
+    reply = make_reply(author=follower, thread=thread, body="Try the ocelot stretches")
     post_like(user=author, post=reply)
     assert _found("ocelot") == [thread.pk]
 
@@ -224,6 +224,7 @@ def test_approving_a_held_reply_publishes_counts_indexes_and_only_now_tells_foll
     assert _told(author, Notification.Kind.REPLY) == []
 
     post_hold_approve(actor=moderator, post=reply, note="Thanks for waiting")
+    run_fan_out()  # its job, after the commit: followers told, the reply indexed
 
     reply.refresh_from_db()
     thread.refresh_from_db()
@@ -252,6 +253,7 @@ def test_approving_a_held_question_publishes_its_thread_and_only_now_tells_nurse
     assert _told(nurse, Notification.Kind.NEW_QUESTION) == []
 
     post_hold_approve(actor=moderator, post=opening)
+    run_fan_out()  # its job, after the commit: the nurses told, the question indexed
 
     thread.refresh_from_db()
     assert thread.visibility == Thread.Visibility.VISIBLE

@@ -12,7 +12,7 @@ import pytest
 from django.db.models import F
 
 from accounts.models import User
-from forum.models import Notification, Subscription
+from forum.models import Notification, Post, Subscription
 from forum.services import post_create
 from forum.tasks import resend_pending_notification_emails
 from tests.factories import UserFactory, make_thread
@@ -57,12 +57,16 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_at_most_one_per_kil
             )
             Subscription.objects.bulk_create(Subscription(user=u, thread=thread) for u in followers)
             with publishing_to(broker.url):
-                # The reply's job leaves for the broker after the commit.
-                post_create(author=UserFactory(), thread=thread, body="To every follower")
-                owed = Notification.objects.filter(email="pending").count()
-                assert owed == FOLLOWERS + 1
+                # The reply's fan-out job leaves for the broker after the commit; the worker
+                # writes the notifications, then its email job sends them.
+                post = post_create(author=UserFactory(), thread=thread, body="To every follower")
+                assert not Notification.objects.exists()
 
                 start_worker()
+                fanned = Post.objects.filter(pk=post.pk, fanned_out_at__isnull=False)
+                wait_for(fanned.exists, 60, "the fan-out")
+                owed = Notification.objects.filter(post=post).count()
+                assert owed == FOLLOWERS + 1
                 wait_for(lambda: sink.count() >= KILL_AT[0], 60, "first emails")
                 workers[-1].kill()
                 # Its job is lost with it (acknowledged late, handed back by Redis only after

@@ -19,7 +19,7 @@ from forum import policy
 from forum.models import Like, Notification, Post, Subscription, Thread
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like, thread_close
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread
 from tests.pages import assert_page_frame, parse_page
 from tests.utils import client_for, page_messages, race, signed_in
 
@@ -693,8 +693,8 @@ def test_a_permalink_counts_only_what_the_viewer_sees(thread):
 
 def test_notifications_list_link_and_mark_read(member, thread):
     bonnie = UserFactory(display_name="Bonnie52")
-    first = post_create(author=bonnie, thread=thread, body="First reply")
-    second = post_create(author=bonnie, thread=thread, body="Second reply")
+    first = make_reply(author=bonnie, thread=thread, body="First reply")
+    second = make_reply(author=bonnie, thread=thread, body="Second reply")
     Notification.objects.filter(post=first).update(read_at=timezone.now())
     make_thread(author=bonnie)  # nothing for her
     client = signed_in(member)
@@ -719,7 +719,7 @@ def test_notifications_list_link_and_mark_read(member, thread):
 
 def test_notifications_come_in_cursor_pages(member, thread):
     bonnie = UserFactory()
-    posts = [post_create(author=bonnie, thread=thread, body=f"R {n}") for n in range(32)]
+    posts = [make_reply(author=bonnie, thread=thread, body=f"R {n}") for n in range(32)]
     client = signed_in(member)
     first = parse_page(client.get("/notifications/"))
     assert len(first.all("li", **{"class": "notification notification-unread"})) == 30

@@ -19,7 +19,7 @@ from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like, thread_close
 from moderation import demo
 from moderation.answers import nurse_answer_create
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread
 from tests.pages import assert_page_frame, parse_page
 from tests.utils import signed_in
 
@@ -296,7 +296,7 @@ def test_a_muted_members_posts_come_collapsed():
 def test_the_header_shows_a_signed_in_members_unread_count(client):
     author = UserFactory()
     thread = make_thread(author=author)
-    post_create(author=UserFactory(), thread=thread, body="A reply she is told about")
+    make_reply(author=UserFactory(), thread=thread, body="A reply she is told about")
     html = signed_in(author).get("/").content.decode()
     assert re.search(r'Notifications <span class="unread">\(1 unread\)</span>', html)
     assert "unread" not in client.get("/").content.decode()

@@ -13,7 +13,7 @@ from forum import policy
 from forum.models import Like, Notification, Post, Subscription
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
-from tests.factories import PASSWORD, UserFactory, make_thread
+from tests.factories import PASSWORD, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def _forum(size: int):
         [Subscription(user=UserFactory(), thread=big) for _ in range(size)]
     )
     Subscription.objects.get_or_create(user=viewer, thread=big)
-    post_create(author=others[0], thread=big, body="one more for the viewer's notifications")
+    make_reply(author=others[0], thread=big, body="one more for the viewer's notifications")
     return viewer, big
 
 

@@ -9,7 +9,7 @@ from accounts.roles import Role
 from forum import search
 from forum.models import Post, Thread
 from forum.services import post_create, thread_close
-from tests.factories import UserFactory, make_thread
+from tests.factories import UserFactory, make_reply, make_thread
 from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_notices_have_no_author():
 
 def test_a_hidden_thread_disappears_from_notifications(member):
     thread = make_thread(author=member)
-    post_create(author=UserFactory(), thread=thread, body="Hello")
+    make_reply(author=UserFactory(), thread=thread, body="Hello")
     assert len(client_for(member).get("/api/v1/notifications/").json()["results"]) == 1
     Thread.objects.filter(pk=thread.pk).update(visibility="hidden")
     assert client_for(member).get("/api/v1/notifications/").json()["results"] == []

@@ -5,8 +5,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from forum.models import Thread
-from forum.services import post_create, post_delete, post_edit
-from tests.factories import UserFactory, make_thread
+from forum.services import post_delete, post_edit
+from tests.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_search_finds_titles_and_post_bodies_titles_first():
     make_thread(author=author, title="Feeling tired after radiotherapy", body="So tired.")
     in_title = make_thread(author=author, title="Treatment for a local recurrence", body="Hello")
     in_body = make_thread(author=author, title="Coping with scan results", body="Waiting")
-    post_create(author=UserFactory(), thread=in_body, body="My recurrence was found on a scan.")
+    make_reply(author=UserFactory(), thread=in_body, body="My recurrence was found on a scan.")
     assert _search("recurrence") == [in_title.title, in_body.title]
     # English stemming: the plural finds the singular.
     assert _search("recurrences") == [in_title.title, in_body.title]
@@ -33,7 +33,7 @@ def test_search_finds_titles_and_post_bodies_titles_first():
 def test_the_index_follows_edits_and_deletions():
     author = UserFactory()
     thread = make_thread(author=author, title="A question about scans", body="Hello")
-    reply = post_create(author=author, thread=thread, body="I asked about herceptin.")
+    reply = make_reply(author=author, thread=thread, body="I asked about herceptin.")
     assert _search("herceptin") == ["A question about scans"]
     post_edit(user=author, post=reply, body="I asked about tamoxifen.")
     assert _search("herceptin") == []

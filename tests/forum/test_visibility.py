@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.roles import Role
 from forum.models import Notification, Post, Subscription, Thread
 from forum.services import post_create, post_hide, thread_create
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread
 from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +128,7 @@ def test_each_role_sees_exactly_what_it_may(case, role, people):
 
 def test_notices_about_a_post_hidden_since_leave_the_followers_list(people):
     thread = make_thread(author=people["member"], title="Public thread")
-    reply = post_create(author=people["author"], thread=thread, body="Visible for a while")
+    reply = make_reply(author=people["author"], thread=thread, body="Visible for a while")
     member = client_for(people["member"])
     assert [n["post"] for n in member.get("/api/v1/notifications/").json()["results"]] == [reply.pk]
     assert member.get("/api/v1/me/").json()["unread_notifications"] == 1

@@ -10,11 +10,10 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from forum.models import Notification, Post, Thread
-from forum.services import post_create
 from moderation.answers import nurse_answer_create
 from moderation.models import NurseAnswer
 from moderation.services import support_service_ensure
-from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread, run_fan_out
 from tests.utils import client_for, race
 
 LONDON = ZoneInfo("Europe/London")
@@ -135,8 +134,9 @@ def test_changing_the_helpline_number_changes_the_next_answer_never_a_published_
 
 def test_the_asker_and_followers_are_notified_the_asker_first(question, nurse):
     follower = UserFactory(display_name="Bonnie52")
-    post_create(author=follower, thread=question, body="Me too")
+    make_reply(author=follower, thread=question, body="Me too")
     _answer(nurse, question)
+    run_fan_out()  # the answer's job, after the commit
     rows = {
         n.recipient.display_name: n.priority
         for n in Notification.objects.filter(kind="nurse_answer").select_related("recipient")

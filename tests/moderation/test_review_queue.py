@@ -15,7 +15,7 @@ from forum.services import post_create, post_hide, thread_follow
 from moderation.flags import flag_create
 from moderation.models import Flag, ReviewItem
 from moderation.review import review_raise
-from tests.factories import UserFactory, make_thread
+from tests.factories import UserFactory, make_thread, run_fan_out
 from tests.utils import client_for, race
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +190,7 @@ def test_approve_publishes_a_held_reply_counts_it_and_tells_followers_and_author
     assert not Notification.objects.filter(recipient=follower, post=post).exists()
 
     response = resolve(moderator, item, "approve", note="Welcome!")
+    run_fan_out()  # the approved reply's job, after the commit
     assert response.status_code == 200
     assert (
         response.json()["status"] == "approved" and response.json()["post"]["status"] == "visible"

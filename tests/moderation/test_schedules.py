@@ -55,6 +55,11 @@ def test_the_migration_created_the_default_periodic_tasks():
             timedelta(days=1),
             True,
         ),
+        "fan-out-unfanned-posts": (
+            "forum.tasks.fan_out_unfanned_posts",
+            timedelta(minutes=1),
+            True,
+        ),
     }
 
 

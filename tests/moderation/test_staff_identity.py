@@ -25,7 +25,7 @@ from forum.services import post_create, post_like, thread_close, thread_follow
 from moderation.answers import nurse_answer_correct, nurse_answer_create
 from moderation.flags import flag_create
 from moderation.models import ReviewItem
-from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
+from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread, run_fan_out
 from tests.utils import client_for
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +63,7 @@ def test_demoting_a_nurse_changes_nothing_she_published(ask_our_nurses, nurse):
     asker = UserFactory(display_name="Sparrowhawk")
     question = make_thread(author=asker, category=ask_our_nurses)
     answer = _answer(nurse, question, close=True)
+    run_fan_out()  # the answer's job, after the commit: the asker told
     before = _public(question)
     closed_by = before[0]["closed_by"]
     assert closed_by == {
@@ -256,6 +257,7 @@ def test_no_get_endpoint_names_or_links_any_staff_member(ask_our_nurses):
     nurse_answer_correct(
         nurse=margaret, post=first_answer, body="Corrected.", signposts=[], reason="Typo"
     )
+    run_fan_out()  # the jobs of the posts so far, after their commits
     user_set_role(user=margaret, role=Role.MEMBER)  # demoted after answering
     peer = make_thread(author=asker, category=peers, title="Feeling low after treatment")
     post_create(author=helen, thread=peer, body="You are not alone in this.")
@@ -263,6 +265,7 @@ def test_no_get_endpoint_names_or_links_any_staff_member(ask_our_nurses):
     thread_close(actor=oliver, thread=peer, reason="Closed by the moderators.")
     make_thread(author=helen, category=peers, title="A nurse starts a thread")
     flag_create(flagger=reader, post=closing, reason="misinformation")  # a review item
+    run_fan_out()
     assert Notification.objects.filter(recipient=asker).exists()
 
     ids = {
