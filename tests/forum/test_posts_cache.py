@@ -53,7 +53,7 @@ def uncached(settings, get):
 
 
 def page_keys() -> list[bytes]:
-    client = pagecache._client()
+    client = pagecache._redis()
     return list(client.scan_iter(match="*posts:api:*"))
 
 
@@ -300,7 +300,7 @@ def test_a_value_of_another_shape_is_a_miss(forum):
     url = f"/api/v1/threads/{thread.pk}/posts/"
     reference = Client().get(url)
     (key,) = page_keys()
-    pagecache._client().set(key, b"garbage")
+    pagecache._redis().set(key, b"garbage")
     assert answer(Client().get(url)) == answer(reference)
 
 
@@ -308,7 +308,7 @@ def test_a_value_of_another_shape_is_a_miss(forum):
 
 
 def html_keys() -> list[bytes]:
-    return list(pagecache._client().scan_iter(match="*posts:html:*"))
+    return list(pagecache._redis().scan_iter(match="*posts:html:*"))
 
 
 def test_the_publics_thread_page_is_cached_whole_and_byte_identical(
