@@ -19,6 +19,7 @@ then the socket reports it here too.
 import select
 from typing import Any
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg.pq import TransactionStatus
 
@@ -34,7 +35,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             poller = select.poll()
             poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
             waiting = poller.poll(0)
-        except (OSError, ValueError):
+        except (OSError, ValueError, psycopg.Error):  # no socket left: not usable
             return False
         # Readable, hung up or in error: the server may have ended it; SELECT 1 says for sure.
         return not waiting or bool(super().is_usable())
