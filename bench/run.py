@@ -299,7 +299,8 @@ class Endpoint:
     like_posts: list[int] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     offset: int = 0  # (liker, post) pairs used so far, across samples and runs
-    hot: bool = False  # measured while HOT_CONNECTIONS replies go to the fan thread
+    # Measured while HOT_CONNECTIONS connections run this other row (its key) in the background.
+    background: str = ""
 
     def target(self, k: int) -> tuple[str, str | None]:
         """Path and session token of this endpoint's ``k``-th request of a sample."""
@@ -1033,31 +1034,37 @@ def build_endpoints(
             token=token,
             post=True,
         ),
-        Endpoint(
-            "hot_read",
-            f"posts page 1 (anonymous), while {HOT_CONNECTIONS} replies hit the fan thread",
-            "GET",
-            posts_path,
-            hot=True,
-        ),
-        Endpoint(
-            "hot_reply",
-            f"reply (spread), while {HOT_CONNECTIONS} replies hit the fan thread",
-            "POST",
-            replies[0],
-            token=token,
-            post=True,
-            paths=replies,
-            hot=True,
-        ),
     ]
+    # The hot thread: reads and replies of other threads while ten replies at once go to the
+    # fan thread, and the same while ten replies at once go to ordinary threads (the control:
+    # with sync workers, any ten busy connections make a request wait its turn).
+    for key, label in (("reply_fan", "hit the fan thread"), ("reply", "go to other threads")):
+        tag = "hot" if key == "reply_fan" else "control"
+        endpoints += [
+            Endpoint(
+                f"{tag}_read",
+                f"posts page 1 (anonymous), while {HOT_CONNECTIONS} replies {label}",
+                "GET",
+                posts_path,
+                background=key,
+            ),
+            Endpoint(
+                f"{tag}_reply",
+                f"reply (spread), while {HOT_CONNECTIONS} replies {label}",
+                "POST",
+                replies[0],
+                token=token,
+                post=True,
+                paths=replies,
+                background=key,
+            ),
+        ]
     return endpoints, deep_page
 
 
 def measure_config(
     args: argparse.Namespace,
     endpoints: list[Endpoint],
-    hot_load: Endpoint,
     process: Any,
     concurrency: int,
 ) -> list[Measured]:
@@ -1065,16 +1072,18 @@ def measure_config(
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     run_load = wrk_run if use_wrk else python_run
     measured = [Measured(endpoint) for endpoint in endpoints]
+    by_key = {endpoint.key: endpoint for endpoint in endpoints}
     meter = CpuMeter(process.pid, args.max_others)
     give_up = time.monotonic() + args.time_limit
 
     def sample(endpoint: Endpoint, seconds: float) -> Result:
         background = None
         hot: list[Result] = []
-        if endpoint.hot:
+        if endpoint.background:
+            load = by_key[endpoint.background]
             background = threading.Thread(
                 target=lambda: hot.append(
-                    run_load(hot_load, args.port, HOT_CONNECTIONS, seconds + 2, 1)
+                    run_load(load, args.port, HOT_CONNECTIONS, seconds + 2, 1)
                 ),
                 daemon=True,
             )
@@ -1089,9 +1098,9 @@ def measure_config(
         if background is not None:
             background.join()
             if not hot or hot[0].requests == 0:
-                raise RuntimeError(f"{endpoint.name}: the hot thread's replies did not run")
+                raise RuntimeError(f"{endpoint.name}: the background replies did not run")
             log(
-                f"    hot thread meanwhile: {hot[0].rps:,.1f} replies/s, p50 {hot[0].p50:.0f} ms, "
+                f"    meanwhile: {hot[0].rps:,.1f} replies/s, p50 {hot[0].p50:.0f} ms, "
                 f"non-2xx {hot[0].non2xx}"
             )
         return result
@@ -1160,7 +1169,6 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str) -> dict[str, Any]
     log_path = RESULTS / f"{stamp}-{posts}-gunicorn.log"
     result["gunicorn_log"] = log_path.name
     endpoints: list[Endpoint] = []
-    hot_load: Endpoint | None = None
     profile: dict[str, tuple[int, float]] = {}
     like_row: Endpoint | None = None
     try:
@@ -1175,7 +1183,6 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str) -> dict[str, Any]
                     )
                     result["deep_page"] = deep_page
                     like_row = next(e for e in endpoints if e.key == "like")
-                    hot_load = next(e for e in endpoints if e.key == "reply_fan")
                     for endpoint in endpoints:
                         path, token_k = endpoint.target(0)
                         if not endpoint.like_posts:
@@ -1192,13 +1199,12 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str) -> dict[str, Any]
                                 log(f"  warning: {endpoint.name} answered {status} before the run")
                         if endpoint.key not in profile:
                             profile[endpoint.key] = query_profile(endpoint)
-                assert hot_load is not None
                 for concurrency in args.connections:
                     log(
                         f"{posts:,} posts, {workers} worker(s), {concurrency} connection(s): "
                         f"{len(endpoints)} rows, {args.rounds} round(s) of {args.duration:g}s"
                     )
-                    measured = measure_config(args, endpoints, hot_load, process, concurrency)
+                    measured = measure_config(args, endpoints, process, concurrency)
                     ceiling = measured[0].reported.result.rps
                     rows = [row_dict(m, ceiling, profile) for m in measured]
                     result["configs"].append(

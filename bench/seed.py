@@ -509,7 +509,8 @@ def seed(
         "like_offset": 0,
         "rare_word": RARE_WORD,
         "seed_seconds": round(seconds, 1),
-        "seed_phases": {k: round(v, 1) for k, v in phases.items()},
+        # A list: jsonb would sort an object's keys, and the phases read in their order.
+        "seed_phases": [[k, round(v, 1)] for k, v in phases.items()],
         "seeded_at": now.isoformat(),
     }
     _execute("CREATE TABLE IF NOT EXISTS bench_meta (data jsonb NOT NULL)")

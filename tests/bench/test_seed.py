@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from bench.run import Endpoint
 from bench.seed import shape_for
@@ -73,24 +73,18 @@ def test_counters_follows_vectors_and_outbox_as_the_services_keep_them(
         assert thread.reply_count == thread.visible - 1
     assert Post.objects.filter(fanned_out_at__isnull=True).count() == 0
     # Every poster follows the thread.
-    unfollowed = Post.objects.exclude(author__subscriptions__thread=models_f("thread")).count()
+    unfollowed = Post.objects.exclude(author__subscriptions__thread=F("thread")).count()
     assert unfollowed == 0
     assert not Thread.objects.filter(search_vector__isnull=True).exists()
     assert Thread.objects.filter(search_vector="tamoxifen").exists()
     # Likers never liked anything: their (member, post) pairs are all fresh.
     assert not Like.objects.filter(user__email__startswith="liker").exists()
-    assert not Like.objects.filter(user_id=models_f("post__author_id")).exists()
+    assert not Like.objects.filter(user_id=F("post__author_id")).exists()
     # Indexes and foreign keys dropped for the load are all back; new rows take fresh ids.
     assert _indexes_and_keys() == seeded["indexes_before"]
     thread = Thread.objects.get(pk=seeded["big_thread"])
     post = Post.objects.create(thread=thread, body="after", body_html="<p>after</p>")
     assert post.pk > max(Post.objects.exclude(pk=post.pk).values_list("pk", flat=True))
-
-
-def models_f(name: str) -> Any:
-    from django.db.models import F
-
-    return F(name)
 
 
 def test_like_pairs_are_fresh_across_samples() -> None:
