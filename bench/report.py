@@ -33,9 +33,11 @@ def render_table(rows: list[dict[str, Any]]) -> str:
             non2xx += f" +{row['errors']} socket errors"
         spread = " / ".join(f"{x:,}" for x in row["clean_rps"]) or "none (flagged)"
         name = row["name"] + ("" if row["clean"] else " (disturbed)")
+        at_least = "≥ " if row.get("unanswered") else ""  # no answer within the sample
         lines.append(
-            f"| {name} | {row['rps']:,.0f} | {row['p50']:.1f} | {row['p95']:.1f} "
-            f"| {row['p99']:.1f} | {row['vs_ceiling']:.2f} | {non2xx} | {spread} "
+            f"| {name} | {row['rps']:,.0f} | {at_least}{row['p50']:.1f} "
+            f"| {at_least}{row['p95']:.1f} | {at_least}{row['p99']:.1f} "
+            f"| {row['vs_ceiling']:.2f} | {non2xx} | {spread} "
             f"| {row['kb_per_response']:.1f} | {row['queries']} ({row['sql_ms']:.1f}) "
             f"| {row['busy']}% ({row['others']}%) |"
         )

@@ -797,6 +797,27 @@ class CpuMeter:
                 log(f"    other processes use {others:.0f}% of the CPU: waiting for them")
                 told = True
 
+    def wait_for_idle_server(self, deadline: float) -> None:
+        """Wait, at most until ``deadline``, for the last sample's requests to finish.
+
+        wrk stops at the end of a sample, but the server finishes the requests it already
+        took (a slow reply holding a thread lock, say): the next sample must not inherit
+        them. The workers' database sessions are busy while a request runs.
+        """
+        told = False
+        while time.monotonic() < deadline:
+            busy = self.conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid() AND state <> 'idle'",
+                [DB_NAME],
+            ).fetchone()
+            if not busy or not busy[0]:
+                return
+            if not told:
+                log(f"    waiting for {busy[0]} request(s) left from the last sample")
+                told = True
+            time.sleep(0.2)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -842,13 +863,16 @@ def row_dict(m: Measured, ceiling: float, profile: dict[str, tuple[int, float]])
     sample = m.reported
     r = sample.result
     queries, sql_ms = profile.get(m.endpoint.key, (0, 0.0))
+    # No answer within the sample: its latencies are at least the sample's length.
+    floor = r.seconds * 1000 if r.requests == 0 else 0.0
     return {
         "key": m.endpoint.key,
         "name": m.endpoint.name,
         "rps": round(r.rps, 1),
-        "p50": round(r.p50, 2),
-        "p95": round(r.p95, 2),
-        "p99": round(r.p99, 2),
+        "p50": round(max(r.p50, floor), 2),
+        "p95": round(max(r.p95, floor), 2),
+        "p99": round(max(r.p99, floor), 2),
+        "unanswered": r.requests == 0,
         "vs_ceiling": round(r.rps / ceiling, 3) if ceiling else 0.0,
         "non2xx": m.non2xx,
         "statuses": m.statuses,
@@ -1097,7 +1121,7 @@ def measure_config(
                 log("    the like row ran out of fresh (member, post) pairs: later likes repeat")
         if background is not None:
             background.join()
-            if not hot or hot[0].requests == 0:
+            if not hot:
                 raise RuntimeError(f"{endpoint.name}: the background replies did not run")
             log(
                 f"    meanwhile: {hot[0].rps:,.1f} replies/s, p50 {hot[0].p50:.0f} ms, "
@@ -1112,7 +1136,9 @@ def measure_config(
                 break
             for m in todo:
                 if round_no == 1 and args.warmup > 0:
+                    meter.wait_for_idle_server(time.monotonic() + 120)
                     sample(m.endpoint, args.warmup)
+                meter.wait_for_idle_server(time.monotonic() + 120)
                 meter.wait_for_quiet(min(give_up, time.monotonic() + 60))
                 result = sample(m.endpoint, args.duration)
                 busy, others = meter.stop()
