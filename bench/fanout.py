@@ -17,6 +17,7 @@ Until ``forum.fanout`` exists on the branch measured, it says so and measures no
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+NOTIFICATION_INSERT = re.compile(r'INSERT\s+INTO\s+"?forum_notification"?', re.IGNORECASE)
 MISSING = (
     "forum.fanout.fan_out is not on this branch (the fan-out off the request path has not "
     "landed): no figures"
@@ -40,9 +42,7 @@ def _run(fan_out: Any, post_id: int) -> dict[str, Any]:
         started = time.perf_counter()
         created = fan_out(post_id=post_id)
         seconds = time.perf_counter() - started
-    inserts = sum(
-        1 for q in captured.captured_queries if 'INSERT INTO "forum_notification"' in q["sql"]
-    )
+    inserts = sum(1 for q in captured.captured_queries if NOTIFICATION_INSERT.search(q["sql"]))
     chunks = max(1, inserts)
     return {
         "created": int(created),

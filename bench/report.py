@@ -158,14 +158,14 @@ def targets(run: dict[str, Any], results_dir: Path) -> str:
     if small is not None and small is not large:
         small_rows = _rows(small)
         for key in READS:
-            values: list[float | None] = []
+            ratios: list[float | None] = []
             for c in configs:
                 a, b = get(rows, c, key), get(small_rows, c, key)
-                values.append(a["p50"] / b["p50"] if a and b and b["p50"] else None)
+                ratios.append(a["p50"] / b["p50"] if a and b and b["p50"] else None)
             name = (get(rows, configs[0], key) or {}).get("name", key)
             line(
                 f"p50 at {large['posts']:,} / at {small['posts']:,} posts ≤ 1.3: {name}",
-                values,
+                ratios,
                 1.3,
                 at_most=True,
             )

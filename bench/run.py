@@ -617,7 +617,7 @@ def query_profile(endpoint: Endpoint) -> tuple[int, float]:
         path, token = endpoint.target(0)
         if endpoint.like_posts:
             endpoint.offset += 1
-        headers = {"HTTP_X_SESSION_TOKEN": token} if token else {}
+        headers: dict[str, Any] = {"HTTP_X_SESSION_TOKEN": token} if token else {}
 
         def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
             started = time.perf_counter()
@@ -808,7 +808,8 @@ class CpuMeter:
         while time.monotonic() < deadline:
             busy = self.conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                "AND pid <> pg_backend_pid() AND state <> 'idle'",
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                "AND state <> 'idle'",
                 [DB_NAME],
             ).fetchone()
             if not busy or not busy[0]:
@@ -1260,7 +1261,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{HOST}:{args.port} is already in use")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005 (a local file name)
-    run = {
+    run: dict[str, Any] = {
         "stamp": stamp,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git_commit(),  # now: the code gunicorn loads, not what lands during the run

@@ -319,8 +319,8 @@ def seed(
     pool = body_pool(min(500, max(50, posts // 20)), seed=seed_value)
     bar = Progress("render bodies", len(pool))
     html = []
-    for body in pool:
-        html.append(render_markdown(body))
+    for text in pool:
+        html.append(render_markdown(text))
         bar.update()
     bar.close()
 
@@ -328,10 +328,10 @@ def seed(
     twin = 10
     lengths = ordinary_lengths(rng, posts - shape.long_thread - 2 * twin)
     order: list[str | None] = [None] * len(lengths)
-    for kind in ("long", "fan", "quiet"):
+    for which in ("long", "fan", "quiet"):
         at = rng.randrange(len(order) + 1)
-        order.insert(at, kind)
-        lengths.insert(at, {"long": shape.long_thread, "fan": twin, "quiet": twin}[kind])
+        order.insert(at, which)
+        lengths.insert(at, {"long": shape.long_thread, "fan": twin, "quiet": twin}[which])
     thread_first, post_first = _next_id("forum_thread"), _next_id("forum_post")
     special = Special()
     replier = members[0]
