@@ -1156,13 +1156,15 @@ def measure_config(
     return measured
 
 
-def run_size(args: argparse.Namespace, posts: int, stamp: str) -> dict[str, Any]:
+def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> dict[str, Any]:
     """Seed (or reuse) one size and measure it in every configuration; its results."""
     import django
 
     global DB_NAME
     DB_NAME = f"{args.db}_{posts}"
-    env = server_env(args.port, secrets.token_urlsafe(48))
+    # One secret key for the server and this process (whose profiles sign requests in): a
+    # session checked under another key is flushed, signing the benchmark's members out.
+    env = server_env(args.port, secret)
     os.environ.update(env)
     django.setup()
     use_database(DB_NAME)
@@ -1277,8 +1279,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "sizes": [],
     }
+    secret = secrets.token_urlsafe(48)  # per run; settings are read once per process
     for posts in args.posts:
-        run["sizes"].append(run_size(args, posts, stamp))
+        run["sizes"].append(run_size(args, posts, stamp, secret))
     sizes = "-".join(str(p) for p in args.posts)
     (RESULTS / f"{stamp}-{sizes}.json").write_text(json.dumps(run, indent=1))
     from bench.report import render_results
