@@ -64,6 +64,17 @@ def render_size(result: dict[str, Any]) -> str:
         )
         + f"seeded in {meta['seed_seconds']}s ({phases})",
     ]
+    failing: dict[str, dict[str, int]] = {}
+    for config in result["configs"]:
+        for row in config["rows"]:
+            for status, count in row["statuses"].items():
+                counts = failing.setdefault(row["name"], {})
+                counts[status] = counts.get(status, 0) + count
+    if failing:
+        lines.append(
+            "- **non-2xx answers** (these rows measured failures too): "
+            + "; ".join(f"{name} {counts}" for name, counts in failing.items())
+        )
     if result.get("problems"):
         lines.append(f"- gunicorn logged {len(result['problems'])} error lines: see its log")
     for config in result["configs"]:

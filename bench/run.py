@@ -1228,6 +1228,16 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
                                 log(f"  warning: {endpoint.name} answered {status} before the run")
                         if endpoint.key not in profile:
                             profile[endpoint.key] = query_profile(endpoint)
+                    # A signed-out token reads as anonymous: the signed-in rows would lie.
+                    for check in (token, *likers):
+                        status, _, _ = http_request(
+                            args.port,
+                            "GET",
+                            "/_allauth/app/v1/auth/session",
+                            headers={"X-Session-Token": check},
+                        )
+                        if status != 200:
+                            raise SystemExit(f"a benchmark session was signed out ({status})")
                 for concurrency in args.connections:
                     log(
                         f"{posts:,} posts, {workers} worker(s), {concurrency} connection(s): "
