@@ -10,12 +10,13 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://haven:haven@127.0.0.1:5432/haven
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-dev run migrate seed test lint typecheck pytest services browser lock clean
+.PHONY: help install install-dev run migrate seed test lint typecheck pytest services browser lock clean bench
 
 help:
 	@echo "make run    - install, migrate, seed the demo and serve on http://$(HOST):$(PORT) (SQLite)"
 	@echo "make test   - start PostgreSQL and Redis, install Chromium if missing, then lint, type-check and run every test"
 	@echo "make lock   - re-resolve the dependency pins into constraints.txt"
+	@echo "make bench  - start PostgreSQL and Redis, then bench/run.py \$$BENCH_ARGS (see bench/README.md)"
 
 # Debian's python3 keeps venv in a separate package: install it when root may.
 $(BIN)/python:
@@ -75,6 +76,11 @@ test: install-dev services browser lint typecheck pytest
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+# Load benchmarks by hand, never part of make test: its own databases, Redis db and port.
+BENCH_ARGS ?= --posts 1000
+bench: install-dev services
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

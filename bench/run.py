@@ -1,15 +1,19 @@
-"""The first benchmark: thread list, posts pages and replies at a given forum size.
+"""The scale benchmark: reads, writes and fan-out beside the ceiling, at 1 k to 1 M posts.
 
     .venv/bin/python bench/run.py --posts 1000
-    .venv/bin/python bench/run.py --posts 100000
+    .venv/bin/python bench/run.py --posts 1000,1000000 --reuse --write-results
 
-Creates (dropping it first) the ``haven_bench`` database on the local PostgreSQL, migrates
-and seeds it, starts gunicorn on 127.0.0.1:8765 with the production settings (plus the
-ceiling endpoint, ``bench.settings``), signs a member in, measures each endpoint for a
-fixed time at a fixed concurrency with ``wrk`` (or a small Python load generator when wrk
-is missing), prints a table and writes it to ``bench/results/<timestamp>-<posts>.md``.
-gunicorn is stopped at the end; the database is left in place unless ``--drop``.
-See bench/README.md.
+For each size: creates (dropping it first, unless ``--reuse`` finds it seeded) the
+database ``<--db>_<posts>`` on the local PostgreSQL, migrates and seeds it with COPY
+(``bench/seed.py``), signs members in, then for each gunicorn worker count (``--workers``,
+default 1,2) starts gunicorn on 127.0.0.1 with the production settings (plus the ceiling
+endpoint, ``bench.settings``) and measures every row at each connection count
+(``--connections``, default 1,8) with ``wrk`` (or a small Python load generator when wrk is
+missing), the ceiling in the same rounds. Prints the tables and writes them with a JSON
+copy to ``bench/results/``; ``--write-results`` also writes ``bench/RESULTS.md`` with the
+machine, the command and the targets. ``--fanout`` times the 10 k-follower fan-out
+(``bench/fanout.py``). gunicorn is stopped at the end; the databases are left in place
+unless ``--drop``. See bench/README.md.
 """
 
 import argparse
@@ -17,8 +21,8 @@ import contextlib
 import http.client
 import json
 import os
-import random
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -29,9 +33,9 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,88 +44,27 @@ RESULTS = ROOT / "bench" / "results"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.progress import log  # noqa: E402 (after the path is set)
+from bench.seed import PASSWORD  # noqa: E402
+
 PG = {"host": "127.0.0.1", "port": 5432, "user": "haven", "password": "haven"}
-DB_NAME = "haven_bench"
+DB_PREFIX = "haven_bench"
+DB_NAME = DB_PREFIX  # the database of the size being measured (set by main)
 REDIS_URL = "redis://127.0.0.1:6379/14"
 HOST = "127.0.0.1"
-MEMBERS = 200
-NURSES = 3
-PASSWORD = "bench-Password-2026"
-# Rates per second keep DRF's throttle history (one list per client in Redis) as short as
-# a real member's per-minute history, while never answering 429.
+# Rates per second keep the throttles' state per client short, while never answering 429.
 THROTTLE_RATE = "1000000/s"
-BATCH = 2000
+HOT_CONNECTIONS = 10
+COMMON_QUERY = "tamoxifen"
 
 
-# --- Small helpers ----------------------------------------------------------------------------
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-class Progress:
-    """A plain text progress bar on stderr."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.done = label, max(total, 1), 0
-        self.started = time.monotonic()
-        self._last = 0.0
-        self._draw(force=True)
-
-    def update(self, count: int = 1) -> None:
-        self.done += count
-        self._draw()
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < 0.2 and self.done < self.total:
-            return
-        self._last = now
-        width = 30
-        filled = int(width * min(self.done, self.total) / self.total)
-        bar = "#" * filled + "." * (width - filled)
-        elapsed = now - self.started
-        sys.stderr.write(
-            f"\r  {self.label:<16} [{bar}] {100 * self.done / self.total:5.1f}% "
-            f"{self.done:>9,}/{self.total:,}  {elapsed:6.1f}s"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> float:
-        self.done = self.total
-        self._draw(force=True)
-        sys.stderr.write("\n")
-        return time.monotonic() - self.started
-
-
-@contextlib.contextmanager
-def ticking(label: str) -> Iterator[None]:
-    """For one long statement: show the elapsed time until it returns."""
-    stop = threading.Event()
-    started = time.monotonic()
-
-    def tick() -> None:
-        while not stop.wait(0.5):
-            sys.stderr.write(f"\r  {label:<16} {time.monotonic() - started:6.1f}s")
-            sys.stderr.flush()
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        ticker.join()
-        sys.stderr.write(f"\r  {label:<16} {time.monotonic() - started:6.1f}s done\n")
-
-
-def database_url(name: str = DB_NAME) -> str:
+def database_url(name: str | None = None) -> str:
+    name = name or DB_NAME
     return f"postgres://{PG['user']}:{PG['password']}@{PG['host']}:{PG['port']}/{name}"
 
 
 def server_env(port: int, secret_key: str) -> dict[str, str]:
-    """The production environment, pointed at loopback, haven_bench and Redis db 14."""
+    """The production environment, pointed at loopback, the size's database and Redis db."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -151,7 +94,7 @@ def pg_admin(sql: str) -> None:
 
 
 def bench_meta() -> dict[str, Any] | None:
-    """What the existing haven_bench was seeded with, if it exists and finished seeding."""
+    """What the existing database was seeded with, if it exists and finished seeding."""
     import psycopg
 
     try:
@@ -162,6 +105,13 @@ def bench_meta() -> dict[str, Any] | None:
     return None if row is None else dict(row[0])
 
 
+def bench_meta_update(**changes: Any) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname=DB_NAME, autocommit=True, **PG) as conn:  # type: ignore[arg-type]
+        conn.execute("UPDATE bench_meta SET data = data || %s::jsonb", [json.dumps(changes)])
+
+
 def database_size() -> str:
     import psycopg
 
@@ -170,7 +120,8 @@ def database_size() -> str:
         return str(row.fetchone()[0])  # type: ignore[index]
 
 
-def recreate_database(env: dict[str, str]) -> None:
+def recreate_database(env: dict[str, str]) -> float:
+    """Drop, create, migrate; collect the static files. Returns the migration's seconds."""
     log(f"database {DB_NAME}: drop, create, migrate")
     pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     pg_admin(f"CREATE DATABASE {DB_NAME}")
@@ -182,7 +133,8 @@ def recreate_database(env: dict[str, str]) -> None:
         check=True,
         timeout=600,
     )
-    log(f"  migrated in {time.monotonic() - started:.1f}s")
+    seconds = time.monotonic() - started
+    log(f"  migrated in {seconds:.1f}s")
     # The HTML pages' stylesheet, as a deployment collects it (manifest storage).
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
@@ -191,341 +143,35 @@ def recreate_database(env: dict[str, str]) -> None:
         check=True,
         timeout=600,
     )
+    return seconds
 
 
 def flush_redis() -> None:
-    """Redis db 14 is the benchmark's own: throttle histories, sessions, queued jobs."""
+    """The benchmark's own Redis db: throttle state, cached pages, sessions, queued jobs."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-# --- Seeding ------------------------------------------------------------------------------
+def fresh_like_posts(meta: dict[str, Any]) -> list[int]:
+    """Visible posts outside the rows' special threads: (liker, post) pairs never liked."""
+    import psycopg
+
+    special = [meta["big_thread"], meta["fan_thread"], meta["quiet_thread"]]
+    with psycopg.connect(dbname=DB_NAME, **PG) as conn:  # type: ignore[arg-type]
+        rows = conn.execute(
+            "SELECT id FROM forum_post WHERE status = 'visible' AND kind <> 'system' "
+            "AND thread_id <> ALL(%s) AND id <= %s ORDER BY id",
+            [special, meta["last_seeded_post"]],
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
-@dataclass
-class PlannedPost:
-    author: int  # index into the user list
-    kind: str
-    created_at: datetime
-    status: str
-    like_count: int
-    body: int  # index into the body pool
+def last_post_id() -> int:
+    import psycopg
 
-
-@dataclass
-class PlannedThread:
-    category: int
-    author: int
-    title: str
-    posts: list[PlannedPost] = field(default_factory=list)
-    closed: bool = False
-    nurse_answered_at: datetime | None = None
-
-
-def thread_lengths(rng: random.Random, posts: int) -> tuple[int, list[int]]:
-    """One thread with ~20% of all posts; the rest mostly short, some long."""
-    big = max(1, round(posts * 0.2))
-    remaining, lengths = posts - big, []
-    while remaining > 0:
-        roll = rng.random()
-        if roll < 0.70:
-            length = rng.randint(1, 8)
-        elif roll < 0.95:
-            length = rng.randint(9, 40)
-        else:
-            length = rng.randint(41, 300)
-        length = min(length, remaining)
-        lengths.append(length)
-        remaining -= length
-    big_at = rng.randrange(len(lengths) + 1)
-    lengths.insert(big_at, big)
-    return big_at, lengths
-
-
-def like_count(rng: random.Random) -> int:
-    roll = rng.random()
-    if roll < 0.60:
-        return 0
-    if roll < 0.90:
-        return rng.randint(1, 3)
-    if roll < 0.99:
-        return rng.randint(4, 10)
-    return rng.randint(11, 40)
-
-
-def plan_forum(
-    rng: random.Random, posts: int, categories: list[Any], now: datetime, bodies: int
-) -> tuple[int, list[PlannedThread]]:
-    from bench.corpus import make_title
-
-    nurse_cats = [i for i, c in enumerate(categories) if c.nurse_answered]
-    peer_cats = [i for i, c in enumerate(categories) if not c.nurse_answered]
-    members = list(range(MEMBERS))
-    nurses = list(range(MEMBERS, MEMBERS + NURSES))
-    big_at, lengths = thread_lengths(rng, posts)
-    threads = []
-    for index, length in enumerate(lengths):
-        is_big = index == big_at
-        if is_big:
-            category = peer_cats[0]
-            start = now - timedelta(days=720)
-            span = (now - start) - timedelta(minutes=5)
-        else:
-            category = rng.choice(nurse_cats if rng.random() < 0.25 else peer_cats)
-            start = now - timedelta(seconds=rng.uniform(3600, 730 * 86400))
-            span = min(now - start - timedelta(minutes=1), length * timedelta(hours=8))
-        author = rng.choice(members)
-        thread = PlannedThread(category=category, author=author, title=make_title(rng))
-        offsets = sorted(rng.uniform(0, span.total_seconds()) for _ in range(length - 1))
-        times = [start] + [start + timedelta(seconds=offset) for offset in offsets]
-        for i in range(1, len(times)):  # the posts cursor orders by created_at: keep it strict
-            if times[i] <= times[i - 1]:
-                times[i] = times[i - 1] + timedelta(microseconds=1)
-        nurse_answer = category in nurse_cats and length >= 2 and rng.random() < 0.7
-        for i, created_at in enumerate(times):
-            kind, status, who = "post", "visible", author
-            if i == 1 and nurse_answer:
-                kind, who = "nurse_answer", rng.choice(nurses)
-                thread.nurse_answered_at = created_at
-            elif i > 0:
-                who = author if rng.random() < 0.2 else rng.choice(members)
-                if rng.random() < 0.005:
-                    status = "deleted"
-            thread.posts.append(
-                PlannedPost(
-                    author=who,
-                    kind=kind,
-                    created_at=created_at,
-                    status=status,
-                    like_count=0 if status == "deleted" else like_count(rng),
-                    body=rng.randrange(bodies),
-                )
-            )
-        thread.closed = not is_big and length >= 3 and rng.random() < 0.04
-        threads.append(thread)
-    return big_at, threads
-
-
-def seed(posts: int, seed_value: int) -> dict[str, Any]:
-    """Fill haven_bench with ``posts`` posts; returns what the load phase needs."""
-    import django
-
-    django.setup()
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
-    from django.db import connection, transaction
-
-    from accounts.models import User
-    from accounts.roles import Role
-    from bench.corpus import body_pool
-    from forum.demo import CATEGORIES
-    from forum.models import Category, Like, Post, Subscription, Thread
-    from forum.rendering import render_markdown
-    from forum.services import TOMBSTONE_HTML
-
-    rng = random.Random(seed_value)
-    now = datetime.now(UTC)
-    started = time.monotonic()
-    log(f"seeding {posts:,} posts")
-
-    categories = Category.objects.bulk_create(
-        [Category(position=10 * i, **spec) for i, spec in enumerate(CATEGORIES)]
-    )
-
-    password_hash = make_password(PASSWORD)
-    users = [
-        User(
-            email=f"member{i:03d}@bench.haven.example",
-            display_name=f"Member{i:03d}",
-            password=password_hash,
-            date_joined=now - timedelta(days=800),
-        )
-        for i in range(MEMBERS)
-    ] + [
-        User(
-            email=f"carer{i}@bench.haven.example",
-            display_name=f"Care Team {i + 1}",
-            password=password_hash,
-            role=Role.NURSE,
-            title=rng.choice(["Breast Care Nurse", "Secondary Breast Care Nurse"]),
-            date_joined=now - timedelta(days=800),
-        )
-        for i in range(NURSES)
-    ]
-    users = User.objects.bulk_create(users)
-    EmailAddress.objects.bulk_create(
-        [EmailAddress(user=u, email=u.email, primary=True, verified=True) for u in users]
-    )
-    nurses_group = Group.objects.get(name="Nurses")
-    User.groups.through.objects.bulk_create(
-        [User.groups.through(user_id=u.pk, group_id=nurses_group.pk) for u in users[MEMBERS:]]
-    )
-    user_ids = [u.pk for u in users]
-
-    pool = body_pool(min(500, max(50, posts // 20)), seed=seed_value)
-    bar = Progress("render bodies", len(pool))
-    html = []
-    for body in pool:
-        html.append(render_markdown(body))
-        bar.update()
-    bar.close()
-
-    big_at, plan = plan_forum(rng, posts, categories, now, len(pool))
-
-    bar = Progress("threads", len(plan))
-    thread_rows = []
-    for planned in plan:
-        visible = [p for p in planned.posts if p.status == "visible"]
-        # As forum.services.thread_recount: visible posts but the opening one and notices.
-        replies = sum(1 for p in visible[1:] if p.kind != "system")
-        last = planned.posts[-1].created_at
-        closer = user_ids[MEMBERS] if planned.closed else None
-        thread_rows.append(
-            Thread(
-                category=categories[planned.category],
-                author_id=user_ids[planned.author],
-                title=planned.title,
-                status="closed" if planned.closed else "open",
-                closed_at=last + timedelta(minutes=30) if planned.closed else None,
-                closed_by_id=closer,
-                # Stored as forum.services.thread_close fixes it: the closing nurse's title.
-                closed_by_role=Role.NURSE if planned.closed else "",
-                closed_by_title=users[MEMBERS].title if planned.closed else "",
-                close_reason="Answered; closing to keep the board tidy." if planned.closed else "",
-                reply_count=replies,
-                like_count=sum(p.like_count for p in visible),
-                created_at=planned.posts[0].created_at,
-                last_activity_at=last,
-                nurse_answered_at=planned.nurse_answered_at,
-            )
-        )
-    thread_ids: list[int] = []
-    for start in range(0, len(thread_rows), BATCH):
-        chunk = Thread.objects.bulk_create(thread_rows[start : start + BATCH])
-        thread_ids.extend(t.pk for t in chunk)
-        bar.update(len(chunk))
-    bar.close()
-
-    bar = Progress("posts+likes", posts)
-    likes_total = 0
-    follows: set[tuple[int, int]] = set()
-    pending: list[tuple[Post, int]] = []
-
-    def flush_posts() -> None:
-        nonlocal likes_total
-        if not pending:
-            return
-        with transaction.atomic():
-            created = Post.objects.bulk_create([p for p, _ in pending])
-            likes = []
-            for post, count in zip(created, (c for _, c in pending), strict=True):
-                likers = rng.sample(user_ids, count + 1)
-                likers = [u for u in likers if u != post.author_id][:count]
-                likes.extend(
-                    Like(
-                        user_id=u,
-                        post_id=post.pk,
-                        created_at=min(now, post.created_at + timedelta(hours=rng.uniform(0, 48))),
-                    )
-                    for u in likers
-                )
-            Like.objects.bulk_create(likes, batch_size=5000)
-            likes_total += len(likes)
-        bar.update(len(pending))
-        pending.clear()
-
-    for planned, thread_id in zip(plan, thread_ids, strict=True):
-        for p in planned.posts:
-            author_id = user_ids[p.author]
-            deleted = p.status == "deleted"
-            nurse_answer = p.kind == "nurse_answer"
-            post = Post(
-                thread_id=thread_id,
-                author_id=author_id,
-                # Stored as forum.services.post_add fixes it: a nurse answers under her title.
-                author_role=Role.NURSE if nurse_answer else Role.MEMBER,
-                author_title=users[p.author].title if nurse_answer else "",
-                kind=p.kind,
-                body="" if deleted else pool[p.body],
-                body_html=TOMBSTONE_HTML if deleted else html[p.body],
-                status=p.status,
-                like_count=p.like_count,
-                created_at=p.created_at,
-                edited_at=p.created_at + timedelta(minutes=5) if deleted else None,
-            )
-            pending.append((post, p.like_count))
-            follows.add((thread_id, author_id))
-            if len(pending) >= BATCH:
-                flush_posts()
-    flush_posts()
-    bar.close()
-
-    bar = Progress("follows", len(follows))
-    rows = [Subscription(thread_id=t, user_id=u) for t, u in sorted(follows)]
-    for start in range(0, len(rows), 5000):
-        Subscription.objects.bulk_create(rows[start : start + 5000])
-        bar.update(len(rows[start : start + 5000]))
-    bar.close()
-
-    # forum.search.thread_reindex per thread would parse every thread's text once per call;
-    # one statement does all of them: title weight A, visible posts weight B, the text cut
-    # where the app cuts it (forum.search.THREAD_INDEX_CHARS, when the app has a limit).
-    from forum import search
-
-    limit = getattr(search, "THREAD_INDEX_CHARS", None)
-    with ticking("search vectors"), connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE forum_thread AS t
-            SET search_vector =
-                setweight(to_tsvector('english'::regconfig, COALESCE(t.title, '')), 'A')
-                || setweight(
-                    to_tsvector('english'::regconfig, LEFT(COALESCE(p.text, ''), %s)), 'B'
-                )
-            FROM (
-                SELECT thread_id, string_agg(body, E'\\n' ORDER BY created_at, id) AS text
-                FROM forum_post WHERE status = 'visible' GROUP BY thread_id
-            ) AS p
-            WHERE p.thread_id = t.id
-            """,
-            [int(limit) if limit else 2**30],
-        )
-    with ticking("vacuum analyze"), connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-
-    seconds = time.monotonic() - started
-    big_id = thread_ids[big_at]
-    # The reply target: an ordinary open thread of median length in a peer category.
-    ordinary = sorted(
-        (len(p.posts), tid)
-        for i, (p, tid) in enumerate(zip(plan, thread_ids, strict=True))
-        if i != big_at and not p.closed and not categories[p.category].nurse_answered
-    )
-    reply_id = ordinary[len(ordinary) // 2][1]
-    meta = {
-        "posts": posts,
-        "threads": len(plan),
-        "users": len(users),
-        "likes": likes_total,
-        "follows": len(follows),
-        "big_thread": big_id,
-        "big_thread_posts": len(plan[big_at].posts),
-        "reply_thread": reply_id,
-        "reply_thread_posts": ordinary[len(ordinary) // 2][0],
-        "member_email": users[0].email,
-        "seed_seconds": round(seconds, 1),
-        "seeded_at": now.isoformat(),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_meta (data jsonb NOT NULL)")
-        cursor.execute("INSERT INTO bench_meta (data) VALUES (%s)", [json.dumps(meta)])
-    log(
-        f"seeded in {seconds:.1f}s: {len(plan):,} threads, {posts:,} posts, "
-        f"{likes_total:,} likes, {len(follows):,} follows; database {database_size()}"
-    )
-    return meta
+    with psycopg.connect(dbname=DB_NAME, **PG) as conn:  # type: ignore[arg-type]
+        return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM forum_post").fetchone()[0])  # type: ignore[index]
 
 
 # --- Server -------------------------------------------------------------------------------
@@ -640,11 +286,37 @@ def deep_posts_path(port: int, thread_id: int, hops: int) -> tuple[str, int]:
 
 @dataclass
 class Endpoint:
+    """One row: a request (or a rotation of requests) measured beside the ceiling."""
+
+    key: str  # stable name the targets refer to
     name: str
     method: str
     path: str
     token: str | None = None
-    post: bool = False
+    post: bool = False  # a new reply body with each request
+    paths: list[str] = field(default_factory=list)  # requests rotate through these paths
+    # Fresh likes: request n likes like_posts[n // len(tokens)] as tokens[n % len(tokens)].
+    like_posts: list[int] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    offset: int = 0  # (liker, post) pairs used so far, across samples and runs
+    # Measured while HOT_CONNECTIONS connections run this other row (its key) in the background.
+    background: str = ""
+
+    def target(self, k: int) -> tuple[str, str | None]:
+        """Path and session token of this endpoint's ``k``-th request of a sample."""
+        if self.like_posts:
+            n = self.offset + k
+            index = min(n // len(self.tokens), len(self.like_posts) - 1)
+            return f"/api/v1/posts/{self.like_posts[index]}/like/", self.tokens[
+                n % len(self.tokens)
+            ]
+        if self.paths:
+            return self.paths[k % len(self.paths)], self.token
+        return self.path, self.token
+
+    @property
+    def pairs_left(self) -> int:
+        return len(self.like_posts) * len(self.tokens) - self.offset if self.like_posts else 0
 
 
 @dataclass
@@ -660,6 +332,7 @@ class Result:
     errors: int
     bytes_per_response: float
     tool: str
+    issued: int = 0  # requests started (some may be cut off at the end)
 
     @property
     def rps(self) -> float:
@@ -670,9 +343,9 @@ WRK_SCRIPT = r"""
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 
-wrk.method = "%(method)s"
+wrk.method = "@METHOD@"
 wrk.headers["Accept"] = "application/json"
-%(headers)s
+@HEADERS@
 function init(args)
   non2xx = 0
   statuses = {}
@@ -680,7 +353,7 @@ function init(args)
   prefix = tostring(math.random(100000, 999999))
 end
 
-%(request)s
+@REQUEST@
 
 function response(status, headers, body)
   if status < 200 or status > 299 then
@@ -692,32 +365,62 @@ end
 
 function done(summary, latency, requests)
   local non = 0
+  local issued = 0
   local codes = {}
   for _, t in ipairs(threads) do
     non = non + t:get("non2xx")
+    issued = issued + t:get("counter")
     for k, v in pairs(t:get("statuses")) do codes[k] = (codes[k] or 0) + v end
   end
   local parts = {}
-  for k, v in pairs(codes) do table.insert(parts, string.format('"%%s": %%d', k, v)) end
+  for k, v in pairs(codes) do table.insert(parts, string.format('"%s": %d', k, v)) end
   local e = summary.errors
   io.write(string.format(
-    'WRK_RESULT {"requests": %%d, "duration_us": %%d, "bytes": %%d, "non2xx": %%d, '
-    .. '"errors": %%d, "p50": %%d, "p95": %%d, "p99": %%d, "statuses": {%%s}}\n',
+    'WRK_RESULT {"requests": %d, "duration_us": %d, "bytes": %d, "non2xx": %d, '
+    .. '"errors": %d, "p50": %d, "p95": %d, "p99": %d, "issued": %d, "statuses": {%s}}\n',
     summary.requests, summary.duration, summary.bytes, non,
     e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), issued,
     table.concat(parts, ", ")))
 end
 """
 
-WRK_POST_REQUEST = r"""
+WRK_REQUEST = r"""
+local paths = {@PATHS@}
+local ids = {@IDS@}
+local tokens = {@TOKENS@}
+local base = @BASE@
+local reply = @REPLY@
 function request()
   counter = counter + 1
-  local body = '{"body": "Benchmark reply ' .. prefix .. '-' .. counter .. '. '
-    .. 'Thank you all for the replies, it helps so much to read that others have been '
-    .. 'through the same. I am seeing the oncologist again on Thursday and will write down '
-    .. 'my questions first, as you suggested. Sending hugs :hugs:"}'
-  return wrk.format(nil, nil, nil, body)
+  local k = counter - 1
+  local path = wrk.path
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  if #ids > 0 then
+    local n = base + k
+    local i = math.floor(n / #tokens) - math.floor(base / #tokens) + 1
+    if i > #ids then i = #ids end
+    path = "/api/v1/posts/" .. ids[i] .. "/like/"
+    headers["X-Session-Token"] = tokens[n % #tokens + 1]
+  elseif #paths > 0 then
+    path = paths[k % #paths + 1]
+  end
+  local body = nil
+  if reply then
+    body = '{"body": "Benchmark reply ' .. prefix .. '-' .. counter .. '. '
+      .. 'Thank you all for the replies, it helps so much to read that others have been '
+      .. 'through the same. I am seeing the oncologist again on Thursday and will write down '
+      .. 'my questions first, as you suggested. Sending hugs :hugs:"}'
+  end
+  return wrk.format(nil, path, headers, body)
+end
+"""
+
+WRK_COUNT = r"""
+function request()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, nil)
 end
 """
 
@@ -728,29 +431,52 @@ REPLY_TEXT = (
 )
 
 
-def wrk_run(
-    endpoint: Endpoint, port: int, concurrency: int, seconds: float, threads: int
-) -> Result:
+def _lua_strings(items: list[str]) -> str:
+    return ", ".join(json.dumps(x) for x in items)
+
+
+def wrk_script(endpoint: Endpoint, seconds: float) -> str:
     headers = []
     if endpoint.token:
         headers.append(f'wrk.headers["X-Session-Token"] = "{endpoint.token}"')
     if endpoint.post:
         headers.append('wrk.headers["Content-Type"] = "application/json"')
-    script = WRK_SCRIPT % {
-        "method": endpoint.method,
-        "headers": "\n".join(headers),
-        "request": WRK_POST_REQUEST if endpoint.post else "",
-    }
+    if endpoint.like_posts or endpoint.paths or endpoint.post:
+        first = endpoint.offset // max(1, len(endpoint.tokens))
+        # Enough posts for this sample at 5,000 req/s; past them the last post repeats.
+        ids = endpoint.like_posts[
+            first : first + int(5_000 * (seconds + 2)) // max(1, len(endpoint.tokens)) + 2
+        ]
+        request = (
+            WRK_REQUEST.replace("@PATHS@", _lua_strings(endpoint.paths))
+            .replace("@IDS@", ", ".join(str(i) for i in ids))
+            .replace("@TOKENS@", _lua_strings(endpoint.tokens))
+            .replace("@BASE@", str(endpoint.offset))
+            .replace("@REPLY@", "true" if endpoint.post else "false")
+        )
+    else:
+        request = WRK_COUNT
+    return (
+        WRK_SCRIPT.replace("@METHOD@", endpoint.method)
+        .replace("@HEADERS@", "\n".join(headers))
+        .replace("@REQUEST@", request)
+    )
+
+
+def wrk_run(
+    endpoint: Endpoint, port: int, concurrency: int, seconds: float, threads: int
+) -> Result:
+    del threads  # one thread: one Lua state, so request numbers (fresh likes) never repeat
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
+        handle.write(wrk_script(endpoint, seconds))
         script_path = handle.name
     try:
         completed = subprocess.run(
             [
                 "wrk",
-                f"-t{threads}",
+                "-t1",
                 f"-c{concurrency}",
-                f"-d{seconds:g}s",
+                f"-d{max(1, round(seconds))}s",  # wrk takes whole seconds only
                 "--timeout",
                 "10s",
                 "-s",
@@ -784,6 +510,7 @@ def wrk_run(
         errors=data["errors"],
         bytes_per_response=data["bytes"] / requests if requests else 0.0,
         tool="wrk",
+        issued=data["issued"],
     )
 
 
@@ -798,11 +525,6 @@ def python_run(
     statuses: Counter[str] = Counter()
     totals = {"requests": 0, "bytes": 0, "errors": 0}
     counter = iter(range(10**9))
-    headers = {"Accept": "application/json"}
-    if endpoint.token:
-        headers["X-Session-Token"] = endpoint.token
-    if endpoint.post:
-        headers["Content-Type"] = "application/json"
 
     def worker() -> None:
         mine: list[float] = []
@@ -810,14 +532,20 @@ def python_run(
         done = size = errors = 0
         conn: http.client.HTTPConnection | None = None
         while time.monotonic() < deadline:
+            k = next(counter)
+            path, token = endpoint.target(k)
+            headers = {"Accept": "application/json"}
+            if token:
+                headers["X-Session-Token"] = token
             body = None
             if endpoint.post:
-                body = json.dumps({"body": REPLY_TEXT.format(n=next(counter))}).encode()
+                headers["Content-Type"] = "application/json"
+                body = json.dumps({"body": REPLY_TEXT.format(n=k)}).encode()
             started = time.perf_counter()
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(HOST, port, timeout=10)
-                conn.request(endpoint.method, endpoint.path, body=body, headers=headers)
+                conn.request(endpoint.method, path, body=body, headers=headers)
                 response = conn.getresponse()
                 raw = response.read()
             except (OSError, http.client.HTTPException):
@@ -869,6 +597,7 @@ def python_run(
         errors=totals["errors"],
         bytes_per_response=totals["bytes"] / requests if requests else 0.0,
         tool="python",
+        issued=next(counter),
     )
 
 
@@ -876,15 +605,19 @@ def query_profile(endpoint: Endpoint) -> tuple[int, float]:
     """Queries one request runs and their time (ms), in-process with Django's test client.
 
     Three requests; the figures of the fastest (caches warm), timed around each execute.
+    A like row uses three fresh pairs of its own.
     """
     from django.db import connection
     from django.test import Client
 
     client = Client(HTTP_HOST=HOST)
-    headers = {"HTTP_X_SESSION_TOKEN": endpoint.token} if endpoint.token else {}
     best: tuple[int, float] = (0, float("inf"))
     for n in range(3):
         timings: list[float] = []
+        path, token = endpoint.target(0)
+        if endpoint.like_posts:
+            endpoint.offset += 1
+        headers: dict[str, Any] = {"HTTP_X_SESSION_TOKEN": token} if token else {}
 
         def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
             started = time.perf_counter()
@@ -896,13 +629,15 @@ def query_profile(endpoint: Endpoint) -> tuple[int, float]:
         with connection.execute_wrapper(timed):
             if endpoint.post:
                 response = client.post(
-                    endpoint.path,
+                    path,
                     data={"body": REPLY_TEXT.format(n=f"profile-{n}")},
                     content_type="application/json",
                     **headers,
                 )
+            elif endpoint.method == "POST":
+                response = client.post(path, **headers)
             else:
-                response = client.get(endpoint.path, **headers)
+                response = client.get(path, **headers)
         if not 200 <= response.status_code <= 299:
             log(f"  {endpoint.name}: in-process request answered {response.status_code}")
         sql_ms = sum(timings) * 1000
@@ -995,7 +730,8 @@ class CpuMeter:
             if not entry.name.isdigit():
                 continue
             fields = _proc_stat(int(entry.name))
-            if fields and int(fields[1]) == self.master_pid:
+            # gunicorn's workers, and our own children (a background load of the hot rows)
+            if fields and int(fields[1]) in (self.master_pid, os.getpid()):
                 pids.add(int(entry.name))
             with contextlib.suppress(OSError):
                 if (entry / "comm").read_text().strip() == "redis-server":
@@ -1061,34 +797,30 @@ class CpuMeter:
                 log(f"    other processes use {others:.0f}% of the CPU: waiting for them")
                 told = True
 
+    def wait_for_idle_server(self, deadline: float) -> None:
+        """Wait, at most until ``deadline``, for the last sample's requests to finish.
+
+        wrk stops at the end of a sample, but the server finishes the requests it already
+        took (a slow reply holding a thread lock, say): the next sample must not inherit
+        them. The workers' database sessions are busy while a request runs.
+        """
+        told = False
+        while time.monotonic() < deadline:
+            busy = self.conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                "AND state <> 'idle'",
+                [DB_NAME],
+            ).fetchone()
+            if not busy or not busy[0]:
+                return
+            if not told:
+                log(f"    waiting for {busy[0]} request(s) left from the last sample")
+                told = True
+            time.sleep(0.2)
+
     def close(self) -> None:
         self.conn.close()
-
-
-def render_table(measured: list[Measured], profile: dict[str, tuple[int, float]]) -> str:
-    ceiling = measured[0].reported.result.rps
-    lines = [
-        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | non-2xx | vs ceiling "
-        "| req/s, clean rounds | KB/resp | queries (SQL ms) | CPU busy (others) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for m in measured:
-        sample = m.reported
-        r = sample.result
-        queries, sql_ms = profile.get(m.endpoint.name, (0, 0.0))
-        non2xx = f"{m.non2xx}" + (f" {m.statuses}" if m.statuses else "")
-        errors = sum(x.result.errors for x in m.samples)
-        if errors:
-            non2xx += f" +{errors} socket errors"
-        spread = " / ".join(f"{x.result.rps:,.0f}" for x in m.clean) or "none (flagged)"
-        name = m.endpoint.name + ("" if sample.clean else " (disturbed)")
-        lines.append(
-            f"| {name} | {r.rps:,.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
-            f"| {non2xx} | {r.rps / ceiling if ceiling else 0:.2f} | {spread} "
-            f"| {r.bytes_per_response / 1024:.1f} | {queries} ({sql_ms:.1f}) "
-            f"| {sample.busy:.0f}% ({sample.others:.0f}%) |"
-        )
-    return "\n".join(lines)
 
 
 def git_commit() -> str:
@@ -1113,21 +845,90 @@ def log_problems(log_path: Path) -> list[str]:
     return problems[:20]
 
 
+def git_dirty() -> bool:
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(out.stdout.strip())
+
+
+def row_dict(m: Measured, ceiling: float, profile: dict[str, tuple[int, float]]) -> dict[str, Any]:
+    sample = m.reported
+    r = sample.result
+    queries, sql_ms = profile.get(m.endpoint.key, (0, 0.0))
+    # No answer within the sample: its latencies are at least the sample's length.
+    floor = r.seconds * 1000 if r.requests == 0 else 0.0
+    return {
+        "key": m.endpoint.key,
+        "name": m.endpoint.name,
+        "rps": round(r.rps, 1),
+        "p50": round(max(r.p50, floor), 2),
+        "p95": round(max(r.p95, floor), 2),
+        "p99": round(max(r.p99, floor), 2),
+        "unanswered": r.requests == 0,
+        "vs_ceiling": round(r.rps / ceiling, 3) if ceiling else 0.0,
+        "non2xx": m.non2xx,
+        "statuses": m.statuses,
+        "errors": sum(x.result.errors for x in m.samples),
+        "clean_rps": [round(x.result.rps) for x in m.clean],
+        "clean": sample.clean,
+        "kb_per_response": round(r.bytes_per_response / 1024, 1),
+        "queries": queries,
+        "sql_ms": round(sql_ms, 2),
+        "busy": round(sample.busy),
+        "others": round(sample.others),
+    }
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    ram = 0.0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = int(line.split()[1]) / 1024 / 1024
+    wrk = "none"
+    if shutil.which("wrk"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=5)
+            wrk = (out.stdout or out.stderr).split("[")[0].strip() or "wrk"
+    return {"cores": os.cpu_count(), "ram_gb": round(ram, 1), "cpu": model, "wrk": wrk}
+
+
 # --- Main ---------------------------------------------------------------------------------
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--posts", type=int, default=1000, help="posts to seed (default 1000)")
+def int_list(text: str) -> list[int]:
+    return [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument(
+        "--posts", type=int_list, default=[1000], help="posts to seed; a comma list runs each size"
+    )
     parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
     parser.add_argument(
         "--rounds",
         type=int,
         default=3,
-        help="clean samples wanted per endpoint, taken in interleaved rounds; median reported",
+        help="clean samples wanted per row, taken in interleaved rounds; median reported",
     )
     parser.add_argument(
-        "--warmup", type=float, default=2, help="unmeasured seconds per endpoint, first round"
+        "--warmup", type=float, default=2, help="unmeasured seconds per row, first round"
     )
     parser.add_argument(
         "--max-others",
@@ -1142,184 +943,374 @@ def parse_args() -> argparse.Namespace:
         "--time-limit",
         type=float,
         default=1200,
-        help="seconds after which no new round starts, clean samples or not (default 1200)",
+        help="seconds of load per configuration after which no new round starts (default 1200)",
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="connections in flight")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--connections", type=int_list, default=[1, 8], help="connection counts (default 1,8)"
+    )
+    parser.add_argument(
+        "--workers", type=int_list, default=[1, 2], help="gunicorn sync worker counts (default 1,2)"
+    )
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--deep-hops", type=int, default=50, help="next links to the deep page")
+    parser.add_argument("--db", default=DB_PREFIX, help="database name prefix: <db>_<posts>")
+    parser.add_argument("--redis-url", default=REDIS_URL, help="the benchmark's own Redis db")
+    parser.add_argument(
+        "--followers", type=int, default=None, help="the fan thread's followers (default: by size)"
+    )
+    parser.add_argument(
+        "--deep-hops", type=int, default=200, help="next links followed to the deep page"
+    )
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the data")
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="keep an existing haven_bench seeded with the same --posts (no re-seed)",
+        help="keep an existing database seeded with the same --posts (no re-seed)",
     )
-    parser.add_argument("--drop", action="store_true", help="drop haven_bench at the end")
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed (or reuse) and stop: no load"
+    )
+    parser.add_argument("--drop", action="store_true", help="drop the databases at the end")
+    parser.add_argument(
+        "--fanout", action="store_true", help="also time the fan-out (bench/fanout.py)"
+    )
+    parser.add_argument(
+        "--write-results", action="store_true", help="write bench/RESULTS.md from this run"
+    )
     parser.add_argument(
         "--python-client", action="store_true", help="use the Python load generator, not wrk"
     )
-    return parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def use_database(name: str) -> None:
+    """Point this process's Django connection (seeding, profiles) at ``name``."""
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = name
+
+
+def sign_in_all(port: int, emails: list[str]) -> list[str]:
+    """Sessions for these members, two sign-ins at a time (each checks a password hash)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda email: sign_in(port, email), emails))
 
 
 def build_endpoints(
-    port: int, meta: dict[str, Any], token: str, hops: int
-) -> tuple[list[Endpoint], int]:
-    big, reply = meta["big_thread"], meta["reply_thread"]
+    port: int, meta: dict[str, Any], token: str, likers: list[str], like_posts: list[int],
+    hops: int,
+) -> tuple[list[Endpoint], int]:  # fmt: skip
+    big, fan, quiet = meta["big_thread"], meta["fan_thread"], meta["quiet_thread"]
     deep_path, deep_page = deep_posts_path(port, big, hops)
     posts_path = f"/api/v1/threads/{big}/posts/"
+    replies = [f"/api/v1/threads/{t}/posts/" for t in meta["reply_threads"]]
+    rare = urllib.parse.quote(meta["rare_word"].lower())
+    followers = meta["fan_followers"]
     endpoints = [
-        Endpoint("GET /bench/ceiling/", "GET", "/bench/ceiling/"),
-        Endpoint("GET /threads/ (anonymous)", "GET", "/api/v1/threads/"),
-        Endpoint("GET /threads/ (signed in)", "GET", "/api/v1/threads/", token=token),
-        Endpoint("GET big thread posts, page 1", "GET", posts_path),
-        Endpoint(f"GET big thread posts, page {deep_page}", "GET", deep_path),
+        Endpoint("ceiling", "GET /bench/ceiling/ (the ceiling)", "GET", "/bench/ceiling/"),
+        Endpoint("posts_anon", "posts page 1 (anonymous)", "GET", posts_path),
+        Endpoint("posts_signed", "posts page 1 (signed in)", "GET", posts_path, token=token),
+        Endpoint("deep_anon", f"posts page {deep_page}, deep (anonymous)", "GET", deep_path),
+        Endpoint("threads_anon", "thread list (anonymous)", "GET", "/api/v1/threads/"),
         Endpoint(
-            f"GET big thread posts, page {deep_page} (signed in)", "GET", deep_path, token=token
+            "threads_signed", "thread list (signed in)", "GET", "/api/v1/threads/", token=token
         ),
-        # The same pages as HTML (step 6): the same selectors and cursor, rendered by templates.
-        Endpoint("GET big thread page (HTML), page 1", "GET", f"/t/{big}/"),
         Endpoint(
-            f"GET big thread page (HTML), page {deep_page}",
+            "search_rare", f"search '{rare}' (rare word)", "GET", f"/api/v1/threads/?q={rare}"
+        ),
+        Endpoint(
+            "search_common",
+            f"search '{COMMON_QUERY}' (in most threads)",
             "GET",
-            f"/t/{big}/?{urllib.parse.urlsplit(deep_path).query}",
+            f"/api/v1/threads/?q={COMMON_QUERY}",
+        ),
+        Endpoint("html_thread", "thread page, HTML (anonymous)", "GET", f"/t/{big}/"),
+        Endpoint(
+            "reply",
+            f"reply (spread over {len(replies)} threads)",
+            "POST",
+            replies[0],
+            token=token,
+            post=True,
+            paths=replies,
         ),
         Endpoint(
-            f"POST reply ({meta['reply_thread_posts']}-post thread)",
+            "like",
+            f"like (fresh post each, {len(likers)} members)",
             "POST",
-            f"/api/v1/threads/{reply}/posts/",
+            "/api/v1/posts/0/like/",
+            like_posts=like_posts,
+            tokens=likers,
+            offset=int(meta.get("like_offset", 0)),
+        ),
+        Endpoint(
+            "reply_fan",
+            f"reply to the thread with {followers:,} followers",
+            "POST",
+            f"/api/v1/threads/{fan}/posts/",
             token=token,
             post=True,
         ),
         Endpoint(
-            f"POST reply (big thread, {meta['big_thread_posts']:,} posts)",
+            "reply_quiet",
+            "reply to its twin with 1 follower",
             "POST",
-            posts_path,
+            f"/api/v1/threads/{quiet}/posts/",
             token=token,
             post=True,
         ),
     ]
+    # The hot thread: reads and replies of other threads while ten replies at once go to the
+    # fan thread, and the same while ten replies at once go to ordinary threads (the control:
+    # with sync workers, any ten busy connections make a request wait its turn).
+    for key, label in (("reply_fan", "hit the fan thread"), ("reply", "go to other threads")):
+        tag = "hot" if key == "reply_fan" else "control"
+        endpoints += [
+            Endpoint(
+                f"{tag}_read",
+                f"posts page 1 (anonymous), while {HOT_CONNECTIONS} replies {label}",
+                "GET",
+                posts_path,
+                background=key,
+            ),
+            Endpoint(
+                f"{tag}_reply",
+                f"reply (spread), while {HOT_CONNECTIONS} replies {label}",
+                "POST",
+                replies[0],
+                token=token,
+                post=True,
+                paths=replies,
+                background=key,
+            ),
+        ]
     return endpoints, deep_page
 
 
-def main() -> int:
-    args = parse_args()
-    if args.port == 8000:
-        raise SystemExit("port 8000 belongs to the dev server; pick another")
-    if not port_free(args.port):
-        raise SystemExit(f"{HOST}:{args.port} is already in use")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005 (a local file name)
-    commit = git_commit()  # now: the code gunicorn will load, not what lands during the run
-    log_path = RESULTS / f"{stamp}-{args.posts}-gunicorn.log"
-    env = server_env(args.port, secrets.token_urlsafe(48))
-    os.environ.update(env)
-
-    meta = bench_meta() if args.reuse else None
-    if meta is not None and meta.get("posts") == args.posts:
-        log(f"reusing {DB_NAME} seeded at {meta['seeded_at']} ({args.posts:,} posts)")
-        import django
-
-        django.setup()
-    else:
-        recreate_database(env)
-        meta = seed(args.posts, args.seed)
-    flush_redis()
-
-    size_before = database_size()
+def measure_config(
+    args: argparse.Namespace,
+    endpoints: list[Endpoint],
+    process: Any,
+    concurrency: int,
+) -> list[Measured]:
+    """Every row at one connection count, in interleaved rounds until each has clean samples."""
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     run_load = wrk_run if use_wrk else python_run
-    wrk_threads = 1 if args.concurrency < 16 else 2
+    measured = [Measured(endpoint) for endpoint in endpoints]
+    by_key = {endpoint.key: endpoint for endpoint in endpoints}
+    meter = CpuMeter(process.pid, args.max_others)
+    give_up = time.monotonic() + args.time_limit
 
-    process = start_gunicorn(env, args.port, args.workers, log_path)
-    measured: list[Measured] = []
-    profile: dict[str, tuple[int, float]] = {}
-    try:
-        token = sign_in(args.port, meta["member_email"])
-        endpoints, deep_page = build_endpoints(args.port, meta, token, args.deep_hops)
-        for endpoint in endpoints:
-            status, _, _ = http_request(
-                args.port,
-                endpoint.method,
-                endpoint.path,
-                body={"body": REPLY_TEXT.format(n="check")} if endpoint.post else None,
-                headers={"X-Session-Token": endpoint.token} if endpoint.token else None,
+    def sample(endpoint: Endpoint, seconds: float) -> Result:
+        background = None
+        hot: list[Result] = []
+        if endpoint.background:
+            load = by_key[endpoint.background]
+            background = threading.Thread(
+                target=lambda: hot.append(
+                    run_load(load, args.port, HOT_CONNECTIONS, seconds + 2, 1)
+                ),
+                daemon=True,
             )
-            if not 200 <= status <= 299:
-                log(f"  warning: {endpoint.name} answered {status} before the run")
-            profile[endpoint.name] = query_profile(endpoint)
+            background.start()
+            time.sleep(0.5)
+        meter.start()
+        result = run_load(endpoint, args.port, concurrency, seconds, 1)
+        if endpoint.like_posts:
+            endpoint.offset += result.issued
+            if endpoint.pairs_left <= 0:
+                log("    the like row ran out of fresh (member, post) pairs: later likes repeat")
+        if background is not None:
+            background.join()
+            if not hot:
+                raise RuntimeError(f"{endpoint.name}: the background replies did not run")
+            log(
+                f"    meanwhile: {hot[0].rps:,.1f} replies/s, p50 {hot[0].p50:.0f} ms, "
+                f"non-2xx {hot[0].non2xx}"
+            )
+        return result
 
-        log(
-            f"load: {'wrk' if use_wrk else 'python client'}, {args.concurrency} connections, "
-            f"{args.rounds} round(s) of {args.duration:g}s per endpoint "
-            f"(+{args.warmup:g}s warm-up in the first)"
-        )
-        measured = [Measured(endpoint) for endpoint in endpoints]
-        meter = CpuMeter(process.pid, args.max_others)
-        give_up = time.monotonic() + args.time_limit
+    try:
         for round_no in range(1, args.rounds * args.attempts + 1):
             todo = [m for m in measured if len(m.clean) < args.rounds]
             if not todo or (round_no > 1 and time.monotonic() > give_up):
                 break
             for m in todo:
                 if round_no == 1 and args.warmup > 0:
-                    run_load(m.endpoint, args.port, args.concurrency, args.warmup, wrk_threads)
+                    meter.wait_for_idle_server(time.monotonic() + 120)
+                    sample(m.endpoint, args.warmup)
+                meter.wait_for_idle_server(time.monotonic() + 120)
                 meter.wait_for_quiet(min(give_up, time.monotonic() + 60))
-                meter.start()
-                result = run_load(
-                    m.endpoint, args.port, args.concurrency, args.duration, wrk_threads
-                )
+                result = sample(m.endpoint, args.duration)
                 busy, others = meter.stop()
                 clean = others <= args.max_others
                 m.samples.append(Sample(result, busy, others, clean))
                 log(
-                    f"  [{round_no}] {m.endpoint.name:<46} {result.rps:7,.0f} req/s  "
+                    f"  [{round_no}] {m.endpoint.name[:52]:<52} {result.rps:7,.0f} req/s  "
                     f"p50 {result.p50:6.1f} ms  p99 {result.p99:6.1f} ms  "
                     f"non-2xx {result.non2xx}  others {others:3.0f}%"
                     + ("" if clean else "  (disturbed: not counted)")
                 )
-        meter.close()
     finally:
-        stop_gunicorn(process)
-        log("gunicorn stopped")
+        meter.close()
+    return measured
 
-    table = render_table(measured, profile)
-    problems = log_problems(log_path)
-    header = [
-        f"# Haven benchmark, {args.posts:,} posts",
-        "",
-        f"- run {stamp}, commit {commit}, {os.cpu_count()} CPUs; gunicorn "
-        f"{args.workers} sync workers; {'wrk' if use_wrk else 'Python client'}, "
-        f"{args.concurrency} connections; {args.duration:g}s per measurement, the median of "
-        f"{args.rounds} clean interleaved rounds reported",
-        f"- data: {meta['threads']:,} threads, {meta['posts']:,} posts "
-        f"(big thread {meta['big_thread_posts']:,}), {meta['users']} accounts, "
-        f"{meta['likes']:,} likes, {meta['follows']:,} follows; "
-        f"seeded in {meta['seed_seconds']}s; database {size_before} before the run",
-        f"- deep page: page {deep_page} of the big thread, reached by following `next`",
-        "- queries (SQL ms): one request in-process (Django test client), fastest of three",
-        "- CPU busy: the whole machine (server, PostgreSQL, Redis and the client share 2 cores);"
-        " (others): the part used by unrelated processes. Each measurement first waits (up to "
-        f"60 s) for them to go idle; one where they passed {args.max_others:g}% is not counted "
-        "and the endpoint gets another round",
-        f"- gunicorn log: {log_path.name}"
-        + (f" ({len(problems)} error lines, see it)" if problems else " (no errors)"),
-        "",
-    ]
-    report = "\n".join(header) + table + "\n"
-    out = RESULTS / f"{stamp}-{args.posts}.md"
+
+def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> dict[str, Any]:
+    """Seed (or reuse) one size and measure it in every configuration; its results."""
+    import django
+
+    global DB_NAME
+    DB_NAME = f"{args.db}_{posts}"
+    # One secret key for the server and this process (whose profiles sign requests in): a
+    # session checked under another key is flushed, signing the benchmark's members out.
+    env = server_env(args.port, secret)
+    os.environ.update(env)
+    django.setup()
+    use_database(DB_NAME)
+
+    meta = bench_meta() if args.reuse else None
+    migrate_seconds = None
+    if meta is not None and meta.get("requested") == posts and "fan_thread" in meta:
+        log(f"reusing {DB_NAME} seeded at {meta['seeded_at']} ({posts:,} posts)")
+    else:
+        from bench.seed import seed
+
+        migrate_seconds = recreate_database(env)
+        use_database(DB_NAME)
+        meta = seed(posts=posts, seed_value=args.seed, followers=args.followers)
+        bench_meta_update(requested=posts, last_seeded_post=last_post_id(), size=database_size())
+        meta = bench_meta()
+        assert meta is not None
+    result: dict[str, Any] = {
+        "posts": posts,
+        "database": DB_NAME,
+        "meta": {k: v for k, v in meta.items() if k not in ("reply_threads", "liker_emails")},
+        "migrate_seconds": migrate_seconds,
+        "reused": migrate_seconds is None,
+        "configs": [],
+    }
+    if args.seed_only:
+        return result
+    flush_redis()
+    result["size_before"] = database_size()
+
+    log_path = RESULTS / f"{stamp}-{posts}-gunicorn.log"
+    result["gunicorn_log"] = log_path.name
+    endpoints: list[Endpoint] = []
+    profile: dict[str, tuple[int, float]] = {}
+    like_row: Endpoint | None = None
+    try:
+        for workers in args.workers:
+            process = start_gunicorn(env, args.port, workers, log_path)
+            try:
+                if not endpoints:
+                    token = sign_in(args.port, meta["member_email"])
+                    likers = sign_in_all(args.port, meta["liker_emails"])
+                    endpoints, deep_page = build_endpoints(
+                        args.port, meta, token, likers, fresh_like_posts(meta), args.deep_hops
+                    )
+                    result["deep_page"] = deep_page
+                    like_row = next(e for e in endpoints if e.key == "like")
+                    for endpoint in endpoints:
+                        path, token_k = endpoint.target(0)
+                        if not endpoint.like_posts:
+                            status, _, _ = http_request(
+                                args.port,
+                                endpoint.method,
+                                path,
+                                body={"body": REPLY_TEXT.format(n="check")}
+                                if endpoint.post
+                                else None,
+                                headers={"X-Session-Token": token_k} if token_k else None,
+                            )
+                            if not 200 <= status <= 299:
+                                log(f"  warning: {endpoint.name} answered {status} before the run")
+                        if endpoint.key not in profile:
+                            profile[endpoint.key] = query_profile(endpoint)
+                    # A signed-out token reads as anonymous: the signed-in rows would lie.
+                    for check in (token, *likers):
+                        status, _, _ = http_request(
+                            args.port,
+                            "GET",
+                            "/_allauth/app/v1/auth/session",
+                            headers={"X-Session-Token": check},
+                        )
+                        if status != 200:
+                            raise SystemExit(f"a benchmark session was signed out ({status})")
+                for concurrency in args.connections:
+                    log(
+                        f"{posts:,} posts, {workers} worker(s), {concurrency} connection(s): "
+                        f"{len(endpoints)} rows, {args.rounds} round(s) of {args.duration:g}s"
+                    )
+                    measured = measure_config(args, endpoints, process, concurrency)
+                    ceiling = measured[0].reported.result.rps
+                    rows = [row_dict(m, ceiling, profile) for m in measured]
+                    result["configs"].append(
+                        {"workers": workers, "connections": concurrency, "rows": rows}
+                    )
+            finally:
+                stop_gunicorn(process)
+                log("gunicorn stopped")
+    finally:
+        if like_row is not None:
+            bench_meta_update(like_offset=like_row.offset)
+    result["problems"] = log_problems(log_path)
+    if args.fanout:
+        from bench.fanout import measure
+
+        result["fanout"] = measure(meta)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    global REDIS_URL
+    REDIS_URL = args.redis_url
+    if args.port == 8000:
+        raise SystemExit("port 8000 belongs to the dev server; pick another")
+    if not port_free(args.port):
+        raise SystemExit(f"{HOST}:{args.port} is already in use")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005 (a local file name)
+    run: dict[str, Any] = {
+        "stamp": stamp,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),  # now: the code gunicorn loads, not what lands during the run
+        "dirty": git_dirty(),
+        "command": shlex.join([".venv/bin/python", "bench/run.py", *(argv or sys.argv[1:])]),
+        "machine": machine(),
+        "options": {
+            "duration": args.duration,
+            "rounds": args.rounds,
+            "workers": args.workers,
+            "connections": args.connections,
+            "tool": "wrk" if shutil.which("wrk") and not args.python_client else "python",
+        },
+        "sizes": [],
+    }
+    secret = secrets.token_urlsafe(48)  # per run; settings are read once per process
+    for posts in args.posts:
+        run["sizes"].append(run_size(args, posts, stamp, secret))
+    sizes = "-".join(str(p) for p in args.posts)
+    (RESULTS / f"{stamp}-{sizes}.json").write_text(json.dumps(run, indent=1))
+    from bench.report import render_results
+
+    report = render_results(run, RESULTS)
+    out = RESULTS / f"{stamp}-{sizes}.md"
     out.write_text(report)
-    print()
     print(report)
     log(f"written to {out}")
-    if problems:
-        log("gunicorn logged errors:\n  " + "\n  ".join(problems))
-
+    if args.write_results and not args.seed_only:
+        (ROOT / "bench" / "RESULTS.md").write_text(report)
+        log("written to bench/RESULTS.md")
     if args.drop:
         from django.db import connections
 
         connections.close_all()
-        pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        log(f"dropped {DB_NAME}")
+        for posts in args.posts:
+            pg_admin(f"DROP DATABASE IF EXISTS {args.db}_{posts} WITH (FORCE)")
+        log("dropped the databases")
     return 0
 
 
