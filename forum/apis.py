@@ -393,7 +393,6 @@ _POSTS_ALLOW = ", ".join(
 )
 # The ``Accept`` values DRF answers with its JSON renderer, compact, as the cache stores it.
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
-_PAGE_PARAMS = frozenset({"cursor", "page_size"})
 
 
 def _anonymous_page_request(request: HttpRequest) -> bool:
@@ -406,7 +405,7 @@ def _anonymous_page_request(request: HttpRequest) -> bool:
         and "HTTP_X_SESSION_TOKEN" not in meta
         and "HTTP_AUTHORIZATION" not in meta
         and meta.get("HTTP_ACCEPT", "") in _JSON_ACCEPTS
-        and _PAGE_PARAMS.issuperset(request.GET)
+        and posts_cache.page_query(request) is not None
         # DRF's test client signs a request in with no credentials (``force_authenticate``).
         and getattr(request, "_force_auth_user", None) is None
         and posts_cache.enabled()

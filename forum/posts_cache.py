@@ -20,21 +20,26 @@ post id, author id, whether the author wrote as a member (only members are muted
 post's ``support_kind``.
 """
 
+import binascii
 import functools
 import hashlib
 import json
+from base64 import b64decode, b64encode
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, cast
+from urllib.parse import parse_qs, urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from accounts.identity import published_author_of_values
 from accounts.roles import Role
 from core import pagecache
+from core.api.pagination import PostCursorPagination
 from forum import policy
 from forum.models import Post, Thread
 from forum.selectors import PostsPageState, posts_page_state, public_thread_head
@@ -128,20 +133,94 @@ def code_stamp() -> str:
     return digest.hexdigest()[:12]
 
 
-def api_key(request: HttpRequest, thread_id: int) -> str:
-    """The API page's key: its absolute URL, which its ``next``/``previous`` links repeat."""
-    return f"posts:api:{thread_id}:{code_stamp()}:{_digest(request.build_absolute_uri())}"
+class PageQuery(NamedTuple):
+    """A posts page's query, normalised: what the page shows depends on nothing else."""
+
+    offset: int
+    reverse: bool
+    position: str | None
+    page_size: str | None  # as given (its links repeat it), only ever the size used
 
 
-def html_key(request: HttpRequest, thread_id: int) -> str:
-    """The thread page's key: its path and query (its links are relative)."""
-    return f"posts:html:{thread_id}:{code_stamp()}:{_digest(request.get_full_path())}"
+def _cursor(raw: str) -> tuple[int, bool, str | None] | None:
+    """The cursor ``raw`` decoded, if ``raw`` is exactly how DRF encodes it (its position a
+    ``created_at`` as DRF writes one): else None."""
+    if not raw:
+        return None
+    try:
+        tokens = parse_qs(b64decode(raw.encode("ascii"), validate=True).decode("ascii"))
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+    if any(len(values) != 1 for values in tokens.values()) or not set(tokens) <= {"o", "r", "p"}:
+        return None
+    offset, reverse, position = tokens.get("o", ["0"])[0], tokens.get("r", ["0"])[0], None
+    if "p" in tokens:
+        when = parse_datetime(tokens["p"][0])
+        position = None if when is None else str(when)
+        if position != tokens["p"][0]:
+            return None
+    if not (offset.isascii() and offset.isdigit()) or reverse not in ("0", "1"):
+        return None
+    cursor = (min(int(offset), PostCursorPagination.offset_cutoff), reverse == "1", position)
+    canonical: dict[str, str] = {}
+    if cursor[0]:
+        canonical["o"] = str(cursor[0])
+    if cursor[1]:
+        canonical["r"] = "1"
+    if position is not None:
+        canonical["p"] = position
+    encoded = b64encode(urlencode(canonical).encode("ascii")).decode("ascii")
+    return cursor if encoded == raw else None
+
+
+def page_query(request: HttpRequest) -> PageQuery | None:
+    """The request's posts page query if a page of it may be cached: no parameter but
+    ``cursor`` and ``page_size``, each once, each spelled as the pagination spells it (a
+    cursor as DRF encodes it, a page size as the number it uses). Any other query (a
+    parameter the page ignores, ``page_size=01``, a size over the maximum, a cursor
+    re-encoded by hand) is answered uncached: it would only fill the cache with one-off
+    copies of pages (its links repeat what it was given)."""
+    params = request.GET
+    if not {"cursor", "page_size"}.issuperset(params) or any(
+        len(params.getlist(name)) != 1 for name in params
+    ):
+        return None
+    cursor: tuple[int, bool, str | None] | None = (0, False, None)
+    if "cursor" in params:
+        cursor = _cursor(params["cursor"])
+    size = params.get("page_size")
+    if cursor is None or (
+        size is not None
+        and (
+            not (size.isascii() and size.isdigit())
+            or str(int(size)) != size
+            or not 0 < int(size) <= PostCursorPagination.max_page_size
+        )
+    ):
+        return None
+    return PageQuery(*cursor, page_size=size)
+
+
+def api_key(request: HttpRequest, thread_id: int, query: PageQuery) -> str:
+    """The API page's key: its absolute URL's host and path, which its ``next``/``previous``
+    links repeat, and its normalised query."""
+    where = request.build_absolute_uri(request.path)
+    return f"posts:api:{thread_id}:{code_stamp()}:{_digest(repr((where, tuple(query))))}"
+
+
+def html_key(request: HttpRequest, thread_id: int, query: PageQuery) -> str:
+    """The thread page's key: its normalised query (its links are relative)."""
+    return f"posts:html:{thread_id}:{code_stamp()}:{_digest(repr(tuple(query)))}"
 
 
 def lookup(request: HttpRequest, *, thread_id: int, viewer: Any) -> Lookup:
     """The cached API page of this request's URL, and the thread's state for ``viewer`` with
-    her bits for that page's posts (one Redis read, one query)."""
-    key = api_key(request, thread_id)
+    her bits for that page's posts (one Redis read, one query). A query that may not be
+    cached (``page_query``) is no public page: nothing read, nothing stored."""
+    query = page_query(request)
+    if query is None:
+        return Lookup(key="", cached=None, state=None)
+    key = api_key(request, thread_id, query)
     cached = CachedPage.decode(pagecache.get(key))
     rows = cached.rows if cached is not None else []
     state = posts_page_state(
@@ -229,6 +308,7 @@ def anonymous_page_request(request: HttpRequest) -> bool:
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and _MESSAGES_COOKIE not in request.COOKIES
         and enabled()
+        and page_query(request) is not None
     )
 
 
@@ -265,7 +345,11 @@ class PageLookup:
 
 def lookup_page(request: HttpRequest, *, thread_id: int) -> PageLookup:
     """The public's cached thread page for this request's URL and what the page shows now
-    beyond its posts (one Redis read, one query)."""
-    key = html_key(request, thread_id)
+    beyond its posts (one Redis read, one query); nothing for a query that may not be
+    cached (``page_query``)."""
+    query = page_query(request)
+    if query is None:
+        return PageLookup(key="", cached=None, head=None)
+    key = html_key(request, thread_id, query)
     cached = CachedPage.decode(pagecache.get(key))
     return PageLookup(key=key, cached=cached, head=public_thread_head(thread_id=thread_id))

@@ -111,7 +111,12 @@ URLS = [
     "?page_size=7",
     "?page_size=500",  # over the maximum: the maximum
     "?page_size=nonsense",  # DRF ignores a page size that is not one
+    "?page_size=07",  # 7, spelled otherwise
+    "?page_size=7&utm=x",  # a parameter the page ignores (its links repeat it)
 ]
+# Queries spelled as the pagination spells them: the others are answered uncached, never
+# stored (each spelling would be one more copy of a page in Redis).
+CANONICAL = {"", "?page_size=7"}
 
 
 @pytest.mark.parametrize("query", URLS)
@@ -123,7 +128,7 @@ def test_anonymous_pages_are_byte_identical_to_uncached_ones(settings, forum, qu
     assert reference.status_code == 200
     assert page_keys() == []
     miss = client.get(url)
-    assert len(page_keys()) == 1
+    assert len(page_keys()) == (1 if query in CANONICAL else 0)
     hit = client.get(url)
     assert answer(miss) == answer(reference)
     assert answer(hit) == answer(reference)
@@ -366,3 +371,62 @@ def test_a_thread_page_the_public_may_not_see_is_never_cached(settings, forum, c
     assert reference.status_code in (400, 404)
     assert answer(Client().get(url)) == answer(reference)
     assert html_keys() == []
+
+
+# --- Keys: only normalised, known queries are stored ---------------------------------------------
+
+
+def _next_cursor(client, url: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(client.get(url).json()["next"]).query)["cursor"][0]
+
+
+def test_a_query_of_any_other_spelling_is_never_stored(settings, forum):
+    """Parameters the page ignores, a page size spelled ``07``, a cursor re-encoded by hand
+    (the same position, another spelling), a repeated parameter: each answered exactly as
+    without the cache, and none stored, on the API (anonymous and signed in) and the HTML
+    page. Only the canonical spellings are, and two orders of them share one key."""
+    from base64 import b64decode, b64encode
+
+    thread, people = forum
+    api, html = f"/api/v1/threads/{thread.pk}/posts/", f"/t/{thread.pk}/"
+    cursor = _next_cursor(Client(), api + "?page_size=7")
+    decoded = b64decode(cursor).decode()
+    respelled = b64encode(f"{decoded}&o=0".encode()).decode()  # offset 0, said
+    assert respelled != cursor
+    odd = [
+        "?x=1",
+        "?x=2",
+        "?page_size=07",
+        "?page_size=7&page_size=7",
+        "?cursor=",
+        f"?page_size=7&cursor={respelled}",
+        f"?page_size=7&cursor={cursor}&x=1",
+    ]
+    pagecache._redis().flushdb()
+    signed_in = Client()
+    signed_in.force_login(people["liker"])
+    for query in odd:
+        for client, url in ((Client(), api), (signed_in, api), (Client(), html)):
+            reference = uncached(settings, lambda c=client, u=url + query: c.get(u))
+            assert answer(client.get(url + query)) == answer(reference), (url, query)
+            assert answer(client.get(url + query)) == answer(reference), (url, query)
+    assert page_keys() == [] and html_keys() == []
+    for query in (f"?page_size=7&cursor={cursor}", f"?cursor={cursor}&page_size=7"):
+        for client, url in ((Client(), api), (Client(), html)):
+            reference = uncached(settings, lambda c=client, u=url + query: c.get(u))
+            assert answer(client.get(url + query)) == answer(reference)
+    assert len(page_keys()) == 1 and len(html_keys()) == 1
+
+
+def test_a_cursor_of_a_position_not_as_drf_writes_one_is_never_stored(settings, forum):
+    from base64 import b64encode
+
+    thread, _people = forum
+    url = f"/api/v1/threads/{thread.pk}/posts/"
+    for position in ("2020-01-01", "2020-01-01T00:00:00+00:00", "soon"):
+        query = "?cursor=" + b64encode(f"p={position}".encode()).decode()
+        reference = uncached(settings, lambda q=query: Client().get(url + q))
+        assert answer(Client().get(url + query)) == answer(reference)
+    assert page_keys() == []
