@@ -13,7 +13,7 @@ class ForumConfig(AppConfig):
         from accounts.selectors import register_me_annotation
         from accounts.services import register_name_shown_by, register_shown_name_changed
         from forum import policy, privacy
-        from forum.checks import check_email_lease
+        from forum.checks import check_email_lease, check_fanout_batch
         from forum.selectors import unread_notifications_of, wrote_as_member
         from forum.services import member_threads_changed, screen_new_and_premoderated
 
@@ -22,6 +22,7 @@ class ForumConfig(AppConfig):
         # Her posts and threads show her name: their cached pages move on when it changes.
         register_shown_name_changed(member_threads_changed)
         checks.register(check_email_lease)
+        checks.register(check_fanout_batch)
         for section, (export, serializer) in privacy.EXPORTS.items():
             register_export(section, export, serializer=serializer)
         register_erase(privacy.forum_erase)

@@ -25,3 +25,17 @@ def check_email_lease(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             id="forum.E001",
         )
     ]
+
+
+def check_fanout_batch(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Fan-out writes notifications ``HAVEN_FANOUT_BATCH`` recipients at a time: a batch of
+    none would write nothing, ever (``forum.fanout``)."""
+    batch = settings.HAVEN_FANOUT_BATCH
+    if isinstance(batch, int) and batch >= 1:
+        return []
+    return [
+        Error(
+            f"HAVEN_FANOUT_BATCH ({batch!r}) must be a whole number of at least 1.",
+            id="forum.E002",
+        )
+    ]

@@ -54,11 +54,21 @@ def test_each_member_has_her_own_count_per_scope(rates):
     assert throttle_wait(_request(sparrow), scope="erase") is None  # another scope
 
 
-def test_a_refused_request_is_not_counted(rates):
+def test_a_refused_request_is_counted_too(rates):
+    """A fixed window counts every request, refused ones included (one INCR, no read first):
+    refusals never make room, and the window's end still lets the member in again."""
     sparrow = UserFactory()
-    assert throttle_wait(_request(sparrow), scope="erase") is None
-    for _ in range(3):
-        assert throttle_wait(_request(sparrow), scope="erase") is not None
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        assert throttle_wait(_request(sparrow), scope="erase") is None
+        for _ in range(3):
+            assert throttle_wait(_request(sparrow), scope="erase") is not None
+    client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
+    [key] = client.keys(f"*throttle_erase_{sparrow.pk}:*")
+    assert client.get(key) == b"4"
+    client.close()
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert throttle_wait(_request(sparrow), scope="erase") is None
 
 
 def test_signed_out_requests_count_by_address(rates):
@@ -255,3 +265,37 @@ def test_a_cache_other_than_redis_counts_too(settings):
     with time_machine.travel(MINUTE + timedelta(seconds=30), tick=False):
         answers = [throttle_wait(_request(sparrow), scope="export") for _ in range(3)]
     assert answers == [None, None, 30]
+
+
+def _counter_key(sparrow, when: datetime) -> str:
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    return f"{prefix}:1:throttle_export_{sparrow.pk}:60:{int(when.timestamp() // 60)}"
+
+
+def test_an_error_redis_answers_itself_is_raised_not_a_throttle_turned_off(settings):
+    """WRONGTYPE (a counter's key holding something else) is a misconfiguration, not an
+    outage: it raises (a 500, logged) rather than letting every request through unseen."""
+    _rate(settings, "export", "1/min")
+    sparrow = UserFactory()
+    when = MINUTE + timedelta(seconds=5)
+    client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
+    client.rpush(_counter_key(sparrow, when), "not a counter")
+    client.close()
+    with time_machine.travel(when, tick=False), pytest.raises(redis.exceptions.ResponseError):
+        throttle_wait(_request(sparrow), scope="export")
+
+
+def test_a_redis_refusing_expire_nx_raises(settings, monkeypatch):
+    """A Redis older than 7 answers ``EXPIRE ... NX`` with an error: raised, not failed open.
+    (Simulated: the pipeline sends an EXPIRE option no Redis knows.)"""
+    _rate(settings, "export", "1/min")
+    sparrow = UserFactory()
+
+    def old_expire(self, name, time, **kwargs):
+        return self.execute_command("EXPIRE", name, time, "NOSUCHOPTION")
+
+    monkeypatch.setattr(redis.client.Pipeline, "expire", old_expire)
+    with pytest.raises(redis.exceptions.ResponseError):
+        throttle_wait(_request(sparrow), scope="export")
+    with pytest.raises(redis.exceptions.ResponseError):  # every time: no quiet fallback
+        throttle_wait(_request(sparrow), scope="export")
