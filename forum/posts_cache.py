@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, urlencode
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
@@ -114,22 +116,56 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+# Modules outside ``forum`` whose code shapes the pages (names, links, headers, layout).
+_STAMPED_MODULES = (
+    "accounts/identity.py",
+    "core/pages.py",
+    "core/api/pagination.py",
+    "core/api/responses.py",
+)
+
+
+def stamp_sources() -> list[Path]:
+    """Every file the stamp digests: ``forum``'s modules, the modules above, and every
+    project app's templates (``thread.html`` includes moderation's and accounts' too) and
+    template tags."""
+    root = Path(settings.BASE_DIR).resolve()
+    forum = Path(__file__).resolve().parent
+    sources = {*forum.glob("*.py"), *(root / name for name in _STAMPED_MODULES)}
+    for app in apps.get_app_configs():
+        path = Path(app.path).resolve()
+        if path.parent == root:  # the project's apps, not Django's or allauth's
+            sources.update(p for p in path.glob("templates/**/*") if p.is_file())
+            sources.update(path.glob("templatetags/*.py"))
+    return sorted(sources)
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def static_manifest() -> bytes | None:
+    """The static files' manifest (``ManifestStaticFilesStorage``, production): cached pages
+    name hashed stylesheets, so a new build of them is a new stamp. None without one."""
+    read_manifest = getattr(staticfiles_storage, "read_manifest", None)
+    if read_manifest is None:
+        return None
+    manifest = read_manifest()
+    return None if manifest is None else str(manifest).encode()
+
+
 @functools.cache
 def code_stamp() -> str:
-    """A digest of the code and templates that render the pages: a release that changes
-    how a page looks reads none of the pages the release before it stored."""
-    forum = Path(__file__).resolve().parent
-    sources = sorted(
-        [
-            *forum.glob("*.py"),
-            *forum.glob("templates/**/*.html"),
-            *(forum.parent / "core" / "templates").glob("**/*.html"),
-            forum.parent / "accounts" / "identity.py",
-        ]
-    )
+    """A digest of the code, templates and static manifest that render the pages (and the
+    thread lists, ``forum.thread_lists``): a release that changes how a page looks reads
+    none of the pages the release before it stored."""
+    root = Path(settings.BASE_DIR).resolve()
     digest = hashlib.sha1(usedforsecurity=False)
-    for source in sources:
-        digest.update(source.read_bytes())
+    for source in stamp_sources():
+        digest.update(str(source.relative_to(root)).encode() + b"\0")
+        digest.update(_read(source))
+        digest.update(b"\0")
+    digest.update(static_manifest() or b"")
     return digest.hexdigest()[:12]
 
 

@@ -2,8 +2,9 @@
 
 A page of a list is first read narrowly: the count it shows and, for its rows in order,
 ``(id, version, following)`` (``page_keys``; one index-ordered query, no joins). The
-rendered body is cached under everything it depends on: the endpoint, its whole query (the
-API's links repeat it), the count and the rows' ids and versions (``page_key``). Any change
+rendered body is cached under everything it depends on: the code that renders it
+(``posts_cache.code_stamp``), the endpoint, its whole query (the API's links repeat it), the
+count and the rows' ids and versions (``page_key``). Any change
 to a thread shown moves its version (``forum.services.thread_changed``); any change of which
 threads are on the page, or of their order, changes the ids; a thread added or gone
 elsewhere changes the count. So a stored body is never stale, and nothing is ever deleted:
@@ -22,10 +23,7 @@ from django.db.models import QuerySet
 from core import pagecache
 from forum import selectors
 from forum.models import Thread
-
-# Part of every key: change it when what a list renders changes, so that bodies rendered by
-# the code before a deploy are never served by the code after it.
-FORMAT = 1
+from forum.posts_cache import code_stamp
 
 KeyRow = tuple[int, int, bool]  # id, version, following
 
@@ -39,7 +37,9 @@ def page_keys(threads: QuerySet[Thread]) -> QuerySet[Any]:
 def page_key(endpoint: str, query: object, count: int, keys: Sequence[KeyRow]) -> str:
     """The cache key of a page's body: what it renders from, nothing per viewer."""
     shown = [(pk, version) for pk, version, _following in keys]
-    return pagecache.key_of("thread-list", FORMAT, endpoint, query, count, shown)
+    # The code stamp: bodies rendered by the code before a deploy (its serializers, templates,
+    # pagination, static manifest) are never served by the code after it.
+    return pagecache.key_of("thread-list", code_stamp(), endpoint, query, count, shown)
 
 
 def page_rows(keys: Sequence[KeyRow]) -> tuple[list[Thread], bool]:

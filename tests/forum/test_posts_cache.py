@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import Mute, User
 from accounts.roles import Role
 from core import pagecache
-from forum import policy
+from forum import policy, posts_cache
 from forum.models import Post, Thread
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
@@ -430,3 +430,69 @@ def test_a_cursor_of_a_position_not_as_drf_writes_one_is_never_stored(settings, 
         reference = uncached(settings, lambda q=query: Client().get(url + q))
         assert answer(Client().get(url + query)) == answer(reference)
     assert page_keys() == []
+
+
+# --- The code stamp ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_stamp():
+    posts_cache.code_stamp.cache_clear()
+    yield posts_cache.code_stamp
+    posts_cache.code_stamp.cache_clear()
+
+
+STAMPED = [
+    "moderation/templates/haven/_staff_thread_actions.html",
+    "moderation/templates/haven/_moderation_post_actions.html",
+    "accounts/templates/allauth/layouts/base.html",
+    "core/templates/haven/base.html",
+    "forum/templates/haven/thread.html",
+    "core/pages.py",
+    "core/api/pagination.py",
+    "core/api/responses.py",
+    "accounts/identity.py",
+    "forum/apis.py",
+]
+
+
+@pytest.mark.parametrize("name", STAMPED)
+def test_changing_any_input_of_the_pages_changes_the_stamp_and_the_lists_keys(
+    settings, monkeypatch, fresh_stamp, name
+):
+    """A deploy that changes one of the files that render pages (an included moderation
+    template, the layout, the pagination) reads none of the pages or lists stored before."""
+    from pathlib import Path
+
+    from forum import thread_lists
+
+    target = (Path(settings.BASE_DIR) / name).resolve()
+    assert target in posts_cache.stamp_sources()
+    before = fresh_stamp()
+    list_key = thread_lists.page_key("api", "?", 1, [(1, 0, False)])
+    read = posts_cache._read
+    monkeypatch.setattr(
+        posts_cache, "_read", lambda path: read(path) + (b" " if path == target else b"")
+    )
+    posts_cache.code_stamp.cache_clear()
+    assert fresh_stamp() != before
+    assert thread_lists.page_key("api", "?", 1, [(1, 0, False)]) != list_key
+
+
+def test_a_new_static_manifest_changes_the_stamp(settings, tmp_path, fresh_stamp):
+    """Production's ManifestStaticFilesStorage: cached pages name hashed stylesheets."""
+    import json
+
+    settings.STATIC_ROOT = str(tmp_path)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    stamps = []
+    for digest in ("aaa111", "bbb222"):
+        manifest = {"version": "1.1", "paths": {"haven.css": f"haven.{digest}.css"}}
+        (tmp_path / "staticfiles.json").write_text(json.dumps(manifest))
+        assert posts_cache.static_manifest() is not None
+        posts_cache.code_stamp.cache_clear()
+        stamps.append(fresh_stamp())
+    assert stamps[0] != stamps[1]
