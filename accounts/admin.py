@@ -164,6 +164,17 @@ class UserAdmin(DjangoUserAdmin):
         if obj.role != new_role:
             user_set_role(user=obj, role=new_role, actor=request.user)  # type: ignore[arg-type]
 
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        """Her name leaves every thread showing it: they move on first (content first)."""
+        shown_name_changed(obj.pk)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """As ``delete_model``, for each of them, in id order, before any row is deleted."""
+        for user_id in queryset.order_by("pk").values_list("pk", flat=True):
+            shown_name_changed(user_id)
+        super().delete_queryset(request, queryset)
+
     @admin.action(description="Erase selected members", permissions=["erase"])
     def erase_members(
         self, request: HttpRequest, queryset: QuerySet[User]

@@ -242,15 +242,18 @@ def user_update_profile(
     if display_name is not None:
         display_name = normalise_display_name(display_name)
         # Content first, her row after (the lock order): a rename is announced before the
-        # lock, from the name as it is now; one that raced another is announced again below.
+        # lock, from the name as it is now, and never after it (threads after her row would
+        # reverse the order).
         shown = User.objects.filter(pk=user.pk).values_list("display_name", flat=True).first()
         if display_name != shown:
             shown_name_changed(user.pk)
     locked = User.objects.select_for_update().get(pk=user.pk)
     update_fields = []
+    if display_name is not None and display_name == shown != locked.display_name:
+        # Another rename committed since: this request, which asked for no new name, is
+        # taken as having come first, and the other's name stays (announced by it).
+        display_name = None
     if display_name is not None:
-        if locked.display_name != shown and display_name != locked.display_name:
-            shown_name_changed(user.pk)
         # Only a new look is checked: "SPARROWHAWK" is still Sparrowhawk.
         if display_name_skeleton(display_name) != display_name_skeleton(locked.display_name):
             try:

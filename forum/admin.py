@@ -18,7 +18,9 @@ from forum.services import (
     thread_changed,
     thread_close,
     thread_move,
+    thread_recount,
     thread_reopen,
+    threads_changed,
 )
 
 MODERATE_PERMISSION = "forum.moderate_post"
@@ -155,9 +157,18 @@ class ThreadAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Thread, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change:
-            thread_changed(obj.pk)  # a title edited here shows on its pages and rows
+        """Only the fields typed in are written, and the version moves on from the row as it
+        is now: the row as loaded would write back counters and a version that a reply
+        committed meanwhile has moved (a version used twice, a stale page served)."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        if form.changed_data:
+            thread_changed(obj.pk)  # locks the row first; a title shows on its pages and rows
+            obj.save(update_fields=form.changed_data)
+
+    # Deleting a thread needs no version: its pages answer 404 and the lists, keyed by the
+    # ids they hold, lose it (tests/forum/test_invalidation.py).
 
     def has_close_permission(self, request: HttpRequest) -> bool:
         # The services' own rule: the action is offered only to those who may close.
@@ -235,9 +246,28 @@ class PostAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Post, form: Any, change: bool) -> None:
-        if change:
-            thread_changed(obj.thread_id)  # the thread's row first (the lock order)
-        super().save_model(request, obj, form, change)
+        """Only the fields typed in are written (never a like count loaded before a like
+        committed); the thread's row first (the lock order), its version moving on."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        if form.changed_data:
+            thread_changed(obj.thread_id)
+            obj.save(update_fields=form.changed_data)
+
+    def delete_model(self, request: HttpRequest, obj: Post) -> None:
+        """Its thread's row first (the lock order): the version moves on, the counters are
+        recounted without it."""
+        self.delete_queryset(request, Post.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
+        """The posts' threads are locked and moved on first (in id order), then the posts go
+        and each thread's counters are recounted."""
+        thread_ids = sorted(set(queryset.values_list("thread_id", flat=True)))
+        threads_changed(Thread.objects.filter(pk__in=thread_ids))
+        super().delete_queryset(request, queryset)
+        for thread_id in thread_ids:
+            thread_recount(thread_id=thread_id)
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(MODERATE_PERMISSION)

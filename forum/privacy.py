@@ -25,7 +25,7 @@ from accounts.privacy import audit_about, audit_redact, identifiers_of, redact_f
 from accounts.roles import Role
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import thread_reindex
-from forum.services import TOMBSTONE_HTML, member_threads_changed, thread_recount
+from forum.services import TOMBSTONE_HTML, member_threads, thread_recount, threads_changed
 
 DELETED_THREAD_TITLE = "Deleted thread"
 
@@ -140,9 +140,9 @@ def _own_words(user: User) -> Q:
 def forum_erase(user: User, *, delete_posts: bool) -> None:
     """The forum's part of ``accounts.privacy.member_erase``; see the module docstring.
 
-    Locks, in the forum's order: every thread concerned, then every post, then her row.
-    Every thread showing her name moves on (``member_threads_changed``): it shows "Former
-    member" from now on.
+    Locks, in the forum's order: every thread concerned (in one id-ordered batch), then every
+    post, then her row. Every thread showing her name moves on (``member_threads``): it
+    shows "Former member" from now on.
     """
     liked = list(Like.objects.filter(user=user).values_list("post_id", "post__thread_id"))
     own_posts = (
@@ -161,8 +161,9 @@ def forum_erase(user: User, *, delete_posts: bool) -> None:
     )
     thread_ids = sorted({t for _, t in liked} | {t for _, t in own_posts} | set(own_threads))
     post_ids = sorted({p for p, _ in liked} | {p for p, _ in own_posts})
-    member_threads_changed(user.pk)
-    list(Thread.objects.select_for_update(no_key=True).filter(pk__in=thread_ids).order_by("pk"))
+    # Every thread concerned, locked once in id order: those showing her name and those
+    # whose counters or posts change here (two batches would not be in one order).
+    threads_changed(member_threads(user.pk) | Thread.objects.filter(pk__in=thread_ids))
     list(Post.objects.select_for_update(no_key=True).filter(pk__in=post_ids).order_by("pk"))
     User.objects.select_for_update().filter(pk=user.pk).first()
 

@@ -17,13 +17,15 @@ or ``version + 1`` folded into an UPDATE of the thread row the write makes anywa
 pages are keyed by it, so they go stale by construction, never by a timer. Follows and
 mutes change only per-viewer bits, which no cached page holds: they move nothing.
 
-One writer inserts before it locks: a member's reply (``post_create``) writes its new post
-row first and takes the thread's row last, in the one ``UPDATE`` of its counters, so the
-thread is held for that update and the commit only. That keeps the rule: the only post row
-the reply holds is its own, uncommitted, which no other transaction can see, so none can
-wait for it, and a thread-first locker can never be waiting on the reply while the reply
-waits on it. Notifying followers and indexing the reply for search happen after the commit,
-in a job (``forum.fanout``): a reply costs the same with one follower or ten thousand.
+A member's reply (``post_create``) takes its thread first too, in the one conditional
+``UPDATE`` of its counters, and only then inserts its post. The insert's foreign keys take
+a key-share lock on the author's user row (at the commit, Django's keys being deferred; at
+once, were one not): a reply that inserted first and locked the thread last could hold her
+row while a rename or an erasure of hers (threads, then her row) held the thread and waited
+for the row, a deadlock. The thread is held for the insert and the commit only (the text is
+rendered before). Notifying followers and indexing the reply for search happen after the
+commit, in a job (``forum.fanout``): a reply costs the same with one follower or ten
+thousand.
 """
 
 from collections.abc import Iterable, Iterator
@@ -85,14 +87,17 @@ def threads_changed(threads: QuerySet[Thread]) -> int:
     return Thread.objects.filter(pk__in=locked).update(version=F("version") + 1)
 
 
-def member_threads_changed(user_id: int) -> int:
-    """A member's name shows differently (renamed, erased, deactivated): every thread she
-    started or wrote in as herself changed. Content written under a staff title shows the
-    title, never her, so it moves nothing. Registered with ``accounts.services``."""
+def member_threads(user_id: int) -> QuerySet[Thread]:
+    """Every thread that shows a member's name: she started it or wrote in it as herself.
+    Content written under a staff title shows the title, never her."""
     wrote = Post.objects.filter(author_id=user_id, author_role=Role.MEMBER).values("thread_id")
-    return threads_changed(
-        Thread.objects.filter(Q(author_id=user_id, author_role=Role.MEMBER) | Q(pk__in=wrote))
-    )
+    return Thread.objects.filter(Q(author_id=user_id, author_role=Role.MEMBER) | Q(pk__in=wrote))
+
+
+def member_threads_changed(user_id: int) -> int:
+    """A member's name shows differently (renamed, erased, deactivated): every thread of
+    ``member_threads`` changed. Registered with ``accounts.services``."""
+    return threads_changed(member_threads(user_id))
 
 
 def category_threads_changed(category_id: int) -> int:
@@ -252,9 +257,11 @@ def _post_write(
     now: datetime,
     screening: Screening | None = None,
     owed_fan_out: bool = True,
+    body_html: str | None = None,
 ) -> Post:
     """A post in its author's voice, fixed now (``accounts.identity.voice_of``), its text
-    rendered once; held, behind a warning or with crisis signposting as screening decided.
+    rendered once (``body_html``, if the caller rendered it before taking its locks); held,
+    behind a warning or with crisis signposting as screening decided.
 
     Unless ``owed_fan_out`` is False (nobody is to hear of it), it leaves ``fanned_out_at``
     empty: ``fan_out_post`` tells its readers and indexes it for search (``forum.fanout``).
@@ -269,7 +276,7 @@ def _post_write(
         author_title=voice.title,
         kind=kind,
         body=body,
-        body_html=render_markdown(body),
+        body_html=render_markdown(body) if body_html is None else body_html,
         status=Post.Status.PENDING if screening.hold else Post.Status.VISIBLE,
         sensitive=screening.sensitive,
         support_kind=SUPPORT_CRISIS if screening.safeguarding else "",
@@ -346,20 +353,28 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
     a moderator approves it (``post_hold_approve``). A text that needs review is raised
     (``forum.policy.raised``) in this transaction.
 
-    The post row is written first and the thread's row locked last, by the one conditional
-    ``UPDATE`` of its counters (``_reply_take``): see the module's lock order for why that
-    cannot deadlock. A thread closed (or hidden) before that update refuses the reply and
-    the transaction takes the post back; closed after it, the close waits for this commit
-    and its notice comes after the reply.
+    The thread's row is locked first, by the one conditional ``UPDATE`` of its counters
+    (``_reply_take``; screening already decided whether the reply is held), and the post
+    row written after it: the module's lock order, so a rename or an erasure of the author
+    racing the reply cannot deadlock with it. A thread closed (or hidden) before that update
+    refuses the reply and nothing is written; closed after it, the close waits for this
+    commit and its notice comes after the reply.
     """
     check_can_write(author)
     body = clean_body(body)
     screening = policy.screen(author, body)
+    body_html = render_markdown(body)  # before the thread is locked
     now = timezone.now()
+    _reply_take(thread_id=thread.pk, counted=not screening.hold, now=now)
     post = _post_write(
-        thread=thread, author=author, body=body, kind=Post.Kind.POST, now=now, screening=screening
+        thread=thread,
+        author=author,
+        body=body,
+        kind=Post.Kind.POST,
+        now=now,
+        screening=screening,
+        body_html=body_html,
     )
-    _reply_take(thread_id=thread.pk, counted=post.status == Post.Status.VISIBLE, now=now)
     _follow(user=author, thread=thread)
     if screening.needs_review:
         policy.raised(post, screening)
@@ -369,8 +384,8 @@ def post_create(*, author: User, thread: Thread, body: str) -> Post:
 
 
 def _reply_take(*, thread_id: int, counted: bool, now: datetime) -> None:
-    """Lock the thread for a reply written a moment ago, refusing it unless the thread is
-    visible and open: the counted reply's counters move in the same statement.
+    """Lock the thread for a reply about to be written, refusing it unless the thread is
+    visible and open: a counted reply's counters move in the same statement.
 
     A held reply (not ``counted``) is neither counted nor news, but its author and the
     moderators see it: it moves the thread's version only, and takes the lock all the same,

@@ -98,18 +98,22 @@ def test_a_reply_writes_no_notification_and_its_queries_do_not_grow_with_followe
     assert one[0] <= 12, one
 
 
-def test_the_reply_takes_the_threads_row_last_in_one_update_of_its_counters(
+def test_the_reply_takes_the_threads_row_first_in_one_update_of_its_counters(
     django_capture_on_commit_callbacks,
 ):
-    thread = make_thread(author=UserFactory())
+    """The thread is locked before anything is written (the lock order: thread, then the
+    rows the post's insert points at, the author's among them)."""
+    thread, author = make_thread(author=UserFactory()), UserFactory()
     before = Thread.objects.get(pk=thread.pk)
     with CaptureQueriesContext(connection) as queries:
-        post_create(author=UserFactory(), thread=thread, body="Counted once")
+        post_create(author=author, thread=thread, body="Counted once")
     sql = [q["sql"] for q in queries.captured_queries]
     insert = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "forum_post"'))
     touching = [i for i, q in enumerate(sql) if '"forum_thread"' in q.split(" WHERE ")[0]]
     [update] = touching  # no SELECT ... FOR UPDATE of the thread, one UPDATE
-    assert sql[update].startswith('UPDATE "forum_thread"') and update > insert
+    assert sql[update].startswith('UPDATE "forum_thread"') and update < insert
+    writes = [i for i, q in enumerate(sql) if q.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes[0] == update, sql
     after = Thread.objects.get(pk=thread.pk)
     assert after.reply_count == before.reply_count + 1
     assert after.version == before.version + 1

@@ -11,12 +11,15 @@ that nobody decided about.
 
 import inspect
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import privacy as accounts_privacy
@@ -25,11 +28,12 @@ from accounts.models import User
 from accounts.roles import Role
 from forum import privacy as forum_privacy
 from forum import selectors, services, thread_lists
+from forum.admin import PostAdmin, ThreadAdmin
 from forum.models import Category, Post, Thread
 from moderation import answers, demo, flags, queue
 from moderation.models import ReviewItem
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
-from tests.utils import admin_form, client_for, closed_port, race
+from tests.utils import admin_form, client_for, closed_port, race, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +143,18 @@ def admin_change(w: World, url: str, drop: tuple[str, ...] = (), **changes: str)
         data.pop(name, None)
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-3000:]
+
+
+def admin_post(w: World, url: str, **data: Any) -> None:
+    """A confirmed admin page (a deletion), as the admin submits it."""
+    client = Client()
+    client.force_login(w.admin)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+
+
+def _setup_other_reply(w: World) -> None:
+    w.made["other"] = services.post_create(author=w.carol, thread=w.neighbour, body="Same here")
 
 
 @dataclass(frozen=True)
@@ -349,6 +365,31 @@ CASES: dict[str, Case] = {
             w, f"/admin/forum/thread/{w.thread.pk}/change/", title="Lump after my surgery"
         )
     ),
+    "post deleted by an admin": Case(
+        lambda w: admin_post(w, f"/admin/forum/post/{w.reply.pk}/delete/", post="yes")
+    ),
+    "posts deleted by an admin": Case(
+        lambda w: admin_post(
+            w,
+            "/admin/forum/post/",
+            action="delete_selected",
+            _selected_action=[w.reply.pk, w.made["other"].pk],
+            post="yes",
+        ),
+        setup=_setup_other_reply,
+    ),
+    "member deleted by an admin": Case(
+        lambda w: admin_post(w, f"/admin/accounts/user/{w.bob.pk}/delete/", post="yes")
+    ),
+    "members deleted by an admin": Case(
+        lambda w: admin_post(
+            w,
+            "/admin/accounts/user/",
+            action="delete_selected",
+            _selected_action=[w.bob.pk, w.alice.pk],
+            post="yes",
+        )
+    ),
 }
 
 
@@ -542,11 +583,15 @@ def test_every_write_service_is_classified():
             "account deactivated by an admin",
             "category renamed by an admin",
             "thread retitled by an admin",
+            "post deleted by an admin",
+            "posts deleted by an admin",
+            "member deleted by an admin",
+            "members deleted by an admin",
             "erasure with the posts",
             "erasure of the thread's author",
         }, kind
     # The forum's part of an erasure is registered, not decorated: it bumps all the same.
-    assert "member_threads_changed" in inspect.getsource(forum_privacy.forum_erase)
+    assert "member_threads(" in inspect.getsource(forum_privacy.forum_erase)
 
 
 # --- The thread list's cache ------------------------------------------------------------------
@@ -669,3 +714,189 @@ def test_renames_racing_replies_and_likes_never_deadlock_and_every_write_counts(
     assert race([renames, replies, likes]) == []
     moved = sum(version(t) - start[t.pk] for t in threads)
     assert moved >= ROUNDS * 3 + ROUNDS + ROUNDS  # every rename moves all three threads
+
+
+@pytest.mark.parametrize("announce", ["rename", "erasure"])
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_racing_its_authors_rename_or_erasure_waits_for_it_and_never_deadlocks(
+    monkeypatch, announce
+):
+    """The rename (or erasure) holds her threads and is made to wait, before it locks her
+    row, until her reply is blocked on one of them: the reply must be holding nothing of
+    hers then. Django's foreign keys are checked at commit (deferred), which hides the
+    danger; the reply here checks them at once, as a non-deferred key would: a reply that
+    inserted its post before taking the thread would hold a key share on her row, and the
+    two would deadlock the moment the rename asks for it."""
+    category = CategoryFactory(slug="peers", name="Peers")
+    bonnie = UserFactory(display_name="Bonnie52")
+    thread = make_thread(author=bonnie, category=category, title="My own thread")
+    was = version(thread)
+    threads_locked = threading.Event()
+    reply_backend: list[int] = []
+
+    def reply_waits() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
+                reply_backend,
+            )
+            return bool(cursor.fetchone()[0])
+
+    def holding_her_threads(lock: Callable[..., Any]) -> Callable[..., Any]:
+        def locked_then_wait(*args: Any) -> Any:
+            result = lock(*args)
+            threads_locked.set()
+            assert wait_until(lambda: bool(reply_backend) and reply_waits(), timeout=20)
+            return result
+
+        return locked_then_wait
+
+    if announce == "rename":
+        lock = accounts_services.shown_name_changed
+        monkeypatch.setattr(accounts_services, "shown_name_changed", holding_her_threads(lock))
+
+        def change() -> None:
+            accounts_services.user_update_profile(user=bonnie, display_name="Bonnie Renamed")
+    else:
+        lock = forum_privacy.threads_changed
+        monkeypatch.setattr(forum_privacy, "threads_changed", holding_her_threads(lock))
+
+        def change() -> None:
+            accounts_privacy.member_erase(user=bonnie)
+
+    def reply() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            reply_backend.append(cursor.fetchone()[0])
+        assert threads_locked.wait(20)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            services.post_create(author=bonnie, thread=thread, body="Replying meanwhile")
+
+    assert race([change, reply]) == []
+    assert Post.objects.filter(thread=thread, body="Replying meanwhile").count() == 1
+    assert version(thread) >= was + 2  # each moved it
+    assert Thread.objects.get(pk=thread.pk).reply_count == 1
+
+
+# --- The admin's own writes -------------------------------------------------------------------
+
+
+def test_a_thread_deleted_by_an_admin_leaves_no_page_behind(world):
+    warm = snapshot(world)
+    assert snapshot(world) == warm == fresh(world)
+
+    admin_post(world, f"/admin/forum/thread/{world.thread.pk}/delete/", post="yes")
+
+    after = snapshot(world)
+    assert after == fresh(world)
+    for page in ("posts", "posts for carol", "posts for a moderator", "detail", "thread page"):
+        assert after[page][0] == 404, page
+    for page in ("threads", "threads of the category", "threads for carol"):
+        client, url = views(world)[page]
+        ids = [row["id"] for row in client.get(url).json()["results"]]
+        assert world.thread.pk not in ids and world.neighbour.pk in ids, page
+    assert b"Lump after surgery" not in after["category page"][1]
+
+
+def _admin_reloads_then(monkeypatch, admin_class: type, meanwhile: Callable[[], None]) -> None:
+    """The admin's change view loads the row, then ``meanwhile`` commits (a reply, a like)
+    before the form it posted is saved: what a second request does between the two."""
+    load = admin_class.get_object
+
+    def load_then_meanwhile(self: Any, request: Any, object_id: str, from_field: Any = None) -> Any:
+        obj = load(self, request, object_id, from_field)
+        if request.method == "POST":
+            meanwhile()
+        return obj
+
+    monkeypatch.setattr(admin_class, "get_object", load_then_meanwhile)
+
+
+def test_a_thread_retitled_by_an_admin_keeps_a_reply_committed_meanwhile(world, monkeypatch):
+    client = Client()
+    client.force_login(world.admin)
+    url = f"/admin/forum/thread/{world.thread.pk}/change/"
+    data = admin_form(client, url, title="Lump after my surgery")
+    replied: dict[str, Any] = {}
+
+    def reply() -> None:
+        services.post_create(author=world.carol, thread=world.thread, body="Me too")
+        replied.update(Thread.objects.values("version", "reply_count").get(pk=world.thread.pk))
+
+    _admin_reloads_then(monkeypatch, ThreadAdmin, reply)
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    row = Thread.objects.get(pk=world.thread.pk)
+    assert row.title == "Lump after my surgery"
+    assert row.version > replied["version"]  # never a version the reply's page was keyed by
+    assert row.reply_count == replied["reply_count"] == 2
+    assert snapshot(world) == fresh(world)
+
+
+def test_a_post_saved_by_an_admin_keeps_a_like_committed_meanwhile(world, monkeypatch):
+    client = Client()
+    client.force_login(world.admin)
+    url = f"/admin/forum/post/{world.reply.pk}/change/"
+    data = admin_form(client, url)
+    liked: dict[str, Any] = {}
+
+    def like() -> None:
+        services.post_like(user=world.carol, post=world.reply)
+        liked["version"] = version(world.thread)
+
+    _admin_reloads_then(monkeypatch, PostAdmin, like)
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Post.objects.get(pk=world.reply.pk).like_count == 1
+    assert Thread.objects.get(pk=world.thread.pk).like_count == 1
+    assert version(world.thread) >= liked["version"]
+    assert snapshot(world) == fresh(world)
+
+
+# --- Lock order ---------------------------------------------------------------------------------
+
+
+def _after_the_name_is_read(then: Callable[[], None]) -> Any:
+    """A connection wrapper running ``then`` right after the rename reads the name shown: a
+    rename committed between that read and the lock of her row."""
+    done: list[bool] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if not done and sql.startswith('SELECT "accounts_user"."display_name" AS'):
+            done.append(True)
+            then()
+        return result
+
+    return connection.execute_wrapper(wrapper)
+
+
+def _thread_locks_after_her_row(sql: list[str]) -> list[str]:
+    row = next(i for i, q in enumerate(sql) if 'FROM "accounts_user"' in q and "FOR UPDATE" in q)
+    return [q for q in sql[row:] if '"forum_thread"' in q and ("UPDATE" in q or "FOR " in q)]
+
+
+@pytest.mark.parametrize("asked", ["Bonnie52", "Bonnie Renamed"])
+def test_a_rename_racing_another_locks_her_threads_before_her_row_only(world, asked):
+    """Her threads are locked (and moved on) before her row, never after it, even when
+    another rename committed between the name read and the row lock: a request that asked
+    for the name shown then is taken as having come first (the other's name stays)."""
+    bonnie = UserFactory(display_name="Bonnie52")
+    thread = make_thread(author=bonnie, category=world.peers, title="Her own thread")
+    was = version(thread)
+
+    def other_rename() -> None:
+        User.objects.filter(pk=bonnie.pk).update(display_name="Bonnie Other")
+
+    with _after_the_name_is_read(other_rename), CaptureQueriesContext(connection) as q:
+        accounts_services.user_update_profile(user=bonnie, display_name=asked)
+
+    sql = [query["sql"] for query in q.captured_queries]
+    assert _thread_locks_after_her_row(sql) == [], sql
+    expected = "Bonnie Other" if asked == "Bonnie52" else asked
+    assert User.objects.get(pk=bonnie.pk).display_name == expected, sql
+    assert version(thread) == was + (asked != "Bonnie52")
