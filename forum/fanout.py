@@ -38,11 +38,16 @@ count a post twice, whichever comes first.
 """
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -59,6 +64,11 @@ logger = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(minutes=1)
 # Posts one sweep fans out at most; the next sweep, a minute on, carries on.
 SWEEP_LIMIT = 200
+# A sweep starts no post after this long: below beat's interval (a minute) and the tasks'
+# soft time limit (60 s), so sweeps do not pile up behind a slow one.
+SWEEP_BUDGET = timedelta(seconds=45)
+# The advisory locks' first key: a post a sweep is fanning out (``_claimed``).
+_SWEEP_LOCKS = 0x4676
 
 
 @dataclass(frozen=True)
@@ -164,12 +174,21 @@ SELECT (SELECT max(recipient_id) FROM chunk), (SELECT count(*) FROM chunk),
 """
 
 
+def _batch() -> int:
+    """``HAVEN_FANOUT_BATCH``; workers skip the start-up checks (``forum.E002``), so a batch
+    below one stops the job here rather than looping over empty chunks."""
+    size = settings.HAVEN_FANOUT_BATCH
+    if not isinstance(size, int) or size < 1:
+        raise ImproperlyConfigured(f"HAVEN_FANOUT_BATCH ({size!r}) must be at least 1.")
+    return size
+
+
 def _write_chunks(source: _Source, *, post: Post, to: Audience, now: datetime) -> int:
     """Every recipient of ``source``, ``HAVEN_FANOUT_BATCH`` at a time, each chunk one
     statement in its own short transaction (PostgreSQL); returns the notifications written."""
     if connection.vendor != "postgresql":
         return _write_chunks_portable(source, post=post, to=to)
-    size = settings.HAVEN_FANOUT_BATCH
+    size = _batch()
     rows = _recipients(source, to=to)
     after, created = 0, 0
     while True:
@@ -201,7 +220,7 @@ def _write_chunks(source: _Source, *, post: Post, to: Audience, now: datetime) -
 def _write_chunks_portable(source: _Source, *, post: Post, to: Audience) -> int:
     """The same with the ORM, for SQLite (the zero set-up demo): a read and an insert a chunk;
     counts what it tried (SQLite does not say what a conflict skipped)."""
-    size = settings.HAVEN_FANOUT_BATCH
+    size = _batch()
     rows = _recipients(source, to=to)
     after, created = 0, 0
     while chunk := list(rows.filter(**{f"{source.key}__gt": after})[:size]):
@@ -290,16 +309,73 @@ def posts_unfanned(*, now: datetime) -> QuerySet[Post]:
     )
 
 
-def fan_out_unfanned(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
+@contextmanager
+def _claimed(post_id: int) -> Iterator[bool]:
+    """Whether this sweep may fan ``post_id`` out now: True unless another sweep is doing so.
+
+    A session advisory lock on the post (PostgreSQL), taken without waiting and held while
+    the post is fanned out, across its chunks' own transactions; released when done, or
+    with the connection of a worker that dies. The post's own job takes none (it is safe
+    anyway): this only keeps overlapping sweeps from redoing each other's posts.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = [_SWEEP_LOCKS, _int4(post_id)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        (mine,) = cursor.fetchone()
+    try:
+        yield bool(mine)
+    finally:
+        if mine:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+            except DatabaseError:  # the connection is gone, and the lock with it
+                logger.warning("fan-out sweep: could not release post %d's lock", post_id)
+
+
+def _int4(value: int) -> int:
+    """``value`` as a signed 32-bit integer (an advisory lock's second key): wraps past 2³¹,
+    where two posts sharing a key only means one waits for the next sweep."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def fan_out_unfanned(
+    *,
+    now: datetime | None = None,
+    limit: int = SWEEP_LIMIT,
+    budget: timedelta = SWEEP_BUDGET,
+) -> int:
     """The sweep: fan out what a lost job (a broker outage, a dead worker) left; returns how
     many posts it finished. Safe when two sweeps overlap, or meet a post's own job: each
-    notification is written once and each post marked and indexed once, whoever is first.
+    notification is written once and each post marked and indexed once, whoever is first;
+    a post another sweep is working on is left to it (``_claimed``).
+
+    One post whose fan-out fails (a bug, a bad row) is logged and left for the next sweep:
+    the posts after it go on. No post is started once ``budget`` has passed, so a sweep
+    ends before the next one is due (beat runs it every minute); the rest waits for it.
     """
-    done = 0
+    started = time.monotonic()
+    done = failed = 0
     ids = list(posts_unfanned(now=now or timezone.now()).values_list("pk", flat=True)[:limit])
-    for post_id in ids:
-        fan_out(post_id=post_id)
+    for index, post_id in enumerate(ids):
+        if time.monotonic() - started >= budget.total_seconds():
+            logger.info("fan-out sweep: out of time, %d posts left to the next", len(ids) - index)
+            break
+        with _claimed(post_id) as mine:
+            if not mine:
+                continue
+            try:
+                fan_out(post_id=post_id)
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                failed += 1
+                logger.exception("fan-out sweep: post %d failed; the next sweep retries", post_id)
+                continue
         done += 1
     if ids:
-        logger.info("fan-out sweep: %d posts fanned out", done)
+        logger.info("fan-out sweep: %d posts fanned out, %d failed", done, failed)
     return done
