@@ -121,10 +121,15 @@ def database_size() -> str:
 
 
 def recreate_database(env: dict[str, str]) -> float:
-    """Drop, create, migrate; collect the static files. Returns the migration's seconds."""
+    """Drop, create, migrate. Returns the migration's seconds."""
     log(f"database {DB_NAME}: drop, create, migrate")
     pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     pg_admin(f"CREATE DATABASE {DB_NAME}")
+    return migrate(env)
+
+
+def migrate(env: dict[str, str]) -> float:
+    """Bring the database to this checkout's migrations (a reused one too); its seconds."""
     started = time.monotonic()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
@@ -135,7 +140,12 @@ def recreate_database(env: dict[str, str]) -> float:
     )
     seconds = time.monotonic() - started
     log(f"  migrated in {seconds:.1f}s")
-    # The HTML pages' stylesheet, as a deployment collects it (manifest storage).
+    return seconds
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """The HTML pages' stylesheet, as a deployment collects it (manifest storage), into this
+    checkout's results folder: a database reused from another checkout has none."""
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -143,7 +153,6 @@ def recreate_database(env: dict[str, str]) -> float:
         check=True,
         timeout=600,
     )
-    return seconds
 
 
 def flush_redis() -> None:
@@ -1173,6 +1182,7 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
     migrate_seconds = None
     if meta is not None and meta.get("requested") == posts and "fan_thread" in meta:
         log(f"reusing {DB_NAME} seeded at {meta['seeded_at']} ({posts:,} posts)")
+        migrate(env)
     else:
         from bench.seed import seed
 
@@ -1192,6 +1202,7 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
     }
     if args.seed_only:
         return result
+    collect_static(env)
     flush_redis()
     result["size_before"] = database_size()
 
