@@ -28,6 +28,7 @@ from django_redis.cache import RedisCache, omit_exception
 from django_redis.exceptions import ConnectionInterrupted
 from redis.connection import Connection, ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -71,10 +72,11 @@ def count_in_window(key: str, *, expires_in: int) -> int | None:
     any number of workers each get their own count. On the ``default`` cache's pooled client
     (``FailFastConnection``): while Redis is unreachable, None at once (no connect timeout
     per call), logged as every ignored cache failure is. Only an outage fails open (a
-    connection refused, lost or timed out): any error Redis answers itself (``WRONGTYPE`` on
-    a key of another shape, a Redis older than 7 refusing ``EXPIRE NX``) is a
-    misconfiguration and raises (a 500, logged), never a throttle silently off. Any other
-    cache backend (the in-memory one of a local run) counts with ``add`` and ``incr``.
+    connection refused, lost or timed out; a read-only replica left by a failover): any
+    error Redis answers itself (``WRONGTYPE`` on a key of another shape, a Redis older than
+    7 refusing ``EXPIRE NX``) is a misconfiguration and raises (a 500, logged), never a
+    throttle silently off. Any other cache backend (the in-memory one of a local run) counts
+    with ``add`` and ``incr``.
     """
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
@@ -91,7 +93,7 @@ def count_in_window(key: str, *, expires_in: int) -> int | None:
                 pipe.incr(name)
                 pipe.expire(name, expires_in, nx=True)
                 count, _ = pipe.execute()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as exc:
             raise ConnectionInterrupted(connection=None) from exc
     except ConnectionInterrupted:
         logger.exception("Exception ignored")  # django-redis's words: one warning a minute

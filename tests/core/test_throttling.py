@@ -299,3 +299,24 @@ def test_a_redis_refusing_expire_nx_raises(settings, monkeypatch):
         throttle_wait(_request(sparrow), scope="export")
     with pytest.raises(redis.exceptions.ResponseError):  # every time: no quiet fallback
         throttle_wait(_request(sparrow), scope="export")
+
+
+def test_a_read_only_replica_after_a_failover_fails_open(settings, tmp_path):
+    """A failover that leaves the cache pointing at a read-only replica is an outage of the
+    writable Redis, not a misconfiguration: requests go ahead uncounted, never a 500."""
+    from tests.servers import RedisServer
+
+    replica = RedisServer(tmp_path)
+    replica.start()
+    try:
+        client = redis.Redis.from_url(replica.url)
+        client.replicaof("127.0.0.1", closed_port())  # a replica, read-only, of a lost primary
+        with pytest.raises(redis.exceptions.ReadOnlyError):  # the world this test stands in
+            client.incr("probe")
+        client.close()
+        settings.CACHES = {"default": redis_cache(replica.url, "t")}
+        _rate(settings, "export", "1/min")
+        sparrow = UserFactory()
+        assert [throttle_wait(_request(sparrow), scope="export") for _ in range(3)] == [None] * 3
+    finally:
+        replica.stop()
