@@ -832,19 +832,19 @@ class CpuMeter:
         self.conn.close()
 
 
-def git_commit() -> str:
+def _git(*args: str) -> str | None:
+    """What ``git <args>`` prints in this checkout, or None when git cannot say."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
     return out.stdout.strip()
+
+
+def git_commit() -> str:
+    return _git("rev-parse", "--short", "HEAD") or "unknown"
 
 
 def log_problems(log_path: Path) -> list[str]:
@@ -855,18 +855,7 @@ def log_problems(log_path: Path) -> list[str]:
 
 
 def git_dirty() -> bool:
-    try:
-        out = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return bool(out.stdout.strip())
+    return bool(_git("status", "--porcelain", "--untracked-files=no"))
 
 
 def row_dict(m: Measured, ceiling: float, profile: dict[str, tuple[int, float]]) -> dict[str, Any]:
