@@ -339,7 +339,7 @@ class ThreadPostsApi(PostingApi):
             body = JSONRenderer().render(public.data)
             rows = [posts_cache.row_meta(v) for v in page]
             found.store(body, rows)
-            data = json.loads(body)
+            data = public.data  # built for this request: the overlay may write on it
             liked = {v["id"] for v in page if v["liked_by_me"]}
             muted = {v["author_id"] for v in page if v["muted"]}
         return Response(posts_cache.overlay(data, rows, viewer=viewer, liked=liked, muted=muted))

@@ -8,7 +8,7 @@ its functions here from ``AppConfig.ready``; the forum never imports moderation.
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -109,7 +109,17 @@ def support_html(kind: str) -> str | None:
     return render(kind) if render is not None else None
 
 
-def support_for(post: "Post", viewer: Any, rendered: dict[str, str | None]) -> str | None:
+class Supported(Protocol):
+    """What the signposting of a post depends on: a ``Post``, or a cached page's row."""
+
+    @property
+    def support_kind(self) -> str: ...
+
+    @property
+    def author_id(self) -> int | None: ...
+
+
+def support_for(post: Supported, viewer: Any, rendered: dict[str, str | None]) -> str | None:
     """The signposting HTML ``post`` shows ``viewer``: its author's only, nobody else's.
 
     ``rendered`` keeps each kind rendered once per response, however many posts carry it.

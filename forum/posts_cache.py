@@ -28,11 +28,12 @@ from base64 import b64decode, b64encode
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
@@ -303,11 +304,6 @@ def row_meta(values: Mapping[str, Any]) -> RowMeta:
     )
 
 
-class _SupportOf(NamedTuple):
-    support_kind: str
-    author_id: int | None
-
-
 def overlay(
     data: dict[str, Any],
     rows: list[RowMeta],
@@ -324,16 +320,12 @@ def overlay(
     for result, row in zip(data["results"], rows, strict=True):
         result["liked_by_me"] = row.post_id in liked
         result["muted"] = row.member and row.author_id in muted
-        of = cast(Post, _SupportOf(row.support_kind, row.author_id))
-        html = policy.support_for(of, viewer, rendered)
+        html = policy.support_for(row, viewer, rendered)
         result["support"] = None if html is None else {"kind": row.support_kind, "html": html}
     return data
 
 
 # --- The HTML thread page --------------------------------------------------------------------
-
-# Django's message storage (``FallbackStorage``) keeps messages in this cookie, or the session.
-_MESSAGES_COOKIE = "messages"
 
 
 def anonymous_page_request(request: HttpRequest) -> bool:
@@ -342,7 +334,7 @@ def anonymous_page_request(request: HttpRequest) -> bool:
     return (
         request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and _MESSAGES_COOKIE not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES  # messages waiting to be shown
         and enabled()
         and page_query(request) is not None
     )
