@@ -205,6 +205,13 @@ class Post(models.Model):
             # The posts page: a thread's posts in (created_at, id) order, cursor-paginated.
             models.Index(fields=["thread", "created_at", "id"], name="forum_post_thread_order_idx"),
             models.Index(fields=["author", "-created_at"], name="forum_post_author_idx"),
+            # "Has this member a held post in this thread?", asked by every signed-in posts
+            # page (``selectors.posts_page_state``): a thread's held posts, never its others.
+            models.Index(
+                fields=["thread", "author"],
+                condition=Q(status="pending"),
+                name="forum_post_held_idx",
+            ),
         ]
         constraints = [
             staff_have_a_title("author", name="forum_post_staff_author_has_title"),

@@ -1,0 +1,86 @@
+"""Reads every page makes stay proportional to the page, not to the thread or the forum.
+
+Each statement is run under ``EXPLAIN (ANALYZE)`` on a thread far larger than a page, and the
+rows its plan read (rows every node returned, and rows it read and threw away: a filter's,
+a recheck's) are counted: whichever plan PostgreSQL picks, a statement without an index for
+its filter reads the whole thread and fails here.
+"""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from forum import selectors
+from forum.models import Like, Post, Thread
+from tests.factories import UserFactory, make_thread
+
+pytestmark = pytest.mark.django_db
+
+POSTS = 3_000
+
+
+def rows_read(statement: str, params: dict[str, Any]) -> int:
+    """The rows the plan of ``statement`` read, by every node, under ``EXPLAIN ANALYZE``."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE forum_post, forum_thread, forum_like, accounts_mute")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params)
+        (plan,) = cursor.fetchone()[0]
+
+    def read(node: dict[str, Any]) -> int:
+        own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+        own += node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        return own + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan["Plan"])
+
+
+@pytest.fixture
+def long_thread() -> tuple[Thread, User]:
+    """A thread of ``POSTS`` visible posts by many members, one of them the viewer, who liked
+    every one of them, and a held post by someone else."""
+    viewer = UserFactory()
+    thread = make_thread(author=viewer)
+    writers = [UserFactory() for _ in range(5)]
+    now = timezone.now()
+    Post.objects.bulk_create(
+        Post(
+            thread=thread,
+            author=writers[n % len(writers)] if n % 7 else viewer,
+            author_role=viewer.role,
+            body=f"post {n}",
+            body_html=f"<p>post {n}</p>",
+            created_at=now,
+            fanned_out_at=now,
+        )
+        for n in range(POSTS)
+    )
+    Post.objects.filter(pk=Post.objects.filter(thread=thread).order_by("-pk")[0].pk).update(
+        status=Post.Status.PENDING, author=writers[0]
+    )
+    Like.objects.bulk_create(
+        Like(user=viewer, post=post) for post in Post.objects.filter(thread=thread)
+    )
+    return thread, viewer
+
+
+def test_a_signed_in_page_state_reads_the_page_not_the_thread(long_thread):
+    """Every signed-in posts page asks whether its viewer has a held post in the thread:
+    answered from the held posts' index, however long the thread (it read all 3,000)."""
+    thread, viewer = long_thread
+    page = list(Post.objects.filter(thread=thread).order_by("created_at", "id")[:20])
+    statement = selectors._VIEWER_PAGE_STATE
+    params = {
+        "thread": thread.pk,
+        "viewer": viewer.pk,
+        "pending": Post.Status.PENDING.value,
+        "posts": [post.pk for post in page],
+        "authors": list({post.author_id for post in page}),
+    }
+    state = selectors.posts_page_state(
+        thread_id=thread.pk, viewer=viewer, post_ids=params["posts"], author_ids=params["authors"]
+    )
+    assert state is not None and state.held is False and state.liked == set(params["posts"])
+    assert rows_read(statement, params) < 100
