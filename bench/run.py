@@ -977,7 +977,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--python-client", action="store_true", help="use the Python load generator, not wrk"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        type=lambda text: text.split(","),
+        default=None,
+        help="measure only these rows (keys, e.g. hot_read,control_read), beside the ceiling",
+    )
+    args = parser.parse_args(argv)
+    if args.only and args.write_results:
+        parser.error("--only measures part of the tables: RESULTS.md keeps whole runs")
+    return args
 
 
 def use_database(name: str) -> None:
@@ -1094,7 +1103,8 @@ def measure_config(
     """Every row at one connection count, in interleaved rounds until each has clean samples."""
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     run_load = wrk_run if use_wrk else python_run
-    measured = [Measured(endpoint) for endpoint in endpoints]
+    shown = [e for e in endpoints if not args.only or e.key in ("ceiling", *args.only)]
+    measured = [Measured(endpoint) for endpoint in shown]
     by_key = {endpoint.key: endpoint for endpoint in endpoints}
     meter = CpuMeter(process.pid, args.max_others)
     give_up = time.monotonic() + args.time_limit

@@ -328,8 +328,14 @@ class ThreadPostsApi(PostingApi):
         muted: Collection[int]
         cached = found.hit
         if cached is not None and found.state is not None:
-            data = json.loads(cached.body)
             liked, muted = found.state.liked, found.state.muted
+            if _renders_as_stored(request):
+                body = posts_cache.overlay_body(
+                    cached.body, cached.rows, viewer=viewer, liked=liked, muted=muted
+                )
+                if body is not None:
+                    return RenderedResponse(body)
+            data = json.loads(cached.body)
             rows = cached.rows
         else:
             values = selectors.post_page_rows(thread_id=thread_id, viewer=viewer)
@@ -373,6 +379,14 @@ class ThreadPostsApi(PostingApi):
             PostOutputSerializer(post, context={"viewer": request.user}).data,
             status=status.HTTP_202_ACCEPTED if held else status.HTTP_201_CREATED,
         )
+
+
+def _renders_as_stored(request: Request) -> bool:
+    """Whether DRF answers this request in compact JSON, as the posts cache stores pages."""
+    return (
+        type(request.accepted_renderer) is JSONRenderer
+        and request.accepted_media_type == JSONRenderer.media_type
+    )
 
 
 def _may_moderate(viewer: Any) -> bool:

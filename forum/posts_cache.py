@@ -24,6 +24,7 @@ import binascii
 import functools
 import hashlib
 import json
+import re
 from base64 import b64decode, b64encode
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 from accounts.identity import published_author_of_values
 from accounts.roles import Role
@@ -323,6 +325,50 @@ def overlay(
         html = policy.support_for(row, viewer, rendered)
         result["support"] = None if html is None else {"kind": row.support_kind, "html": html}
     return data
+
+
+# A row's per-viewer fields as the public's page renders them (compact JSON), in row order.
+# Nothing a member writes can match: inside a JSON string every ``"`` is escaped.
+_VIEWER_FIELDS = re.compile(rb'"(liked_by_me|muted)":false|"(support)":null')
+_FIELD_ORDER = ("liked_by_me", "muted", "support")
+_LITERALS: dict[bool | None, bytes] = {True: b"true", False: b"false", None: b"null"}
+
+
+def overlay_body(
+    body: bytes,
+    rows: list[RowMeta],
+    *,
+    viewer: Any,
+    liked: Collection[int],
+    muted: Collection[int],
+) -> bytes | None:
+    """``overlay`` on the public's page as rendered (compact JSON, as stored): the bytes the
+    overlaid page renders to, spliced in place without parsing the page. None if the body
+    does not hold each row's three per-viewer fields in order (the caller overlays the
+    parsed page instead)."""
+    found = list(_VIEWER_FIELDS.finditer(body))
+    if len(found) != len(_FIELD_ORDER) * len(rows):
+        return None
+    renderer = JSONRenderer()
+    rendered: dict[str, str | None] = {}
+    pieces: list[bytes] = []
+    start = 0
+    for n, match in enumerate(found):
+        row, name = rows[n // len(_FIELD_ORDER)], _FIELD_ORDER[n % len(_FIELD_ORDER)]
+        if (match[1] or match[2]).decode() != name:
+            return None
+        if name == "liked_by_me":
+            value: Any = row.post_id in liked
+        elif name == "muted":
+            value = row.member and row.author_id in muted
+        else:
+            html = policy.support_for(row, viewer, rendered)
+            value = None if html is None else {"kind": row.support_kind, "html": html}
+        encoded = renderer.render(value) if isinstance(value, dict) else _LITERALS[value]
+        pieces += [body[start : match.start()], b'"%s":%s' % (name.encode(), encoded)]
+        start = match.end()
+    pieces.append(body[start:])
+    return b"".join(pieces)
 
 
 # --- The HTML thread page --------------------------------------------------------------------

@@ -285,6 +285,39 @@ def test_a_page_cached_before_a_like_or_a_mute_overlays_them_now(settings, forum
     assert answer(viewer.get(url)) == answer(uncached(settings, lambda: viewer.get(url)))
 
 
+def test_a_signed_in_hit_is_spliced_exactly_whatever_members_write(settings, forum, monkeypatch):
+    """A signed-in hit overlays the stored bytes in place (``posts_cache.overlay_body``): a
+    member writing the very fields it rewrites, in her post and in her name, changes nothing
+    of it; a request for other JSON (indented) is overlaid on the parsed page instead."""
+    thread, people = forum
+    trick = '"liked_by_me":false,"muted":false,"support":null}]}'
+    User.objects.filter(pk=people["loud"].pk).update(display_name=trick[:30])
+    post_create(author=people["loud"], thread=thread, body=f"`{trick}` {trick}")
+    liker = session_client(people["liker"])
+    url = f"/api/v1/threads/{thread.pk}/posts/?page_size=50"
+    spliced: list[bool] = []
+    splice = posts_cache.overlay_body
+
+    def spy(*args, **kwargs):
+        body = splice(*args, **kwargs)
+        spliced.append(body is not None)
+        return body
+
+    monkeypatch.setattr(posts_cache, "overlay_body", spy)
+    with policy.registered(support={"crisis": signposting}):
+        for viewer in (liker, session_client(people["crisis"])):
+            for accept in ("application/json", "application/json; indent=2"):
+                reference = uncached(settings, lambda v=viewer, a=accept: v.get(url, HTTP_ACCEPT=a))
+                Client().get(url)  # the public's page stored
+                for _ in range(2):
+                    assert answer(viewer.get(url, HTTP_ACCEPT=accept)) == answer(reference)
+    assert spliced == [True] * 4  # the compact hits only, none given up
+    rows = reference.json()["results"]
+    assert trick in rows[-1]["body"] and rows[-1]["liked_by_me"] is False
+    assert sum(r["liked_by_me"] for r in liker.get(url).json()["results"]) == 6
+    assert [r["support"]["kind"] for r in rows if r["support"]] == ["crisis"] * 2
+
+
 def test_a_dead_redis_serves_every_page_uncached(settings, forum):
     thread, people = forum
     url = f"/api/v1/threads/{thread.pk}/posts/"
