@@ -17,6 +17,15 @@ class Category(models.Model):
     nurse_answered = models.BooleanField(
         default=False, help_text="Questions here are answered by the nursing team."
     )
+    # How many of its threads are visible: what the thread lists show as their ``count``,
+    # without counting ~100 k rows per request. Moved (an F() update, in the same
+    # transaction) by every write that changes which threads are visible in which category:
+    # ``forum.services.thread_counts_move``; repaired by ``thread_counts_recount``.
+    visible_thread_count = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Visible threads in this category, kept by the services.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
