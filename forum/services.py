@@ -229,12 +229,7 @@ def thread_lock_visible(thread_id: int) -> Thread:
 
     The first lock of every write to a thread or its posts (see the lock order above).
     """
-    thread = (
-        Thread.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("category")
-        .filter(pk=thread_id)
-        .first()
-    )
+    thread = _thread_locked(thread_id)
     if thread is None or thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such thread.")
     return thread
@@ -242,14 +237,27 @@ def thread_lock_visible(thread_id: int) -> Thread:
 
 def thread_lock(thread_id: int) -> Thread:
     """The thread, row-locked, whatever its visibility: moderation sees held and hidden ones."""
-    thread = (
+    thread = _thread_locked(thread_id)
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+def _thread_locked(thread_id: int) -> Thread | None:
+    """The thread row-locked, with its category; None if there is no such thread.
+
+    A move that commits while the lock waits changes the row the join matched: PostgreSQL
+    rechecks the join against the category it read before waiting and drops the row. Read
+    again then (the mover is done): a thread being moved is not a thread that does not exist.
+    """
+    locked = (
         Thread.objects.select_for_update(of=("self",), no_key=True)
         .select_related("category")
         .filter(pk=thread_id)
-        .first()
     )
-    if thread is None:
-        raise Http404("No such thread.")
+    thread = locked.first()
+    while thread is None and Thread.objects.filter(pk=thread_id).exists():
+        thread = locked.first()
     return thread
 
 
