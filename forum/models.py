@@ -8,7 +8,12 @@ from accounts.roles import Role
 
 
 class Category(models.Model):
-    """A board of the forum. In a nurse-answered one, every thread is a question for nurses."""
+    """A board of the forum. In a nurse-answered one, every thread is a question for nurses.
+
+    ``visible_thread_count`` is how many of its threads are visible, kept by the services
+    (``forum.services.thread_counts_move``): the thread lists' ``count``, never recounted
+    per request.
+    """
 
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=100)
