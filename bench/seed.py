@@ -293,7 +293,7 @@ def seed(
     from forum.demo import CATEGORIES
     from forum.models import Category, Like, Post, Subscription, Thread
     from forum.rendering import render_markdown
-    from forum.services import TOMBSTONE_HTML
+    from forum.services import TOMBSTONE_HTML, thread_counts_recount
 
     shape = shape_for(posts, followers=followers)
     posts = shape.posts
@@ -469,6 +469,8 @@ def seed(
     phases["load"] = time.monotonic() - load_started
     for table in ("forum_thread", "forum_post"):
         _sequence_past_ids(table)
+    # The threads came in by COPY, around the services: the categories' counts are set once.
+    thread_counts_recount()
 
     phases["search vectors"] = build_search_vectors(
         thread_first, thread_first + len(lengths), [*pool, ""]

@@ -4,9 +4,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.paginator import InvalidPage, Page, Paginator
+from django.core.paginator import InvalidPage, Page
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from core.api.pagination import CountedPaginator
 
 # What a page's context holds when it shows a refusal: a bound form's errors (Django forms),
 # a moderation page's ``problems``, a members' page's ``error`` or throttle (``too_fast``).
@@ -47,10 +49,12 @@ def query_string(params: Mapping[str, Any], **changes: Any) -> str:
     return f"?{urlencode(merged)}" if merged else "?"
 
 
-def page_or_404(items: Any, per_page: int, number: Any) -> Page:
+def page_or_404(items: Any, per_page: int, number: Any, *, count: int | None = None) -> Page:
     """Page ``number`` (the ``?page=`` value; the first page when empty) of ``items``, by
-    ``per_page``; a number that is not a page of them is a 404."""
+    ``per_page``; a number that is not a page of them is a 404. ``count``, when the caller
+    knows how many ``items`` there are without counting them (a kept count), spares the
+    ``COUNT``."""
     try:
-        return Paginator(items, per_page).page(number or 1)
+        return CountedPaginator(items, per_page, count_of=lambda: count).page(number or 1)
     except InvalidPage as exc:
         raise Http404("No such page.") from exc

@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -17,6 +18,8 @@ from forum.services import (
     post_restore,
     thread_changed,
     thread_close,
+    thread_counts_follow,
+    thread_counts_move,
     thread_move,
     thread_recount,
     thread_reopen,
@@ -55,9 +58,15 @@ class CategoryAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
         """Its name and slug show on every page of its threads: they move on first (the
         threads' rows before the category's, as a move takes them)."""
-        if change and {"name", "slug", "description", "nurse_answered"} & set(form.changed_data):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        if {"name", "slug", "description", "nurse_answered"} & set(form.changed_data):
             category_threads_changed(obj.pk)
-        super().save_model(request, obj, form, change)
+        # Only the fields typed in: the row as loaded would write back a thread count that a
+        # thread created meanwhile has moved.
+        if form.changed_data:
+            obj.save(update_fields=form.changed_data)
 
 
 @admin.register(Thread)
@@ -165,10 +174,30 @@ class ThreadAdmin(admin.ModelAdmin):
             return
         if form.changed_data:
             thread_changed(obj.pk)  # locks the row first; a title shows on its pages and rows
+            was = Thread.objects.values_list("category_id", "visibility").get(pk=obj.pk)
             obj.save(update_fields=form.changed_data)
+            # Category and visibility are read-only here today; were either typed in, the
+            # categories' counts follow (they are only ever moved with the thread locked).
+            thread_counts_follow(was=was, now=(obj.category_id, obj.visibility))
 
     # Deleting a thread needs no version: its pages answer 404 and the lists, keyed by the
-    # ids they hold, lose it (tests/forum/test_invalidation.py).
+    # ids they hold, lose it (tests/forum/test_invalidation.py). Its category counts one
+    # visible thread fewer, in the same transaction, the threads locked first (in id order).
+
+    def delete_model(self, request: HttpRequest, obj: Thread) -> None:
+        self.delete_queryset(request, Thread.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Thread]) -> None:
+        with transaction.atomic():
+            ids = list(queryset.order_by("pk").select_for_update(no_key=True).values_list("pk"))
+            going = Thread.objects.filter(pk__in=[pk for (pk,) in ids])
+            gone = list(
+                going.filter(visibility=Thread.Visibility.VISIBLE).values_list(
+                    "category_id", flat=True
+                )
+            )
+            super().delete_queryset(request, going)
+            thread_counts_move(gone=gone)
 
     def has_close_permission(self, request: HttpRequest) -> bool:
         # The services' own rule: the action is offered only to those who may close.

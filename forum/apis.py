@@ -202,13 +202,14 @@ class ThreadListApi(GenericAPIView, PostingApi):
         # A page's JSON body is cached exactly (forum.thread_lists): the narrow query names
         # the page; its full rows are read only when it is not cached.
         keys = thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
+        paginator = cast(ThreadPagination, self.paginator)
+        paginator.count_of = lambda: thread_lists.known_count(request.query_params)
         page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
         renderer = request.accepted_renderer
         # The browsable API renders per request; a query with parameters the list does not
         # know (its links repeat them) would only fill the cache with one-off keys.
         if not isinstance(renderer, JSONRenderer) or not self._known(request):
             return Response(thread_lists.with_following(self._page_data(page)[0], page))
-        paginator = cast(ThreadPagination, self.paginator)
         query = (request.build_absolute_uri(), request.accepted_media_type)
         count = paginator.page.paginator.count  # type: ignore[union-attr]
         key = thread_lists.page_key("api", query, count, page)

@@ -8,7 +8,12 @@ from accounts.roles import Role
 
 
 class Category(models.Model):
-    """A board of the forum. In a nurse-answered one, every thread is a question for nurses."""
+    """A board of the forum. In a nurse-answered one, every thread is a question for nurses.
+
+    ``visible_thread_count`` is how many of its threads are visible, kept by the services
+    (``forum.services.thread_counts_move``): the thread lists' ``count``, never recounted
+    per request.
+    """
 
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=100)
@@ -16,6 +21,15 @@ class Category(models.Model):
     position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
     nurse_answered = models.BooleanField(
         default=False, help_text="Questions here are answered by the nursing team."
+    )
+    # How many of its threads are visible: what the thread lists show as their ``count``,
+    # without counting ~100 k rows per request. Moved (an F() update, in the same
+    # transaction) by every write that changes which threads are visible in which category:
+    # ``forum.services.thread_counts_move``; repaired by ``thread_counts_recount``.
+    visible_thread_count = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Visible threads in this category, kept by the services.",
     )
 
     class Meta:

@@ -52,8 +52,12 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     filters = ThreadFilter(params, queryset=threads)
     if not filters.is_valid():
         params = {key: value for key, value in params.items() if key not in filters.errors}
+    # Unfiltered, the category's kept count is the count: the row is read already.
     page = page_or_404(
-        thread_lists.page_keys(filters.qs), ThreadPagination.page_size, request.GET.get("page")
+        thread_lists.page_keys(filters.qs),
+        ThreadPagination.page_size,
+        request.GET.get("page"),
+        count=None if params else shown.visible_thread_count,
     )
     choices = [("All threads", {}), ("Open", {"status": "open"}), ("Closed", {"status": "closed"})]
     if shown.nurse_answered:

@@ -28,6 +28,7 @@ commit, in a job (``forum.fanout``): a reply costs the same with one follower or
 thousand.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
@@ -35,7 +36,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
@@ -105,6 +106,64 @@ def category_threads_changed(category_id: int) -> int:
     return threads_changed(Thread.objects.filter(category_id=category_id))
 
 
+# --- Thread counts -----------------------------------------------------------------------------
+#
+# ``Category.visible_thread_count`` is the thread lists' ``count``. It moves in the transaction
+# of every write that changes which threads are visible in which category, after the rows of
+# the threads concerned are locked: a category row is the last row such a write locks (only
+# inserts follow it), and several are taken in id order, so counting writers never deadlock.
+# Replies, likes and edits never touch it: a category row is never a hot spot for them.
+
+
+def thread_counts_move(*, gone: Iterable[int] = (), came: Iterable[int] = ()) -> None:
+    """Visible threads left the categories ``gone`` and came to those of ``came`` (category
+    ids, one per thread): each category's count moves by its balance, in one ``F()`` update
+    per category, in id order. The caller has locked the threads."""
+    balance: Counter[int] = Counter(came)
+    balance.subtract(gone)
+    for category_id in sorted(balance):
+        if balance[category_id]:
+            Category.objects.filter(pk=category_id).update(
+                visible_thread_count=F("visible_thread_count") + balance[category_id]
+            )
+
+
+def thread_counts_follow(*, was: tuple[int, str], now: tuple[int, str]) -> None:
+    """One locked thread went from ``was`` to ``now``, each ``(category id, visibility)``."""
+    visible = Thread.Visibility.VISIBLE
+    thread_counts_move(
+        gone=[was[0]] if was[1] == visible else [], came=[now[0]] if now[1] == visible else []
+    )
+
+
+@transaction.atomic
+def thread_counts_recount() -> int:
+    """Every category's count set to its real count, in one ``UPDATE``: the repair for
+    threads written around the services (a bulk load, a hand edit in SQL). Returns how many
+    categories were wrong.
+
+    The threads table is share-locked for the statement's transaction, so a thread written
+    meanwhile waits for it (the count it reads is the one it writes; a repair, not a hot path).
+    """
+    threads, categories = Thread._meta.db_table, Category._meta.db_table
+    visible = Thread.Visibility.VISIBLE
+    with connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{threads}" IN SHARE MODE')
+        cursor.execute(
+            f"""
+            UPDATE "{categories}" AS c SET visible_thread_count = real.n
+            FROM (
+                SELECT every.id, COUNT(t.id) AS n FROM "{categories}" AS every
+                LEFT JOIN "{threads}" AS t ON t.category_id = every.id AND t.visibility = %s
+                GROUP BY every.id
+            ) AS real
+            WHERE c.id = real.id AND c.visible_thread_count <> real.n
+            """,  # noqa: S608  (table names from the models, the value a parameter)
+            [visible],
+        )
+        return cursor.rowcount
+
+
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
@@ -170,12 +229,7 @@ def thread_lock_visible(thread_id: int) -> Thread:
 
     The first lock of every write to a thread or its posts (see the lock order above).
     """
-    thread = (
-        Thread.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("category")
-        .filter(pk=thread_id)
-        .first()
-    )
+    thread = _thread_locked(thread_id)
     if thread is None or thread.visibility != Thread.Visibility.VISIBLE:
         raise Http404("No such thread.")
     return thread
@@ -183,14 +237,27 @@ def thread_lock_visible(thread_id: int) -> Thread:
 
 def thread_lock(thread_id: int) -> Thread:
     """The thread, row-locked, whatever its visibility: moderation sees held and hidden ones."""
-    thread = (
+    thread = _thread_locked(thread_id)
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+def _thread_locked(thread_id: int) -> Thread | None:
+    """The thread row-locked, with its category; None if there is no such thread.
+
+    A move that commits while the lock waits changes the row the join matched: PostgreSQL
+    rechecks the join against the category it read before waiting and drops the row. Read
+    again then (the mover is done): a thread being moved is not a thread that does not exist.
+    """
+    locked = (
         Thread.objects.select_for_update(of=("self",), no_key=True)
         .select_related("category")
         .filter(pk=thread_id)
-        .first()
     )
-    if thread is None:
-        raise Http404("No such thread.")
+    thread = locked.first()
+    while thread is None and Thread.objects.filter(pk=thread_id).exists():
+        thread = locked.first()
     return thread
 
 
@@ -340,6 +407,8 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         policy.raised(opening, screening)
     if question and not screening.hold:
         _fan_out_on_commit(opening)
+    if thread.visibility == Thread.Visibility.VISIBLE:  # a held one counts once approved
+        thread_counts_move(came=[category.pk])
     return thread
 
 
@@ -948,7 +1017,9 @@ def _post_status_set(post: Post, status: Post.Status, *, now: datetime) -> None:
             Post.Status.HIDDEN: Thread.Visibility.HIDDEN,
         }[status]
         Thread.objects.filter(pk=post.thread_id).update(visibility=visibility)
+        category_id, was = post.thread.category_id, post.thread.visibility
         post.thread.visibility = visibility
+        thread_counts_follow(was=(category_id, was), now=(category_id, visibility))
     thread_recount(thread_id=post.thread_id)
     thread_reindex(thread_id=post.thread_id)
 
@@ -1095,8 +1166,10 @@ def thread_move(*, actor: User, thread: Thread, category: Category, reason: str 
     if thread.category_id == category.pk:
         raise Conflict("same_category", "The thread is already in this category.")
     was = thread.category.slug
+    before = (thread.category_id, thread.visibility)
     thread.category = category
     thread.save(update_fields=["category"])
+    thread_counts_follow(was=before, now=(category.pk, thread.visibility))
     thread_changed(thread.pk)
     audit_record(
         actor=actor,

@@ -1,7 +1,10 @@
 """The thread lists (``GET /api/v1/threads/`` and a category's page), cached exactly.
 
 A page of a list is first read narrowly: the count it shows and, for its rows in order,
-``(id, version, following)`` (``page_keys``; one index-ordered query, no joins). The
+``(id, version, following)`` (``page_keys``; one index-ordered query, no joins). The count
+of every visible thread, or of one category's, is the categories' kept count
+(``known_count``: one tiny query, never a ``COUNT`` of ~100 k rows); a list narrowed by
+another filter is counted. The
 rendered body is cached under everything it depends on: the code that renders it
 (``posts_cache.code_stamp``), the endpoint, its whole query (the API's links repeat it), the
 count and the rows' ids and versions (``page_key``). Any change
@@ -15,14 +18,16 @@ Bodies are viewer-neutral: ``following`` (the one per-viewer field of a row) is 
 false and laid over the body for a signed-in viewer from the narrow query, which carries it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from core import pagecache
 from forum import selectors
-from forum.models import Thread
+from forum.filters import ThreadFilter
+from forum.models import Category, Thread
 from forum.posts_cache import code_stamp
 
 KeyRow = tuple[int, int, bool]  # id, version, following
@@ -32,6 +37,24 @@ def page_keys(threads: QuerySet[Thread]) -> QuerySet[Any]:
     """``threads`` (``selectors.thread_list``, filtered) as the narrow rows that name a page:
     ``(id, version, following)`` in the list's order, for the paginator to slice."""
     return threads.values_list("pk", "version", "following")  # type: ignore[misc]
+
+
+def known_count(params: Mapping[str, Any]) -> int | None:
+    """The list's count from the categories' kept counts (``Category.visible_thread_count``),
+    in one tiny query, when ``params`` (valid ``forum.filters.ThreadFilter`` values) ask
+    for every visible thread or one category's; None when another filter narrows the list
+    (then it is counted as it is)."""
+    form = ThreadFilter(params).form
+    if not form.is_valid():
+        return None
+    values = form.cleaned_data
+    if any(values[name] not in (None, "") for name in values if name != "category"):
+        return None
+    categories = Category.objects.all()
+    if values["category"]:
+        categories = categories.filter(slug=values["category"])
+    total = categories.aggregate(n=Coalesce(Sum("visible_thread_count"), 0))
+    return int(total["n"])
 
 
 def page_key(endpoint: str, query: object, count: int, keys: Sequence[KeyRow]) -> str:

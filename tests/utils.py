@@ -163,3 +163,16 @@ def admin_form(client: Client, url: str, **changes: str) -> dict[str, Any]:
     }
     data.pop("csrfmiddlewaretoken", None)
     return {**data, **changes}
+
+
+def thread_counts() -> tuple[dict[str, int], dict[str, int]]:
+    """Every category's kept count of visible threads (``Category.visible_thread_count``)
+    and its real one (``COUNT(*)``), by slug: a test asserts they are equal."""
+    from django.db.models import Count, Q
+
+    from forum.models import Category
+
+    rows = Category.objects.annotate(real=Count("threads", filter=Q(threads__visibility="visible")))
+    kept = {c.slug: c.visible_thread_count for c in rows}
+    real = {c.slug: c.real for c in rows}  # type: ignore[attr-defined]
+    return kept, real

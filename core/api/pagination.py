@@ -5,9 +5,12 @@ on ``(created_at, id)``, so page 1,000 costs what page 1 does. A page or cursor 
 not one is bad input (400 naming the parameter); a page past the last is 404.
 """
 
+from collections.abc import Callable
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Max, Model, Q, QuerySet
+from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
 from rest_framework.request import Request
@@ -35,9 +38,37 @@ class _Cursored(CursorPagination):
             raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from exc
 
 
+class CountedPaginator(Paginator):
+    """Django's paginator, told its count by ``count_of`` when the caller knows it without
+    counting the rows (a count kept up to date by the writes); ``count_of`` None, or its
+    answer None, and it counts them as Django's does. Asked when the count is first needed,
+    as Django's ``COUNT`` is."""
+
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        count_of: Callable[[], int | None] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(object_list, per_page, **options)
+        self.count_of = count_of
+
+    @cached_property
+    def count(self) -> int:
+        known = None if self.count_of is None else self.count_of()
+        return super().count if known is None else known
+
+
 class ThreadPagination(_Numbered):
     page_size = 20
     max_page_size = 50
+    # What the list's count is without counting, if the view knows (``forum.thread_lists``).
+    count_of: Callable[[], int | None] | None = None
+
+    def django_paginator_class(self, object_list: Any, per_page: int) -> Paginator:  # type: ignore[override]
+        return CountedPaginator(object_list, per_page, count_of=self.count_of)
 
 
 class PostCursorPagination(_Cursored):

@@ -15,6 +15,7 @@ from django.db.models import Count, F, Q
 from bench.run import Endpoint
 from bench.seed import shape_for
 from forum.models import Like, Post, Subscription, Thread
+from tests.utils import thread_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,9 @@ def test_counters_follows_vectors_and_outbox_as_the_services_keep_them(
     assert unfollowed == 0
     assert not Thread.objects.filter(search_vector__isnull=True).exists()
     assert Thread.objects.filter(search_vector="tamoxifen").exists()
+    # The categories' counts of visible threads, as the services keep them (the lists' count).
+    kept, real = thread_counts()
+    assert kept == real and sum(kept.values()) == seeded["threads"]
     # Likers never liked anything: their (member, post) pairs are all fresh.
     assert not Like.objects.filter(user__email__startswith="liker").exists()
     assert not Like.objects.filter(user_id=F("post__author_id")).exists()

@@ -6,7 +6,9 @@ thread's detail; the HTML thread and category pages), makes one write through th
 endpoint or service, and reads them all again: each equals a fresh render with the page
 cache off, the write shows, and ``Thread.version`` moved on. A write that is refused moves
 nothing. ``test_every_write_service_is_classified`` fails when a new write service appears
-that nobody decided about.
+that nobody decided about. Every case also checks the categories' kept counts of visible
+threads (the lists' ``count``) against a real ``COUNT(*)``: the pages compared are rendered
+from the kept counts, so only this catches a write that forgot to move them.
 """
 
 import inspect
@@ -33,7 +35,7 @@ from forum.models import Category, Post, Thread
 from moderation import answers, demo, flags, queue
 from moderation.models import ReviewItem
 from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_thread
-from tests.utils import admin_form, client_for, closed_port, race, wait_until
+from tests.utils import admin_form, client_for, closed_port, race, thread_counts, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -292,6 +294,28 @@ CASES: dict[str, Case] = {
         setup=_setup_held_thread,
         thread=lambda w: w.made["held thread"],
     ),
+    "held thread rejected": Case(
+        lambda w: ok(
+            client_for(w.moderator).post(
+                f"/api/v1/moderation/queue/{item_of(w.made['opening']).pk}/resolve/",
+                {"action": "reject", "note": "Please ask this in a message"},
+            )
+        ),
+        setup=_setup_held_thread,
+        thread=lambda w: w.made["held thread"],
+        shows=False,  # held before, hidden after: nobody's pages but the moderators' queue
+    ),
+    "moved by an admin": Case(
+        lambda w: admin_post(
+            w,
+            "/admin/forum/thread/",
+            action="move_threads",
+            _selected_action=[w.thread.pk],
+            apply="yes",
+            category=str(w.peers.pk),
+            reason="Off topic",
+        )
+    ),
     "thread hidden": Case(
         lambda w: ok(
             client_for(w.moderator).post(f"/api/v1/posts/{_opening(w).pk}/hide/", {"reason": "x"})
@@ -402,9 +426,14 @@ def test_every_write_moves_the_version_and_no_cached_page_outlives_it(world, kin
     thread = case.thread(world)
     was = version(thread)
 
+    kept, real = thread_counts()
+    assert kept == real
+
     case.write(world)
 
     assert version(thread) > was
+    kept, real = thread_counts()
+    assert kept == real
     after = snapshot(world)
     assert after == fresh(world)
     if case.shows:
@@ -467,9 +496,12 @@ def test_a_refused_write_moves_nothing(world, kind):
     warm = snapshot(world)
     versions = dict(Thread.objects.values_list("pk", "version"))
 
+    counts = thread_counts()
+
     case.write(world)
 
     assert dict(Thread.objects.values_list("pk", "version")) == versions
+    assert thread_counts() == counts
     assert snapshot(world) == warm == fresh(world)
 
 
@@ -529,8 +561,9 @@ WRITE_SERVICES: dict[str, dict[str, str]] = {
         "post_hidden_confirm": "hidden confirm",
         "post_restore": "restore, thread restored",
         "post_hold_approve": "approve, held thread approved",
-        "post_hold_reject": "reject",
-        "thread_move": "move",
+        "post_hold_reject": "reject, held thread rejected",
+        "thread_move": "move, moved by an admin",
+        "thread_counts_recount": "the categories' counts put right: the lists' count (a key)",
     },
     "moderation.answers": {
         "nurse_answer_create": "nurse answer, nurse answer closing",
@@ -789,6 +822,8 @@ def test_a_thread_deleted_by_an_admin_leaves_no_page_behind(world):
 
     admin_post(world, f"/admin/forum/thread/{world.thread.pk}/delete/", post="yes")
 
+    kept, real = thread_counts()
+    assert kept == real and kept[world.nurses.slug] == 1
     after = snapshot(world)
     assert after == fresh(world)
     for page in ("posts", "posts for carol", "posts for a moderator", "detail", "thread page"):

@@ -5,6 +5,7 @@ cache, the user from PostgreSQL), exactly as the app client does.
 """
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import Mute, User
@@ -13,7 +14,7 @@ from forum import policy
 from forum.models import Like, Notification, Post, Subscription
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
-from tests.factories import PASSWORD, UserFactory, make_reply, make_thread
+from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +74,14 @@ def test_forum_endpoints_have_constant_query_counts(size, signed_in, django_asse
     assert any(row["following"] for row in response.json()["results"]) is signed_in
     with django_assert_num_queries(2 + auth):
         assert client.get("/api/v1/threads/").content == response.content
+
+    # One category's list: its kept count (forum.thread_lists.known_count), never a COUNT.
+    category = {"category": big.category.slug}
+    with django_assert_num_queries(3 + auth):
+        response = client.get("/api/v1/threads/", category)
+    assert response.json()["count"] == 1
+    with django_assert_num_queries(2 + auth):
+        assert client.get("/api/v1/threads/", category).content == response.content
 
     with django_assert_num_queries(1 + auth):
         assert client.get(f"/api/v1/threads/{big.pk}/").status_code == 200
@@ -164,3 +173,20 @@ def test_page_fifty_of_the_posts_costs_what_page_one_does(django_assert_num_quer
     assert last["next"] is None
     assert Like.objects.count() == 0
     assert Notification.objects.count() == 0
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_a_category_page_costs_the_same_whatever_its_size(size, django_assert_num_queries):
+    """The category row (which holds its count), the page's keys, and its rows on a miss:
+    counting its threads costs nothing more, however many it has."""
+    category = CategoryFactory(slug="peers", name="Peers")
+    for n in range(size):
+        make_thread(category=category, title=f"Thread number {n}")
+    browser, last = Client(), {"page": str((size + 19) // 20)}
+    with django_assert_num_queries(3):
+        missed = browser.get("/c/peers/", last)
+    assert missed.status_code == 200
+    with django_assert_num_queries(2):
+        assert browser.get("/c/peers/", last).content == missed.content
+    with django_assert_num_queries(3 + 1):  # a filter: the threads it leaves are counted
+        assert browser.get("/c/peers/", {"status": "open"}).status_code == 200

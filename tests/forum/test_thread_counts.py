@@ -1,0 +1,302 @@
+"""The thread lists' count is each category's kept count of visible threads.
+
+``Category.visible_thread_count`` moves with every write that changes which threads are
+visible where (``tests/forum/test_invalidation.py`` checks it after every write kind); here:
+creation, races, the admin, the repair, and that the lists answer byte for byte what
+counting the rows answers, without counting them.
+"""
+
+from typing import Any
+
+import pytest
+from django.contrib.admin import site
+from django.core.management import call_command
+from django.db import connection
+from django.http import HttpRequest
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.roles import Role
+from forum import pages, services, thread_lists
+from forum.admin import ThreadAdmin
+from forum.models import Category, Post, Thread
+from tests.factories import CategoryFactory, UserFactory, make_thread
+from tests.utils import admin_form, race, thread_counts
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/threads/"
+
+
+def _kept(category: Category) -> int:
+    return Category.objects.values_list("visible_thread_count", flat=True).get(pk=category.pk)
+
+
+def _assert_true() -> dict[str, int]:
+    kept, real = thread_counts()
+    assert kept == real
+    return kept
+
+
+@pytest.fixture
+def board() -> dict[str, Any]:
+    """Two categories: seven visible threads in one, three in the other, one held, one hidden."""
+    peers = CategoryFactory(slug="peers", name="Peers")
+    carers = CategoryFactory(slug="carers", name="Carers")
+    members = [UserFactory() for _ in range(3)]
+    threads = [
+        make_thread(author=members[n % 3], category=peers, title=f"Peer thread {n}")
+        for n in range(8)
+    ]
+    threads += [
+        make_thread(author=members[n % 3], category=carers, title=f"Carer thread {n}")
+        for n in range(3)
+    ]
+    moderator = UserFactory(role=Role.MODERATOR)
+    opening = Post.objects.filter(thread=threads[0]).get()
+    services.post_hide(actor=moderator, post=opening, reason="Spam")
+    held_author = UserFactory()
+    User.objects.filter(pk=held_author.pk).update(premoderated_indefinitely=True)
+    held = make_thread(
+        author=User.objects.get(pk=held_author.pk), category=peers, title="A held question"
+    )
+    return {"peers": peers, "carers": carers, "threads": threads, "held": held, "mod": moderator}
+
+
+def test_a_new_thread_counts_in_its_category_and_a_held_one_only_once_approved(board):
+    peers, held = board["peers"], board["held"]
+    assert held.visibility == Thread.Visibility.PENDING
+    assert _assert_true() == {"peers": 7, "carers": 3}
+
+    services.post_hold_approve(actor=board["mod"], post=Post.objects.get(thread=held))
+
+    assert _kept(peers) == 8
+    _assert_true()
+
+
+# --- The lists answer what counting answers ----------------------------------------------------
+
+QUERIES = [
+    {},
+    {"category": "peers"},
+    {"category": "carers"},
+    {"category": "nobody-uses-this"},
+    {"category": ""},
+    {"page_size": "3"},
+    {"page_size": "3", "page": "3"},
+    {"page_size": "3", "page": "last"},
+    {"category": "peers", "page_size": "2", "page": "4"},
+    {"category": "carers", "page_size": "2", "page": "2"},
+    {"status": "open"},
+    {"category": "peers", "q": "thread"},
+    {"unanswered": "false"},
+    {"page_size": "3", "page": "9"},  # past the last page: 404, as before
+]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: "&".join(f"{k}={v}" for k, v in q.items()))
+def test_the_list_is_byte_identical_to_a_counted_one(board, query, monkeypatch):
+    with override_settings(HAVEN_PAGE_CACHE=False):
+        kept = APIClient().get(LIST, query)
+        monkeypatch.setattr(thread_lists, "known_count", lambda params: None)
+        counted = APIClient().get(LIST, query)
+    assert (kept.status_code, kept.content) == (counted.status_code, counted.content)
+
+
+@pytest.mark.parametrize("query", [{}, {"page": "2"}, {"status": "closed"}, {"page": "3"}])
+def test_the_category_page_is_identical_to_a_counted_one(board, query, monkeypatch):
+    for n in range(20):  # two pages and a bit
+        make_thread(category=board["peers"], title=f"More peer threads {n}")
+    url = "/c/peers/"
+    with override_settings(HAVEN_PAGE_CACHE=False):
+        kept = Client().get(url, query)
+        plain = pages.page_or_404
+        monkeypatch.setattr(
+            pages,
+            "page_or_404",
+            lambda items, per_page, number, count: plain(items, per_page, number),
+        )
+        counted = Client().get(url, query)
+    assert (kept.status_code, kept.content) == (counted.status_code, counted.content)
+
+
+def _counts_threads(sql: str) -> bool:
+    return "COUNT(" in sql.upper() and '"forum_thread"' in sql
+
+
+@pytest.mark.parametrize(
+    ("query", "counted"),
+    [
+        ({}, False),
+        ({"category": "peers"}, False),
+        ({"status": "open"}, True),
+        ({"author": "1"}, True),
+        ({"unanswered": "true"}, True),
+        ({"q": "thread"}, True),
+    ],
+)
+def test_only_a_narrowed_list_counts_its_threads(board, query, counted):
+    with CaptureQueriesContext(connection) as queries:
+        assert APIClient().get(LIST, query).status_code == 200
+    assert any(_counts_threads(q["sql"]) for q in queries.captured_queries) is counted
+
+
+def test_the_category_page_counts_nothing_unless_filtered(board):
+    for query, counted in (({}, False), ({"status": "open"}, True)):
+        with CaptureQueriesContext(connection) as queries:
+            assert Client().get("/c/peers/", query).status_code == 200
+        assert any(_counts_threads(q["sql"]) for q in queries.captured_queries) is counted
+
+
+# --- Races ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_created_at_once_in_one_category_all_count():
+    peers = CategoryFactory(slug="peers", name="Peers")
+    authors = [UserFactory() for _ in range(6)]
+
+    def start(author: User) -> Any:
+        return lambda: (
+            [
+                services.thread_create(
+                    author=author, category=peers, title=f"At once {n}", body="Hello there"
+                )
+                for n in range(3)
+            ]
+            and None
+        )
+
+    assert race([start(a) for a in authors]) == []
+    assert _kept(peers) == 18
+    _assert_true()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_racing_a_hide_of_the_same_thread_counts_once_in_either_order():
+    peers = CategoryFactory(slug="peers", name="Peers")
+    carers = CategoryFactory(slug="carers", name="Carers")
+    moderator = UserFactory(role=Role.MODERATOR)
+    for n in range(6):
+        thread = make_thread(category=peers, title=f"Contested thread {n}")
+        opening = Post.objects.get(thread=thread)
+        errors = race(
+            [
+                lambda t=thread: (
+                    services.thread_move(actor=moderator, thread=t, category=carers) and None
+                ),
+                lambda p=opening: services.post_hide(actor=moderator, post=p, reason="x") and None,
+            ]
+        )
+        assert errors == []
+        assert Thread.objects.get(pk=thread.pk).category_id == carers.pk
+        assert thread_counts()[0] == {"peers": 0, "carers": 0}
+        _assert_true()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moves_across_in_both_directions_never_deadlock():
+    """Two moderators move threads between two categories in opposite directions: each
+    move locks both categories in id order, so neither waits on the other's."""
+    peers = CategoryFactory(slug="peers", name="Peers")
+    carers = CategoryFactory(slug="carers", name="Carers")
+    moderators = [UserFactory(role=Role.MODERATOR) for _ in range(2)]
+    there = [make_thread(category=peers, title=f"Peer thread {n}") for n in range(8)]
+    back = [make_thread(category=carers, title=f"Carer thread {n}") for n in range(8)]
+
+    def moves(actor: User, threads: list[Thread], to: Category) -> Any:
+        return lambda: (
+            [services.thread_move(actor=actor, thread=t, category=to) for t in threads] and None
+        )
+
+    assert race([moves(moderators[0], there, carers), moves(moderators[1], back, peers)]) == []
+    assert _assert_true() == {"peers": 8, "carers": 8}
+
+
+# --- The admin ------------------------------------------------------------------------------------
+
+
+def _admin() -> Client:
+    client = Client()
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    return client
+
+
+def test_admin_deletes_count_only_visible_threads(board):
+    client = _admin()
+    threads = board["threads"]
+    hidden, visible = threads[0], threads[1]
+    response = client.post(f"/admin/forum/thread/{visible.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert _assert_true() == {"peers": 6, "carers": 3}
+
+    response = client.post(
+        "/admin/forum/thread/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [threads[2].pk, threads[9].pk],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302
+    assert _assert_true() == {"peers": 5, "carers": 2}
+
+    # A hidden or held thread has review records the admin page may not delete; the hook
+    # itself counts them out all the same (they were never counted in).
+    gone = Thread.objects.filter(pk__in=[hidden.pk, board["held"].pk])
+    ThreadAdmin(Thread, site).delete_queryset(HttpRequest(), gone)
+    assert not gone.exists()
+    assert _assert_true() == {"peers": 5, "carers": 2}
+
+
+def test_an_admin_change_writes_back_no_count_loaded_before_a_thread_came(board, monkeypatch):
+    """The category's change form was loaded with 7 threads; one is created before it is
+    saved: the save writes the fields typed in, never the 7 it loaded."""
+    from forum.admin import CategoryAdmin
+
+    peers = board["peers"]
+    client = _admin()
+    url = f"/admin/forum/category/{peers.pk}/change/"
+    data = admin_form(client, url, name="Peers together")
+    load = CategoryAdmin.get_object
+
+    def load_then_a_thread(self: Any, request: Any, object_id: str, from_field: Any = None) -> Any:
+        obj = load(self, request, object_id, from_field)
+        if request.method == "POST":
+            make_thread(category=peers, title="Created meanwhile")
+        return obj
+
+    monkeypatch.setattr(CategoryAdmin, "get_object", load_then_a_thread)
+    assert client.post(url, data).status_code == 302
+    assert Category.objects.get(pk=peers.pk).name == "Peers together"
+    assert _assert_true()["peers"] == 8
+
+
+def test_an_admin_retitle_or_a_new_category_counts_nothing_new(board):
+    client = _admin()
+    thread = board["threads"][3]
+    url = f"/admin/forum/thread/{thread.pk}/change/"
+    assert client.post(url, admin_form(client, url, title="A new title")).status_code == 302
+    add = "/admin/forum/category/add/"
+    response = client.post(add, admin_form(client, add, name="New", slug="new", position="5"))
+    assert response.status_code == 302
+    assert _assert_true() == {"peers": 7, "carers": 3, "new": 0}
+
+
+# --- The repair -----------------------------------------------------------------------------------
+
+
+def test_recount_threads_repairs_a_count_written_around_the_services(board, capsys):
+    peers, carers = board["peers"], board["carers"]
+    Category.objects.filter(pk=peers.pk).update(visible_thread_count=100)
+    Category.objects.filter(pk=carers.pk).update(visible_thread_count=0)
+    assert APIClient().get(LIST, {"category": "carers"}).json()["count"] == 0  # it is believed
+
+    call_command("recount_threads")
+
+    assert "2 categories recounted" in capsys.readouterr().out
+    assert _assert_true() == {"peers": 7, "carers": 3}
+    assert APIClient().get(LIST, {"category": "carers"}).json()["count"] == 3
+    assert services.thread_counts_recount() == 0  # already right: nothing written
