@@ -16,7 +16,7 @@ WHERE c.id = every.id
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("forum", "0011_thread_version_post_fanned_out"),
+        ("forum", "0012_post_held_idx"),
     ]
 
     operations = [
