@@ -221,8 +221,11 @@ class ThreadListApi(GenericAPIView, PostingApi):
             if exact:
                 pagecache.set(key, body, settings.HAVEN_PAGE_CACHE_SECONDS)
         if thread_lists.followed(page):
-            data = json.loads(body) if data is None else data
-            body = self._render(renderer, thread_lists.with_following(data, page))
+            spliced = thread_lists.with_following_body(body, page) if data is None else None
+            if spliced is None:
+                data = json.loads(body) if data is None else data
+                spliced = self._render(renderer, thread_lists.with_following(data, page))
+            body = spliced
         return RenderedResponse(body)
 
     def _known(self, request: Request) -> bool:

@@ -45,6 +45,7 @@ from accounts.identity import published_author_of_values
 from accounts.roles import Role
 from core import pagecache
 from core.api.pagination import PostCursorPagination
+from core.api.responses import splice
 from forum import policy
 from forum.models import Post, Thread
 from forum.selectors import PostsPageState, posts_page_state, public_thread_head
@@ -351,8 +352,7 @@ def overlay_body(
         return None
     renderer = JSONRenderer()
     rendered: dict[str, str | None] = {}
-    pieces: list[bytes] = []
-    start = 0
+    values: list[bytes] = []
     for n, match in enumerate(found):
         row, name = rows[n // len(_FIELD_ORDER)], _FIELD_ORDER[n % len(_FIELD_ORDER)]
         if (match[1] or match[2]).decode() != name:
@@ -365,10 +365,8 @@ def overlay_body(
             html = policy.support_for(row, viewer, rendered)
             value = None if html is None else {"kind": row.support_kind, "html": html}
         encoded = renderer.render(value) if isinstance(value, dict) else _LITERALS[value]
-        pieces += [body[start : match.start()], b'"%s":%s' % (name.encode(), encoded)]
-        start = match.end()
-    pieces.append(body[start:])
-    return b"".join(pieces)
+        values.append(b'"%s":%s' % (name.encode(), encoded))
+    return splice(body, found, values)
 
 
 # --- The HTML thread page --------------------------------------------------------------------

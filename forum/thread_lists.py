@@ -18,6 +18,7 @@ Bodies are viewer-neutral: ``following`` (the one per-viewer field of a row) is 
 false and laid over the body for a signed-in viewer from the narrow query, which carries it.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from core import pagecache
+from core.api.responses import splice
 from forum import selectors
 from forum.filters import ThreadFilter
 from forum.models import Category, Thread
@@ -80,6 +82,25 @@ def page_rows(keys: Sequence[KeyRow]) -> tuple[list[Thread], bool]:
 def followed(keys: Sequence[KeyRow]) -> set[int]:
     """The page's threads the viewer follows (none for the public)."""
     return {pk for pk, _version, following in keys if following}
+
+
+# A row's ``following`` as the viewer-neutral body renders it (compact or indented JSON).
+# Nothing a member writes can match: inside a JSON string every ``"`` is escaped.
+_FOLLOWING = re.compile(rb'"following":( ?)false')
+
+
+def with_following_body(body: bytes, keys: Sequence[KeyRow]) -> bytes | None:
+    """``with_following`` on the rendered body of exactly the page ``keys`` name: its rows'
+    ``following`` spliced in place, without parsing the body. None if the body does not
+    hold one per row (the caller lays it over the parsed page instead)."""
+    found = list(_FOLLOWING.finditer(body))
+    if len(found) != len(keys):
+        return None
+    values = [
+        b'"following":%s%s' % (match[1], b"true" if following else b"false")
+        for match, (_pk, _version, following) in zip(found, keys, strict=True)
+    ]
+    return splice(body, found, values)
 
 
 def with_following(data: dict[str, Any], keys: Sequence[KeyRow]) -> dict[str, Any]:

@@ -538,6 +538,34 @@ def test_following_changes_only_the_followers_own_rows(world):
     assert APIClient().get("/api/v1/threads/").json()["results"][0]["following"] is False
 
 
+def test_a_followers_cached_list_is_spliced_exactly_whatever_titles_say(world, monkeypatch):
+    """A signed-in hit lays ``following`` into the stored bytes in place
+    (``thread_lists.with_following_body``): a title made of the very field it rewrites changes
+    nothing of it, compact or indented; what it serves is what the cache off serves."""
+    trick = '"following":false,"following": false}]}'
+    services.thread_create(author=world.bob, category=world.peers, title=trick, body=trick)
+    carol = client_for(world.carol)
+    spliced: list[bool] = []
+    splice = thread_lists.with_following_body
+
+    def spy(*args: Any, **kwargs: Any) -> bytes | None:
+        body = splice(*args, **kwargs)
+        spliced.append(body is not None)
+        return body
+
+    monkeypatch.setattr(thread_lists, "with_following_body", spy)
+    for accept in ("application/json", "application/json; indent=4"):
+        with override_settings(HAVEN_PAGE_CACHE=False):
+            reference = carol.get(LIST, HTTP_ACCEPT=accept)
+        for _ in range(2):
+            answer = carol.get(LIST, HTTP_ACCEPT=accept)
+            assert (answer.status_code, answer.content) == (200, reference.content), accept
+    assert spliced == [True] * 2  # each format's hit (its first request stores the page)
+    rows = reference.json()["results"]
+    assert [row["following"] for row in rows if row["title"] == trick] == [False]
+    assert {row["id"] for row in rows if row["following"]} == {world.thread.pk}
+
+
 # --- Every write service is accounted for -----------------------------------------------------
 
 # Each public service that runs in its own transaction, by module: the write kinds above that
