@@ -10,7 +10,7 @@ set-up demo) has no full-text search; there, searching falls back to ``icontains
 import logging
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.postgres.search import (
     SearchQuery,
@@ -18,8 +18,21 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorField,
 )
-from django.db import DataError, OperationalError, connection, transaction
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db import DataError, OperationalError, connection, connections, transaction
+from django.db.models import (
+    BooleanField,
+    Exists,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce, Left
 
 from forum.models import Post, Thread
@@ -89,15 +102,120 @@ def thread_index_append(*, thread_id: int, body: str) -> None:
     _update_vector(thread_id, appended)
 
 
+class _TitleMatches(Expression):
+    """Whether the thread's ``title_vector`` (migration 0012: a column PostgreSQL generates
+    from the title; not a model field, as only PostgreSQL has it) matches ``query``."""
+
+    output_field = BooleanField()
+
+    def __init__(self, query: SearchQuery) -> None:
+        super().__init__()
+        self.query = query
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.query]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        (self.query,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        sql, params = compiler.compile(self.query)
+        return f"({alias}.title_vector @@ {sql})", list(params)
+
+
+class _TitleRank(_TitleMatches):
+    """``ts_rank`` of ``query`` on the title's vector."""
+
+    output_field = FloatField()  # type: ignore[assignment]
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        sql, params = compiler.compile(self.query)
+        return f"ts_rank({alias}.title_vector, {sql})", list(params)
+
+
+class SearchResults(QuerySet[Thread]):
+    """Threads matching a search, best first: ``threads_matching``'s order, served by indexes.
+
+    Sliced (a page), it is two index-ordered queries joined by ``UNION ALL`` (each limited to
+    the slice's end, so PostgreSQL reads a page's worth of each, never every match):
+    the threads whose title matches, then those matching in their posts only. Counted, it
+    counts the matches through the GIN indexes (``count``).
+    """
+
+    _search: SearchQuery | None = None
+
+    def _clone(self) -> "SearchResults":
+        clone = cast(SearchResults, super()._clone())  # type: ignore[misc]
+        clone._search = self._search
+        return clone
+
+    @property
+    def ordered(self) -> bool:
+        return True
+
+    def _plain(self) -> QuerySet[Thread]:
+        plain = self._chain()  # type: ignore[attr-defined]
+        plain.__class__ = QuerySet
+        return cast(QuerySet[Thread], plain)
+
+    def __getitem__(self, k: Any) -> Any:
+        if self._search is None or not isinstance(k, slice) or self._result_cache is not None:
+            return super().__getitem__(k)
+        start, stop = k.start or 0, k.stop
+        plain, query = self._plain(), self._search
+        in_title = plain.filter(_TitleMatches(query)).order_by(
+            _TitleRank(query).desc(), "-last_activity_at", "-id"
+        )
+        in_posts = plain.filter(~Q(_TitleMatches(query)), search_vector=query).order_by(
+            "-last_activity_at", "-id"
+        )
+        if stop is not None:
+            in_title, in_posts = in_title[:stop], in_posts[:stop]
+        return in_title.union(in_posts, all=True)[start:stop]
+
+    def count(self) -> int:
+        """The exact number of matches, counted through the GIN indexes.
+
+        PostgreSQL's planner does not price reading (detoasting) a thread's large vector, so
+        for a common word it would scan the table and read every vector (~0.4 s at 100 k
+        threads); the bitmap of the indexes does not need them (~35 ms). ``SET LOCAL`` in
+        the same implicit transaction as the count (one round trip) keeps the choice to this
+        statement.
+        """
+        if self._search is None or self._result_cache is not None:
+            return super().count()
+        counted = self._plain().order_by().values("pk")
+        sql, params = counted.query.get_compiler(using=self.db).as_sql()
+        with connections[self.db].cursor() as cursor:
+            # Django compiled ``sql``; the values are in ``params``.
+            statement = f"SELECT COUNT(*) FROM ({sql}) AS matches"  # noqa: S608
+            cursor.execute(
+                f"SET LOCAL enable_seqscan = off; {statement}; RESET enable_seqscan", params
+            )
+            while cursor.description is None and cursor.nextset():
+                pass
+            return int(cursor.fetchone()[0])
+
+
 def threads_matching(threads: QuerySet[Thread], text: str) -> QuerySet[Thread]:
-    """Threads matching ``text`` (web-search syntax), best first."""
+    """Threads matching ``text`` (web-search syntax), best first.
+
+    PostgreSQL: a thread matches when its title or its whole text (title and posts) does.
+    Threads whose title matches come first, the best title match first (``ts_rank`` on the
+    title's own small vector), then by newest activity; then the threads that match in
+    their posts only, newest activity first. Each group is read in that order from an index
+    (the title vector's GIN index; the activity index), so a common word costs what a rare
+    one does. SQLite (the demo): ``icontains`` on the title and the visible posts, newest
+    activity first.
+    """
     if _full_text():
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
-        return (
-            threads.filter(search_vector=query)
-            .annotate(rank=SearchRank(F("search_vector"), query))
-            .order_by("-rank", "-last_activity_at", "-id")
-        )
+        results = threads.filter(Q(_TitleMatches(query)) | Q(search_vector=query))._chain()  # type: ignore[attr-defined]
+        results.__class__ = SearchResults
+        results._search = query
+        return cast(SearchResults, results)
     in_posts = Post.objects.filter(
         thread=OuterRef("pk"), status=Post.Status.VISIBLE, body__icontains=text
     )
