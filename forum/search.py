@@ -1,5 +1,9 @@
 """Full-text search over threads: PostgreSQL's tsvector (title weight A, posts weight B).
 
+Matching uses that vector; ordering uses the title's own small vector (``title_vector``, a
+column PostgreSQL generates from the title, migration 0012), so no match's large vector is
+ranked: titles first, then posts, each newest activity first (``threads_matching``).
+
 The vector is stored on the thread: a new post's text is appended by its fan-out job
 (``forum.fanout``), in the transaction that marks the post fanned out; the services rebuild
 it when a post is edited, deleted or moderated. A rebuild reads the posts already fanned
@@ -8,6 +12,7 @@ set-up demo) has no full-text search; there, searching falls back to ``icontains
 """
 
 import logging
+from collections.abc import Sequence
 from functools import reduce
 from operator import or_
 from typing import Any, cast
@@ -24,7 +29,6 @@ from django.db.models import (
     Exists,
     Expression,
     F,
-    FloatField,
     Func,
     OuterRef,
     Q,
@@ -115,33 +119,22 @@ class _TitleMatches(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [self.query]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         (self.query,) = exprs
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
         sql, params = compiler.compile(self.query)
-        return f"({alias}.title_vector @@ {sql})", list(params)
-
-
-class _TitleRank(_TitleMatches):
-    """``ts_rank`` of ``query`` on the title's vector."""
-
-    output_field = FloatField()  # type: ignore[assignment]
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
-        sql, params = compiler.compile(self.query)
-        return f"ts_rank({alias}.title_vector, {sql})", list(params)
+        return f"({alias}.title_vector @@ {sql})", tuple(params)
 
 
 class SearchResults(QuerySet[Thread]):
-    """Threads matching a search, best first: ``threads_matching``'s order, served by indexes.
+    """Threads matching a search, in ``threads_matching``'s order, served by indexes.
 
-    Sliced (a page), it is two index-ordered queries joined by ``UNION ALL`` (each limited to
-    the slice's end, so PostgreSQL reads a page's worth of each, never every match):
-    the threads whose title matches, then those matching in their posts only. Counted, it
-    counts the matches through the GIN indexes (``count``).
+    Sliced (a page), it is two queries joined by ``UNION ALL``, each in index order and
+    limited to the slice's end, so PostgreSQL reads a page's worth of each, never every
+    match: the threads whose title matches, then those matching in their posts only.
+    Counted, it counts the matches through the GIN index (``count``).
     """
 
     _search: SearchQuery | None = None
@@ -165,12 +158,8 @@ class SearchResults(QuerySet[Thread]):
             return super().__getitem__(k)
         start, stop = k.start or 0, k.stop
         plain, query = self._plain(), self._search
-        in_title = plain.filter(_TitleMatches(query)).order_by(
-            _TitleRank(query).desc(), "-last_activity_at", "-id"
-        )
-        in_posts = plain.filter(~Q(_TitleMatches(query)), search_vector=query).order_by(
-            "-last_activity_at", "-id"
-        )
+        in_title = plain.filter(_TitleMatches(query)).order_by("-last_activity_at", "-id")
+        in_posts = plain.filter(~Q(_TitleMatches(query))).order_by("-last_activity_at", "-id")
         if stop is not None:
             in_title, in_posts = in_title[:stop], in_posts[:stop]
         return in_title.union(in_posts, all=True)[start:stop]
@@ -202,17 +191,17 @@ class SearchResults(QuerySet[Thread]):
 def threads_matching(threads: QuerySet[Thread], text: str) -> QuerySet[Thread]:
     """Threads matching ``text`` (web-search syntax), best first.
 
-    PostgreSQL: a thread matches when its title or its whole text (title and posts) does.
-    Threads whose title matches come first, the best title match first (``ts_rank`` on the
-    title's own small vector), then by newest activity; then the threads that match in
-    their posts only, newest activity first. Each group is read in that order from an index
-    (the title vector's GIN index; the activity index), so a common word costs what a rare
-    one does. SQLite (the demo): ``icontains`` on the title and the visible posts, newest
-    activity first.
+    PostgreSQL: a thread matches when its vector (title and posts) does. Best first means:
+    the threads whose title matches too come first, then those matching in their posts
+    only; within each group, newest activity first (then the highest id). Each group is
+    read in that order from an index (the activity index, or the title vector's GIN index
+    for a rare word), a page's worth of each, so a word in most threads costs what a rare
+    one does: no match's large vector is ranked or read beyond the page. SQLite (the demo):
+    ``icontains`` on the title and the visible posts, in the list's order.
     """
     if _full_text():
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
-        results = threads.filter(Q(_TitleMatches(query)) | Q(search_vector=query))._chain()  # type: ignore[attr-defined]
+        results = threads.filter(search_vector=query)._chain()  # type: ignore[attr-defined]
         results.__class__ = SearchResults
         results._search = query
         return cast(SearchResults, results)
