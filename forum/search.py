@@ -17,6 +17,7 @@ from functools import reduce
 from operator import or_
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
@@ -39,6 +40,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Left
 
+from core import pagecache
 from forum.models import Post, Thread
 
 CONFIG = "english"
@@ -48,6 +50,8 @@ CONFIG = "english"
 # and never let indexing fail a reply.
 POST_INDEX_CHARS = 4_000
 THREAD_INDEX_CHARS = 200_000
+# Rows of the search change log read at most before it is folded into one (``search_generation``).
+_COMPACT_AFTER = 500
 
 logger = logging.getLogger(__name__)
 
@@ -165,18 +169,26 @@ class SearchResults(QuerySet[Thread]):
         return in_title.union(in_posts, all=True)[start:stop]
 
     def count(self) -> int:
-        """The exact number of matches, counted through the GIN indexes.
+        """The exact number of matches: from the cache when this very count (its SQL) was
+        made at the current search generation (``search_generation``), else counted through
+        the GIN index and stored.
 
         PostgreSQL's planner does not price reading (detoasting) a thread's large vector, so
         for a common word it would scan the table and read every vector (~0.4 s at 100 k
-        threads); the bitmap of the indexes does not need them (~35 ms). ``SET LOCAL`` in
-        the same implicit transaction as the count (one round trip) keeps the choice to this
-        statement.
+        threads); the bitmap of the index does not need them (~35 ms). ``SET LOCAL`` in the
+        same implicit transaction as the count (one round trip) keeps that choice to it.
         """
         if self._search is None or self._result_cache is not None:
             return super().count()
         counted = self._plain().order_by().values("pk")
         sql, params = counted.query.get_compiler(using=self.db).as_sql()
+        generation = search_generation(using=self.db)
+        key = None
+        if generation is not None:
+            key = pagecache.key_of("search-count", generation, sql, params)
+            stored = pagecache.get(key)
+            if stored is not None:
+                return int(stored)
         with connections[self.db].cursor() as cursor:
             # Django compiled ``sql``; the values are in ``params``.
             statement = f"SELECT COUNT(*) FROM ({sql}) AS matches"  # noqa: S608
@@ -185,7 +197,39 @@ class SearchResults(QuerySet[Thread]):
             )
             while cursor.description is None and cursor.nextset():
                 pass
-            return int(cursor.fetchone()[0])
+            count = int(cursor.fetchone()[0])
+        if key is not None:
+            pagecache.set(key, str(count).encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
+        return count
+
+
+def search_generation(*, using: str = "default") -> int | None:
+    """The search generation: it moves on with every committed change that may change what a
+    search counts, so a count stored under it is exact while it stands. None where counts
+    are not cached: not PostgreSQL, or inside a transaction (whose own writes the other
+    connections do not see yet).
+
+    It is the sum of ``forum_search_change.weight`` (migration 0012): its statement triggers
+    add a row in the writer's transaction for each statement that inserts or deletes
+    threads or sets a thread's vector, visibility, category, status, answer or author (or a
+    category's slug or kind). A snapshot sees every such commit that it sees at all, so two
+    snapshots with the same sum count the same threads. Read before the count it keys, a
+    count stored is never older than its generation. Past ``_COMPACT_AFTER`` rows, the log is
+    folded into one row of the same sum, in one statement.
+    """
+    db = connections[using]
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        return None
+    with db.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(weight), 0), COUNT(*) FROM forum_search_change")
+        generation, rows = cursor.fetchone()
+        if rows > _COMPACT_AFTER:
+            cursor.execute(
+                "WITH gone AS (DELETE FROM forum_search_change RETURNING weight) "
+                "INSERT INTO forum_search_change (weight) "
+                "SELECT SUM(weight) FROM gone HAVING COUNT(*) > 0"
+            )
+    return int(generation)
 
 
 def threads_matching(threads: QuerySet[Thread], text: str) -> QuerySet[Thread]:
