@@ -168,6 +168,12 @@ class SearchResults(QuerySet[Thread]):
             in_title, in_posts = in_title[:stop], in_posts[:stop]
         return in_title.union(in_posts, all=True)[start:stop]
 
+    def _fetch_all(self) -> None:
+        # Read whole (iterated, not sliced): in the same order as its pages.
+        if self._search is not None and self._result_cache is None:
+            self._result_cache = list(self[:])
+        super()._fetch_all()
+
     def count(self) -> int:
         """The exact number of matches: from the cache when this very count (its SQL) was
         made at the current search generation (``search_generation``), else counted through

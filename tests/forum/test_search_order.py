@@ -109,3 +109,16 @@ def test_a_search_page_reads_a_page_of_each_group_not_every_match():
     # Each group is limited to the page's end: PostgreSQL never reads every match.
     assert union[0].count("LIMIT 20") == 3
     assert not any("ts_rank" in sql for sql in captured)
+
+
+def test_read_whole_the_results_come_in_the_order_of_their_pages():
+    from forum import selectors
+    from forum.search import threads_matching
+
+    author = UserFactory()
+    in_body = _aged(make_thread(author=author, title="Week one", body="Zoladex today"), 1)
+    in_title = _aged(make_thread(author=author, title="Zoladex", body="Hi"), 60)
+    found = threads_matching(selectors.thread_list(viewer=None), "zoladex")
+    assert [t.pk for t in found] == [in_title.pk, in_body.pk]
+    assert found.first().pk == in_title.pk
+    assert found.count() == 2
