@@ -162,8 +162,10 @@ class SearchResults(QuerySet[Thread]):
             return super().__getitem__(k)
         start, stop = k.start or 0, k.stop
         plain, query = self._plain(), self._search
-        in_title = plain.filter(_TitleMatches(query)).order_by("-last_activity_at", "-id")
-        in_posts = plain.filter(~Q(_TitleMatches(query))).order_by("-last_activity_at", "-id")
+        in_title = _checked_first(plain.filter(_TitleMatches(query)))
+        in_posts = _checked_first(plain.filter(~Q(_TitleMatches(query))))
+        in_title = in_title.order_by("-last_activity_at", "-id")
+        in_posts = in_posts.order_by("-last_activity_at", "-id")
         if stop is not None:
             in_title, in_posts = in_title[:stop], in_posts[:stop]
         return in_title.union(in_posts, all=True)[start:stop]
@@ -236,6 +238,15 @@ def search_generation(*, using: str = "default") -> int | None:
                 "SELECT SUM(weight) FROM gone HAVING COUNT(*) > 0"
             )
     return int(generation)
+
+
+def _checked_first(threads: QuerySet[Thread]) -> QuerySet[Thread]:
+    """``threads`` with the condition added last checked first: PostgreSQL checks conditions
+    of equal cost in the order written, and the title's small vector then spares reading a
+    thread's large one (a multi-word search scanning the activity index: ~50 ms → ~8 ms)."""
+    children = threads.query.where.children  # the clone's own list: filter() copied it
+    children.insert(0, children.pop())
+    return threads
 
 
 def threads_matching(threads: QuerySet[Thread], text: str) -> QuerySet[Thread]:
