@@ -109,6 +109,10 @@ def test_a_search_page_reads_a_page_of_each_group_not_every_match():
     # Each group is limited to the page's end: PostgreSQL never reads every match.
     assert union[0].count("LIMIT 20") == 3
     assert not any("ts_rank" in sql for sql in captured)
+    # Each group checks the title's small vector before the large one.
+    for part in union[0].split("UNION ALL"):
+        where = part.split("WHERE", 1)[1]
+        assert where.index("title_vector") < where.index("search_vector")
 
 
 def test_read_whole_the_results_come_in_the_order_of_their_pages():
