@@ -158,7 +158,14 @@ class SearchResults(QuerySet[Thread]):
         return cast(QuerySet[Thread], plain)
 
     def __getitem__(self, k: Any) -> Any:
-        if self._search is None or not isinstance(k, slice) or self._result_cache is not None:
+        if self._search is None or self._result_cache is not None:
+            return super().__getitem__(k)
+        if isinstance(k, int) and k >= 0:
+            rows = list(self[k : k + 1])
+            if not rows:
+                raise IndexError(k)
+            return rows[0]
+        if not isinstance(k, slice):
             return super().__getitem__(k)
         start, stop = k.start or 0, k.stop
         plain, query = self._plain(), self._search

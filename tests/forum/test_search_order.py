@@ -125,4 +125,7 @@ def test_read_whole_the_results_come_in_the_order_of_their_pages():
     found = threads_matching(selectors.thread_list(viewer=None), "zoladex")
     assert [t.pk for t in found] == [in_title.pk, in_body.pk]
     assert found.first().pk == in_title.pk
+    assert found[0].pk == in_title.pk and found[1].pk == in_body.pk
+    with pytest.raises(IndexError):
+        found[2]
     assert found.count() == 2
