@@ -2,7 +2,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -18,8 +17,6 @@ from forum.services import (
     post_restore,
     thread_changed,
     thread_close,
-    thread_counts_follow,
-    thread_counts_move,
     thread_move,
     thread_recount,
     thread_reopen,
@@ -64,7 +61,7 @@ class CategoryAdmin(admin.ModelAdmin):
         if {"name", "slug", "description", "nurse_answered"} & set(form.changed_data):
             category_threads_changed(obj.pk)
         # Only the fields typed in: the row as loaded would write back a thread count that a
-        # thread created meanwhile has moved.
+        # fold of the count log (``forum.services.thread_counts_fold``) moved meanwhile.
         if form.changed_data:
             obj.save(update_fields=form.changed_data)
 
@@ -174,30 +171,11 @@ class ThreadAdmin(admin.ModelAdmin):
             return
         if form.changed_data:
             thread_changed(obj.pk)  # locks the row first; a title shows on its pages and rows
-            was = Thread.objects.values_list("category_id", "visibility").get(pk=obj.pk)
             obj.save(update_fields=form.changed_data)
-            # Category and visibility are read-only here today; were either typed in, the
-            # categories' counts follow (they are only ever moved with the thread locked).
-            thread_counts_follow(was=was, now=(obj.category_id, obj.visibility))
 
     # Deleting a thread needs no version: its pages answer 404 and the lists, keyed by the
-    # ids they hold, lose it (tests/forum/test_invalidation.py). Its category counts one
-    # visible thread fewer, in the same transaction, the threads locked first (in id order).
-
-    def delete_model(self, request: HttpRequest, obj: Thread) -> None:
-        self.delete_queryset(request, Thread.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Thread]) -> None:
-        with transaction.atomic():
-            ids = list(queryset.order_by("pk").select_for_update(no_key=True).values_list("pk"))
-            going = Thread.objects.filter(pk__in=[pk for (pk,) in ids])
-            gone = list(
-                going.filter(visibility=Thread.Visibility.VISIBLE).values_list(
-                    "category_id", flat=True
-                )
-            )
-            super().delete_queryset(request, going)
-            thread_counts_move(gone=gone)
+    # ids they hold, lose it (tests/forum/test_invalidation.py); its category's count follows
+    # by the trigger on the threads table (``forum.models.ThreadCountChange``).
 
     def has_close_permission(self, request: HttpRequest) -> bool:
         # The services' own rule: the action is offered only to those who may close.

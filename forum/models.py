@@ -10,9 +10,8 @@ from accounts.roles import Role
 class Category(models.Model):
     """A board of the forum. In a nurse-answered one, every thread is a question for nurses.
 
-    ``visible_thread_count`` is how many of its threads are visible, kept by the services
-    (``forum.services.thread_counts_move``): the thread lists' ``count``, never recounted
-    per request.
+    ``visible_thread_count`` with its logged changes (``ThreadCountChange``) is how many of
+    its threads are visible: the thread lists' ``count``, never recounted per request.
     """
 
     slug = models.SlugField(max_length=80, unique=True)
@@ -22,14 +21,14 @@ class Category(models.Model):
     nurse_answered = models.BooleanField(
         default=False, help_text="Questions here are answered by the nursing team."
     )
-    # How many of its threads are visible: what the thread lists show as their ``count``,
-    # without counting ~100 k rows per request. Moved (an F() update, in the same
-    # transaction) by every write that changes which threads are visible in which category:
-    # ``forum.services.thread_counts_move``; repaired by ``thread_counts_recount``.
+    # How many of its threads were visible when the log of changes was last folded in
+    # (``forum.services.thread_counts_fold``); with the changes logged since, what the thread
+    # lists show as their ``count``, without counting ~100 k rows per request
+    # (``forum.selectors.visible_thread_count``); repaired by ``thread_counts_recount``.
     visible_thread_count = models.PositiveIntegerField(
         default=0,
         editable=False,
-        help_text="Visible threads in this category, kept by the services.",
+        help_text="Visible threads in this category when its count was last folded.",
     )
 
     class Meta:
@@ -65,6 +64,25 @@ def staff_have_a_title(prefix: str, *, name: str) -> models.CheckConstraint:
         | (~Q(**{role: Role.MEMBER}) & ~Q(**{title: ""})),
         name=name,
     )
+
+
+class ThreadCountChange(models.Model):
+    """One thread entering (+1) or leaving (-1) a category's visible threads, logged by a
+    trigger on the threads table (migration 0013) in the writer's transaction, whoever the
+    writer: a service, the admin, an erasure, a cascade, SQL by hand.
+
+    Only ever inserted by writers, so counting takes no lock any writer waits for; summed
+    with the kept counts by readers (``forum.selectors.visible_thread_count``) and folded
+    into them by a periodic job (``forum.services.thread_counts_fold``). The category is a
+    plain id, not a foreign key: a key would share-lock the category row at the commit.
+    PostgreSQL only (SQLite, the demo, counts the threads).
+    """
+
+    category_id = models.BigIntegerField()
+    delta = models.SmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"category {self.category_id}: {self.delta:+d}"
 
 
 class ThreadManager(models.Manager["Thread"]):

@@ -46,18 +46,22 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     page that is not one is a 404. The list itself shows nothing per viewer: it is cached
     as the API's thread list is (``forum.thread_lists``), under its rows' ids and versions.
     """
-    shown = get_object_or_404(Category, slug=slug)
+    shown = get_object_or_404(
+        selectors.with_visible_thread_count(Category.objects.all()), slug=slug
+    )
     params = {key: request.GET[key] for key in CATEGORY_FILTERS if request.GET.get(key)}
     threads = selectors.thread_list(viewer=None).filter(category=shown)
     filters = ThreadFilter(params, queryset=threads)
     if not filters.is_valid():
         params = {key: value for key, value in params.items() if key not in filters.errors}
-    # Unfiltered, the category's kept count is the count: the row is read already.
+    # Unfiltered, the category's kept count is the count, read with its row (PostgreSQL's
+    # trigger keeps it; SQLite counts).
+    kept = shown.visible_threads if selectors.thread_counts_kept() else None  # type: ignore[attr-defined]
     page = page_or_404(
         thread_lists.page_keys(filters.qs),
         ThreadPagination.page_size,
         request.GET.get("page"),
-        count=None if params else shown.visible_thread_count,
+        count=None if params else kept,
     )
     choices = [("All threads", {}), ("Open", {"status": "open"}), ("Closed", {"status": "closed"})]
     if shown.nurse_answered:

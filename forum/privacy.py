@@ -25,13 +25,7 @@ from accounts.privacy import audit_about, audit_redact, identifiers_of, redact_f
 from accounts.roles import Role
 from forum.models import Like, Notification, Post, PostRevision, Subscription, Thread
 from forum.search import thread_reindex
-from forum.services import (
-    TOMBSTONE_HTML,
-    member_threads,
-    thread_counts_move,
-    thread_recount,
-    threads_changed,
-)
+from forum.services import TOMBSTONE_HTML, member_threads, thread_recount, threads_changed
 
 DELETED_THREAD_TITLE = "Deleted thread"
 
@@ -209,14 +203,10 @@ def _delete_own_words(*, post_ids: list[int], thread_ids: list[int], reindex: se
     others_wrote = Post.objects.filter(thread=OuterRef("pk"), status=Post.Status.VISIBLE).exclude(
         kind=Post.Kind.SYSTEM
     )
-    # A thread left with nothing anyone can read is hidden, as a moderator would hide it;
-    # its category counts one visible thread fewer (the threads are locked: none moves).
-    emptied = Thread.objects.filter(pk__in=thread_ids).exclude(Exists(others_wrote))
-    gone = list(
-        emptied.filter(visibility=Thread.Visibility.VISIBLE).values_list("category_id", flat=True)
+    # A thread left with nothing anyone can read is hidden, as a moderator would hide it.
+    Thread.objects.filter(pk__in=thread_ids).exclude(Exists(others_wrote)).update(
+        visibility=Thread.Visibility.HIDDEN
     )
-    emptied.update(visibility=Thread.Visibility.HIDDEN)
-    thread_counts_move(gone=gone)
     for thread_id in sorted(reindex):
         thread_reindex(thread_id=thread_id)
 

@@ -14,17 +14,30 @@ from django.db.models import (
     BooleanField,
     Count,
     Exists,
+    F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Mute, User
 from accounts.roles import Role
-from forum.models import Category, Like, Notification, Post, PostRevision, Subscription, Thread
+from forum.models import (
+    Category,
+    Like,
+    Notification,
+    Post,
+    PostRevision,
+    Subscription,
+    Thread,
+    ThreadCountChange,
+)
 from forum.search import threads_like_title
 
 SIMILAR_LIMIT = 5
@@ -85,6 +98,39 @@ def _visible_threads() -> QuerySet[Thread]:
 def thread_list(*, viewer: Any) -> QuerySet[Thread]:
     """Visible threads, newest activity first; ``forum.filters.ThreadFilter`` narrows them."""
     return _with_following(_visible_threads(), viewer).order_by("-last_activity_at", "-id")
+
+
+def with_visible_thread_count(categories: QuerySet[Category]) -> QuerySet[Category]:
+    """``categories``, each with ``visible_threads``: its kept count plus the changes logged
+    since the last fold (``forum.models.ThreadCountChange``), in the same statement, so never
+    a change counted twice or missed by a fold in between."""
+    logged = (
+        ThreadCountChange.objects.filter(category_id=OuterRef("pk"))
+        .order_by()
+        .values("category_id")
+        .annotate(n=Sum("delta"))
+        .values("n")
+    )
+    return categories.annotate(
+        visible_threads=F("visible_thread_count")
+        + Coalesce(Subquery(logged, output_field=IntegerField()), 0)
+    )
+
+
+def thread_counts_kept() -> bool:
+    """Whether the kept counts are kept: by PostgreSQL's trigger (migration 0013); SQLite,
+    the demo, counts the threads."""
+    return connection.vendor == "postgresql"
+
+
+def visible_thread_count(*, categories: QuerySet[Category] | None = None) -> int | None:
+    """How many threads are visible in ``categories`` (every category when None), from the
+    kept counts (one small query, never a ``COUNT`` of the threads); None where they are not
+    kept (``thread_counts_kept``: the caller counts)."""
+    if not thread_counts_kept():
+        return None
+    shown = with_visible_thread_count(Category.objects.all() if categories is None else categories)
+    return sum(shown.values_list("visible_threads", flat=True))  # type: ignore[misc]
 
 
 def thread_get(*, thread_id: int, viewer: Any) -> Thread:

@@ -26,9 +26,13 @@ for the row, a deadlock. The thread is held for the insert and the commit only (
 rendered before). Notifying followers and indexing the reply for search happen after the
 commit, in a job (``forum.fanout``): a reply costs the same with one follower or ten
 thousand.
+
+Category rows are locked by their own writes only (``category_ensure``, the admin; the
+count logs' fold, ``thread_counts_fold``, which holds nothing else): the thread lists'
+counts are logged by a trigger that only inserts, so no write to a thread waits for a
+category (see "Thread counts" below).
 """
 
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
@@ -58,6 +62,7 @@ from forum.models import (
     PostRevision,
     Subscription,
     Thread,
+    ThreadCountChange,
 )
 from forum.policy import Screening
 from forum.rendering import render_markdown
@@ -108,60 +113,83 @@ def category_threads_changed(category_id: int) -> int:
 
 # --- Thread counts -----------------------------------------------------------------------------
 #
-# ``Category.visible_thread_count`` is the thread lists' ``count``. It moves in the transaction
-# of every write that changes which threads are visible in which category, after the rows of
-# the threads concerned are locked: a category row is the last row such a write locks (only
-# inserts follow it), and several are taken in id order, so counting writers never deadlock.
-# Replies, likes and edits never touch it: a category row is never a hot spot for them.
+# The thread lists' ``count`` is each category's kept count (``Category.visible_thread_count``)
+# plus the changes logged since it was last folded (``ThreadCountChange``, summed with it in one
+# statement: ``selectors.visible_thread_count``). A trigger on the threads table (migration
+# 0013) logs a change for every row that enters or leaves a category's visible threads,
+# whoever writes it (a service, the admin, an erasure, a cascade, SQL by hand), in the
+# writer's transaction. Logging only inserts: no writer locks a category row or waits for
+# another writer, so counting adds nothing to any lock order. Replies, likes and edits never
+# log anything. PostgreSQL only: on SQLite (the demo) the lists count their rows.
 
 
-def thread_counts_move(*, gone: Iterable[int] = (), came: Iterable[int] = ()) -> None:
-    """Visible threads left the categories ``gone`` and came to those of ``came`` (category
-    ids, one per thread): each category's count moves by its balance, in one ``F()`` update
-    per category, in id order. The caller has locked the threads."""
-    balance: Counter[int] = Counter(came)
-    balance.subtract(gone)
-    for category_id in sorted(balance):
-        if balance[category_id]:
-            Category.objects.filter(pk=category_id).update(
-                visible_thread_count=F("visible_thread_count") + balance[category_id]
-            )
+# The advisory lock a fold holds for its transaction (``thread_counts_fold``).
+_FOLD_LOCK = 0x46_6F_6C_64
 
 
-def thread_counts_follow(*, was: tuple[int, str], now: tuple[int, str]) -> None:
-    """One locked thread went from ``was`` to ``now``, each ``(category id, visibility)``."""
-    visible = Thread.Visibility.VISIBLE
-    thread_counts_move(
-        gone=[was[0]] if was[1] == visible else [], came=[now[0]] if now[1] == visible else []
-    )
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def thread_counts_fold() -> int:
+    """Fold the logged changes into the categories' kept counts, in one statement that deletes
+    the changes it adds (a periodic job: the log stays short). Returns how many it folded.
+
+    The sum a reader makes is the same before and after (one statement: both at once). One
+    fold runs at a time (a transaction advisory lock; another returns 0 at once). A fold
+    locks category rows only, and no writer of threads waits for them."""
+    if not _postgresql():
+        return 0
+    changes, categories = ThreadCountChange._meta.db_table, Category._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_FOLD_LOCK])
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(
+            f"""
+            WITH gone AS (DELETE FROM "{changes}" RETURNING category_id, delta),
+            moved AS (SELECT category_id, SUM(delta) AS n, COUNT(*) AS rows FROM gone
+                      GROUP BY category_id),
+            kept AS (UPDATE "{categories}" AS c SET visible_thread_count =
+                        c.visible_thread_count + moved.n
+                     FROM moved WHERE c.id = moved.category_id AND moved.n <> 0)
+            SELECT COALESCE(SUM(rows), 0) FROM moved
+            """  # noqa: S608  (table names from the models)
+        )
+        return int(cursor.fetchone()[0])
 
 
 @transaction.atomic
 def thread_counts_recount() -> int:
-    """Every category's count set to its real count, in one ``UPDATE``: the repair for
-    threads written around the services (a bulk load, a hand edit in SQL). Returns how many
-    categories were wrong.
+    """Every category's kept count set to its real count and the log emptied: the repair
+    after the trigger was bypassed (``session_replication_role = replica``, a restore of part
+    of the tables). Returns how many categories were wrong.
 
-    The threads table is share-locked for the statement's transaction, so a thread written
-    meanwhile waits for it (the count it reads is the one it writes; a repair, not a hot path).
-    """
+    The threads table is share-locked for the transaction, so a thread written meanwhile
+    waits for it (a repair, not a hot path). PostgreSQL only (SQLite counts its rows)."""
+    if not _postgresql():
+        return 0
     threads, categories = Thread._meta.db_table, Category._meta.db_table
-    visible = Thread.Visibility.VISIBLE
+    changes = ThreadCountChange._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f'LOCK TABLE "{threads}" IN SHARE MODE')
         cursor.execute(
             f"""
+            WITH gone AS (DELETE FROM "{changes}" RETURNING category_id, delta),
+            logged AS (SELECT category_id, SUM(delta) AS n FROM gone GROUP BY category_id)
             UPDATE "{categories}" AS c SET visible_thread_count = real.n
             FROM (
-                SELECT every.id, COUNT(t.id) AS n FROM "{categories}" AS every
-                LEFT JOIN "{threads}" AS t ON t.category_id = every.id AND t.visibility = %s
-                GROUP BY every.id
+                SELECT every.id, every.visible_thread_count + COALESCE(logged.n, 0) AS shown,
+                    (SELECT COUNT(*) FROM "{threads}" AS t
+                     WHERE t.category_id = every.id AND t.visibility = %s) AS n
+                FROM "{categories}" AS every LEFT JOIN logged ON logged.category_id = every.id
             ) AS real
-            WHERE c.id = real.id AND c.visible_thread_count <> real.n
+            WHERE c.id = real.id AND (c.visible_thread_count <> real.n OR real.shown <> real.n)
+            RETURNING real.shown <> real.n
             """,  # noqa: S608  (table names from the models, the value a parameter)
-            [visible],
+            [Thread.Visibility.VISIBLE.value],
         )
-        return cursor.rowcount
+        return sum(wrong for (wrong,) in cursor.fetchall())
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -407,8 +435,6 @@ def thread_create(*, author: User, category: Category, title: str, body: str) ->
         policy.raised(opening, screening)
     if question and not screening.hold:
         _fan_out_on_commit(opening)
-    if thread.visibility == Thread.Visibility.VISIBLE:  # a held one counts once approved
-        thread_counts_move(came=[category.pk])
     return thread
 
 
@@ -1017,9 +1043,7 @@ def _post_status_set(post: Post, status: Post.Status, *, now: datetime) -> None:
             Post.Status.HIDDEN: Thread.Visibility.HIDDEN,
         }[status]
         Thread.objects.filter(pk=post.thread_id).update(visibility=visibility)
-        category_id, was = post.thread.category_id, post.thread.visibility
         post.thread.visibility = visibility
-        thread_counts_follow(was=(category_id, was), now=(category_id, visibility))
     thread_recount(thread_id=post.thread_id)
     thread_reindex(thread_id=post.thread_id)
 
@@ -1166,10 +1190,8 @@ def thread_move(*, actor: User, thread: Thread, category: Category, reason: str 
     if thread.category_id == category.pk:
         raise Conflict("same_category", "The thread is already in this category.")
     was = thread.category.slug
-    before = (thread.category_id, thread.visibility)
     thread.category = category
     thread.save(update_fields=["category"])
-    thread_counts_follow(was=before, now=(category.pk, thread.visibility))
     thread_changed(thread.pk)
     audit_record(
         actor=actor,

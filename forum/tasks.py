@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from forum.fanout import fan_out, fan_out_unfanned
 from forum.outbox import notification_emails_send
+from forum.services import thread_counts_fold
 
 
 @shared_task(acks_late=True, max_retries=5, autoretry_for=(Exception,), retry_backoff=5)
@@ -41,3 +42,11 @@ def fan_out_unfanned_posts() -> int:
     """Periodic sweep of the posts' outbox: the posts a lost job (a broker outage, a dead
     worker) left unfanned. Safe when two beats overlap (``forum.fanout.fan_out_unfanned``)."""
     return fan_out_unfanned()
+
+
+@shared_task(acks_late=True)
+def fold_count_logs() -> int:
+    """Periodic: fold the logged changes of the thread lists' counts into the kept counts
+    (``forum.services.thread_counts_fold``), so the log readers sum stays short. Safe when
+    two beats overlap: one fold runs at a time, each change is folded once."""
+    return thread_counts_fold()

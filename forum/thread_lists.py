@@ -22,8 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db.models import QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
 from core import pagecache
 from core.api.responses import splice
@@ -42,21 +41,20 @@ def page_keys(threads: QuerySet[Thread]) -> QuerySet[Any]:
 
 
 def known_count(params: Mapping[str, Any]) -> int | None:
-    """The list's count from the categories' kept counts (``Category.visible_thread_count``),
-    in one tiny query, when ``params`` (valid ``forum.filters.ThreadFilter`` values) ask
-    for every visible thread or one category's; None when another filter narrows the list
-    (then it is counted as it is)."""
+    """The list's count from the categories' kept counts (``selectors.visible_thread_count``),
+    in one small query, when ``params`` (valid ``forum.filters.ThreadFilter`` values) ask
+    for every visible thread or one category's (``unanswered=false`` narrows nothing); None
+    when another filter narrows the list or the counts are not kept (then it is counted)."""
     form = ThreadFilter(params).form
     if not form.is_valid():
         return None
     values = form.cleaned_data
-    if any(values[name] not in (None, "") for name in values if name != "category"):
+    if any(values[name] not in (None, "", False) for name in values if name != "category"):
         return None
     categories = Category.objects.all()
     if values["category"]:
         categories = categories.filter(slug=values["category"])
-    total = categories.aggregate(n=Coalesce(Sum("visible_thread_count"), 0))
-    return int(total["n"])
+    return selectors.visible_thread_count(categories=categories)
 
 
 def page_key(endpoint: str, query: object, count: int, keys: Sequence[KeyRow]) -> str:

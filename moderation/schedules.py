@@ -6,9 +6,9 @@ edits at every start): a data migration calls ``periodic_tasks_install`` once.
 
 Every job is safe when two beats overlap: the outbox sweep claims emails with ``SKIP LOCKED``
 leases, the posts' fan-out sweep writes each notification once and marks each post once
-(``forum.fanout``), nurse reminders are unique per question and level, the review-date
-alert is sent once a day, and the staff alerts are claimed per item and number or per
-period (``moderation.alerts``).
+(``forum.fanout``), the count logs' fold runs one at a time, nurse reminders are unique per
+question and level, the review-date alert is sent once a day, and the staff alerts are
+claimed per item and number or per period (``moderation.alerts``).
 """
 
 from datetime import timedelta
@@ -49,6 +49,7 @@ DEFAULT_PERIODIC_TASKS = (
         "forum.tasks.fan_out_unfanned_posts",
         timedelta(minutes=1),
     ),
+    ("fold-count-logs", "forum.tasks.fold_count_logs", timedelta(minutes=1)),
 )
 
 

@@ -166,13 +166,17 @@ def admin_form(client: Client, url: str, **changes: str) -> dict[str, Any]:
 
 
 def thread_counts() -> tuple[dict[str, int], dict[str, int]]:
-    """Every category's kept count of visible threads (``Category.visible_thread_count``)
+    """Every category's count of visible threads as the lists read it (the kept count plus
+    the changes logged since its last fold: ``forum.selectors.with_visible_thread_count``)
     and its real one (``COUNT(*)``), by slug: a test asserts they are equal."""
     from django.db.models import Count, Q
 
     from forum.models import Category
+    from forum.selectors import with_visible_thread_count
 
-    rows = Category.objects.annotate(real=Count("threads", filter=Q(threads__visibility="visible")))
-    kept = {c.slug: c.visible_thread_count for c in rows}
+    rows = with_visible_thread_count(Category.objects.all()).annotate(
+        real=Count("threads", filter=Q(threads__visibility="visible"))
+    )
+    kept = {c.slug: c.visible_threads for c in rows}  # type: ignore[attr-defined]
     real = {c.slug: c.real for c in rows}  # type: ignore[attr-defined]
     return kept, real

@@ -1,27 +1,32 @@
 """The thread lists' count is each category's kept count of visible threads.
 
-``Category.visible_thread_count`` moves with every write that changes which threads are
-visible where (``tests/forum/test_invalidation.py`` checks it after every write kind); here:
-creation, races, the admin, the repair, and that the lists answer byte for byte what
-counting the rows answers, without counting them.
+A trigger logs every thread entering or leaving a category's visible threads
+(``forum.models.ThreadCountChange``), whoever writes it; readers add the log to the kept
+counts, a periodic job folds it into them (``tests/forum/test_invalidation.py`` checks the
+sum after every write kind). Here: creation, writes around the services, races with the
+writes that lock categories, the fold, the admin, the repair, and that the lists answer byte
+for byte what counting the rows answers, without counting them.
 """
 
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.contrib.admin import site
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts import privacy as accounts_privacy
 from accounts.models import User
 from accounts.roles import Role
-from forum import pages, services, thread_lists
+from forum import pages, selectors, services, thread_lists
 from forum.admin import ThreadAdmin
-from forum.models import Category, Post, Thread
+from forum.models import Category, Post, Thread, ThreadCountChange
 from tests.factories import CategoryFactory, UserFactory, make_thread
 from tests.utils import admin_form, race, thread_counts
 
@@ -31,7 +36,7 @@ LIST = "/api/v1/threads/"
 
 
 def _kept(category: Category) -> int:
-    return Category.objects.values_list("visible_thread_count", flat=True).get(pk=category.pk)
+    return selectors.visible_thread_count(categories=Category.objects.filter(pk=category.pk)) or 0
 
 
 def _assert_true() -> dict[str, int]:
@@ -243,17 +248,18 @@ def test_admin_deletes_count_only_visible_threads(board):
     assert response.status_code == 302
     assert _assert_true() == {"peers": 5, "carers": 2}
 
-    # A hidden or held thread has review records the admin page may not delete; the hook
-    # itself counts them out all the same (they were never counted in).
+    # A hidden or held thread has review records the admin page may not delete; deleted all
+    # the same, they count nothing (they were never counted in).
     gone = Thread.objects.filter(pk__in=[hidden.pk, board["held"].pk])
     ThreadAdmin(Thread, site).delete_queryset(HttpRequest(), gone)
     assert not gone.exists()
     assert _assert_true() == {"peers": 5, "carers": 2}
 
 
-def test_an_admin_change_writes_back_no_count_loaded_before_a_thread_came(board, monkeypatch):
-    """The category's change form was loaded with 7 threads; one is created before it is
-    saved: the save writes the fields typed in, never the 7 it loaded."""
+def test_an_admin_change_writes_back_no_count_loaded_before_a_fold(board, monkeypatch):
+    """The category's change form was loaded with its kept count; a thread is created and the
+    log folded before it is saved: the save writes the fields typed in, never the count it
+    loaded."""
     from forum.admin import CategoryAdmin
 
     peers = board["peers"]
@@ -266,6 +272,7 @@ def test_an_admin_change_writes_back_no_count_loaded_before_a_thread_came(board,
         obj = load(self, request, object_id, from_field)
         if request.method == "POST":
             make_thread(category=peers, title="Created meanwhile")
+            assert services.thread_counts_fold() > 0
         return obj
 
     monkeypatch.setattr(CategoryAdmin, "get_object", load_then_a_thread)
@@ -290,6 +297,7 @@ def test_an_admin_retitle_or_a_new_category_counts_nothing_new(board):
 
 def test_recount_threads_repairs_a_count_written_around_the_services(board, capsys):
     peers, carers = board["peers"], board["carers"]
+    services.thread_counts_fold()
     Category.objects.filter(pk=peers.pk).update(visible_thread_count=100)
     Category.objects.filter(pk=carers.pk).update(visible_thread_count=0)
     assert APIClient().get(LIST, {"category": "carers"}).json()["count"] == 0  # it is believed
@@ -300,3 +308,139 @@ def test_recount_threads_repairs_a_count_written_around_the_services(board, caps
     assert _assert_true() == {"peers": 7, "carers": 3}
     assert APIClient().get(LIST, {"category": "carers"}).json()["count"] == 3
     assert services.thread_counts_recount() == 0  # already right: nothing written
+
+
+# --- Writes around the services, and the writes that lock categories ------------------------
+
+
+def test_writes_around_the_services_are_counted_too(board):
+    """The trigger counts whoever writes: SQL by hand, a queryset update, a cascade."""
+    carers = board["carers"]
+    threads = board["threads"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE forum_thread SET visibility = 'hidden' WHERE id = %s", [threads[1].pk]
+        )
+    Thread.objects.filter(pk__in=[threads[2].pk, threads[3].pk]).update(category=carers)
+    Thread.objects.filter(pk=threads[4].pk).update(title="Retitled")  # counts nothing
+    assert _assert_true() == {"peers": 4, "carers": 5}
+    services.thread_counts_fold()
+    threads[5].author.delete()  # her threads stay, authorless
+    CategoryFactory(slug="gone").delete()
+    Thread.objects.filter(pk=threads[6].pk).delete()
+    assert _assert_true() == {"peers": 3, "carers": 5}
+
+
+def test_the_fold_keeps_every_sum_and_empties_the_log(board):
+    before = _assert_true()
+    logged = ThreadCountChange.objects.count()
+    assert logged >= 10
+    assert services.thread_counts_fold() == logged
+    assert ThreadCountChange.objects.count() == 0
+    assert _assert_true() == before
+    assert services.thread_counts_fold() == 0
+
+
+def test_the_periodic_job_folds(board):
+    from forum.tasks import fold_count_logs
+
+    logged = ThreadCountChange.objects.count()
+    assert fold_count_logs.apply().get() == logged > 0
+    assert ThreadCountChange.objects.count() == 0
+    _assert_true()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_folds_beside_writers_and_each_other_count_each_change_once():
+    peers = CategoryFactory(slug="peers", name="Peers")
+    authors = [UserFactory() for _ in range(4)]
+
+    def write(author: User) -> Any:
+        return lambda: (
+            [
+                make_thread(author=author, category=peers, title=f"Thread {n}") and None
+                for n in range(5)
+            ]
+            and None
+        )
+
+    def folds() -> None:
+        for _ in range(10):
+            services.thread_counts_fold()
+
+    assert race([*(write(a) for a in authors), folds, folds]) == []
+    assert _assert_true() == {"peers": 20}
+    services.thread_counts_fold()
+    assert ThreadCountChange.objects.count() == 0
+    assert Category.objects.get(pk=peers.pk).visible_thread_count == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fold_while_another_runs_waits_for_nothing():
+    peers = CategoryFactory(slug="peers", name="Peers")
+    make_thread(category=peers)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [services._FOLD_LOCK])
+        assert race([lambda: _fold_expecting(0)]) == []
+    _fold_expecting(1)
+
+
+def _fold_expecting(folded: int) -> None:
+    assert services.thread_counts_fold() == folded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_thread_committing_after_the_erasure_of_its_author_began_never_deadlocks():
+    """A reviewer's deadlock: a new thread counted by locking its category row, then its key
+    share-locking the author's row at the commit, while an erasure of her held her row and
+    waited for the category. Here the thread's transaction stays open until the erasure has
+    taken her row: it must still commit, and the erasure too."""
+    peers = CategoryFactory(slug="peers", name="Peers")
+    author = UserFactory()
+    make_thread(author=author, category=peers, title="Her first thread")
+    created = threading.Event()
+
+    def create() -> None:
+        with transaction.atomic():
+            make_thread(author=author, category=peers, title="Written as she erases")
+            created.set()
+            time.sleep(1)  # the erasure takes her row meanwhile
+
+    def erase() -> None:
+        assert created.wait(30)
+        accounts_privacy.member_erase(user=User.objects.get(pk=author.pk), delete_posts=True)
+
+    assert race([create, erase]) == []
+    _assert_true()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_category_update_racing_a_move_out_of_it_never_deadlocks():
+    """A reviewer's deadlock: ``category_ensure`` holds the category row, then locks its
+    threads; a move holding one of them then locked the category to count."""
+    peers = CategoryFactory(slug="peers", name="Peers")
+    carers = CategoryFactory(slug="carers", name="Carers")
+    moderator = UserFactory(role=Role.MODERATOR)
+    thread = make_thread(category=peers, title="Moving thread")
+    held = threading.Event()
+
+    def ensure() -> None:
+        with transaction.atomic():
+            # ``category_ensure``'s own first lock (``update_or_create``), held a moment.
+            Category.objects.select_for_update().get(pk=peers.pk)
+            held.set()
+            time.sleep(1)  # the move takes the thread meanwhile
+            services.category_ensure(
+                slug="peers",
+                name="Peers renamed",
+                description="",
+                position=0,
+                nurse_answered=False,
+            )
+
+    def move() -> None:
+        assert held.wait(30)
+        services.thread_move(actor=moderator, thread=thread, category=carers)
+
+    assert race([ensure, move]) == []
+    assert _assert_true() == {"peers": 0, "carers": 1}

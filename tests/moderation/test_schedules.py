@@ -60,6 +60,7 @@ def test_the_migration_created_the_default_periodic_tasks():
             timedelta(minutes=1),
             True,
         ),
+        "fold-count-logs": ("forum.tasks.fold_count_logs", timedelta(minutes=1), True),
     }
 
 
