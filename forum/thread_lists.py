@@ -27,8 +27,7 @@ from django.db.models import QuerySet
 from core import pagecache
 from core.api.responses import splice
 from forum import selectors
-from forum.filters import ThreadFilter
-from forum.models import Category, Thread
+from forum.models import Thread
 from forum.posts_cache import code_stamp
 
 KeyRow = tuple[int, int, bool]  # id, version, following
@@ -40,21 +39,20 @@ def page_keys(threads: QuerySet[Thread]) -> QuerySet[Any]:
     return threads.values_list("pk", "version", "following")  # type: ignore[misc]
 
 
-def known_count(params: Mapping[str, Any]) -> int | None:
-    """The list's count from the categories' kept counts (``selectors.visible_thread_count``),
-    in one small query, when ``params`` (valid ``forum.filters.ThreadFilter`` values) ask
-    for every visible thread or one category's (``unanswered=false`` narrows nothing); None
-    when another filter narrows the list or the counts are not kept (then it is counted)."""
-    form = ThreadFilter(params).form
-    if not form.is_valid():
+# The list's filters that narrow it below a category (``forum.filters.ThreadFilter``), and
+# the values of theirs that narrow nothing.
+_NARROWING = ("status", "unanswered", "author", "q")
+_NARROWING_NOTHING = {"unanswered": "false"}
+
+
+def known_count(params: Mapping[str, str]) -> int | None:
+    """The list's count from the categories' kept counts (``selectors.visible_thread_count``,
+    one small statement) when ``params`` (a query ``ThreadFilter`` has already validated)
+    ask for every visible thread or one category's; None when another filter narrows the
+    list or the counts are not kept (then it is counted)."""
+    if any(params.get(name) not in (None, "", _NARROWING_NOTHING.get(name)) for name in _NARROWING):
         return None
-    values = form.cleaned_data
-    if any(values[name] not in (None, "", False) for name in values if name != "category"):
-        return None
-    categories = Category.objects.all()
-    if values["category"]:
-        categories = categories.filter(slug=values["category"])
-    return selectors.visible_thread_count(categories=categories)
+    return selectors.visible_thread_count(category_slug=params.get("category") or None)
 
 
 def page_key(endpoint: str, query: object, count: int, keys: Sequence[KeyRow]) -> str:
