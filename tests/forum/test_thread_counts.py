@@ -110,6 +110,21 @@ def test_the_list_is_byte_identical_to_a_counted_one(board, query, monkeypatch):
     assert (kept.status_code, kept.content) == (counted.status_code, counted.content)
 
 
+@pytest.mark.parametrize("query", [{}, {"page_size": "3", "page": "2"}, {"format": "json"}])
+def test_a_list_naming_no_filter_is_what_the_filter_backend_gives(board, query, monkeypatch):
+    """``ThreadListApi`` builds no ``FilterSet`` for a query that names no filter."""
+    from rest_framework.generics import GenericAPIView
+
+    from forum.apis import ThreadListApi
+
+    with override_settings(HAVEN_PAGE_CACHE=False):
+        quick = APIClient().get(LIST, query)
+        monkeypatch.setattr(ThreadListApi, "filter_queryset", GenericAPIView.filter_queryset)
+        filtered = APIClient().get(LIST, query)
+    assert (quick.status_code, quick.content) == (filtered.status_code, filtered.content)
+    assert quick.status_code == 200 and quick.json()["count"] == 10
+
+
 @pytest.mark.parametrize("query", [{}, {"page": "2"}, {"status": "closed"}, {"page": "3"}])
 def test_the_category_page_is_identical_to_a_counted_one(board, query, monkeypatch):
     for n in range(20):  # two pages and a bit
