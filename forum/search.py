@@ -51,7 +51,8 @@ CONFIG = "english"
 # and never let indexing fail a reply.
 POST_INDEX_CHARS = 4_000
 THREAD_INDEX_CHARS = 200_000
-# Rows of the search change log read at most before it is folded into one (``search_generation``).
+# Rows of the search change log a search reads before it folds the log itself
+# (``search_generation``; a periodic job folds it first: ``search_changes_fold``).
 _COMPACT_AFTER = 500
 
 logger = logging.getLogger(__name__)
@@ -280,8 +281,9 @@ def search_generation(*, using: str = "default") -> int | None:
     threads or sets a thread's vector, visibility, category, status, answer or author (or a
     category's slug or kind). A snapshot sees every such commit that it sees at all, so two
     snapshots with the same sum count the same threads. Read before the count it keys, a
-    count stored is never older than its generation. Past ``_COMPACT_AFTER`` rows, the log is
-    folded into one row of the same sum, in one statement.
+    count stored is never older than its generation. A periodic job folds the log
+    (``search_changes_fold``); past ``_COMPACT_AFTER`` rows, a search folds it too (a
+    backstop, should the job not run).
     """
     db = connections[using]
     if db.vendor != "postgresql" or db.in_atomic_block:
@@ -289,13 +291,46 @@ def search_generation(*, using: str = "default") -> int | None:
     with db.cursor() as cursor:
         cursor.execute("SELECT COALESCE(SUM(weight), 0), COUNT(*) FROM forum_search_change")
         generation, rows = cursor.fetchone()
-        if rows > _COMPACT_AFTER:
-            cursor.execute(
-                "WITH gone AS (DELETE FROM forum_search_change RETURNING weight) "
-                "INSERT INTO forum_search_change (weight) "
-                "SELECT SUM(weight) FROM gone HAVING COUNT(*) > 0"
-            )
+    if rows > _COMPACT_AFTER:
+        search_changes_fold(using=using)
     return int(generation)
+
+
+# One statement: the rows it deletes (those its snapshot sees and no other fold deleted
+# first) come back as one row of their sum, in the same commit, so every snapshot sums the
+# same generation before and after. Two folds at once: the second waits on the first's
+# deleted rows, skips them and folds only what is left (often nothing). A writer's row
+# committed meanwhile is not in the snapshot: it stays, for the next fold. Nothing when the
+# log is one row already.
+_FOLD = """
+WITH gone AS (
+    DELETE FROM forum_search_change
+    WHERE (SELECT COUNT(*) FROM forum_search_change) > 1
+    RETURNING weight
+), folded AS (
+    INSERT INTO forum_search_change (weight)
+    SELECT SUM(weight) FROM gone HAVING COUNT(*) > 0
+    RETURNING weight
+)
+SELECT COUNT(*) FROM gone
+"""
+
+
+def search_changes_fold(*, using: str = "default") -> int:
+    """Fold the search change log (``forum_search_change``) into one row of the same sum, in
+    one statement; returns the rows folded (0: nothing to fold, or not PostgreSQL).
+
+    The search generation (``search_generation``) is the same before and after, for every
+    reader; safe beside writers (their rows are kept, whole) and beside another fold. Meant
+    for a periodic job (it keeps the log, and so each search's reading of it, short).
+    """
+    db = connections[using]
+    if db.vendor != "postgresql":
+        return 0
+    with db.cursor() as cursor:
+        cursor.execute(_FOLD)
+        (folded,) = cursor.fetchone()
+    return int(folded)
 
 
 def _checked_first(threads: QuerySet[Thread]) -> QuerySet[Thread]:

@@ -12,8 +12,9 @@ from rest_framework.test import APIClient
 from accounts.roles import Role
 from forum import services
 from forum.models import Category, Thread
-from forum.search import search_generation
+from forum.search import search_changes_fold, search_generation
 from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread
+from tests.utils import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,3 +123,87 @@ def test_inside_a_transaction_nothing_is_cached():
 
     with transaction.atomic():
         assert search_generation() is None
+
+
+def _log_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM forum_search_change")
+        return int(cursor.fetchone()[0])
+
+
+def _changed() -> None:
+    """A committed statement the change log records (no row matches: nothing else moves)."""
+    Thread.objects.filter(pk=0).update(status="open")
+
+
+def test_a_fold_leaves_one_row_and_the_generation_as_it_was():
+    for _ in range(5):
+        _changed()
+    generation, rows = search_generation(), _log_rows()
+    assert rows >= 6
+    assert search_changes_fold() == rows
+    assert _log_rows() == 1
+    assert search_generation() == generation
+    assert search_changes_fold() == 0  # one row: nothing to fold
+    _changed()
+    assert search_generation() == generation + 1
+
+
+def test_two_folds_at_once_and_a_writer_between_keep_the_sum():
+    """The first fold holds its deleted rows (its transaction open) while a writer commits
+    and a second fold starts: the second waits, skips what the first folded, folds only the
+    writer's row; a reader meanwhile sees the generation before the first fold."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    for _ in range(4):
+        _changed()
+    start, rows = search_generation(), _log_rows()
+    folding, folded = threading.Event(), {}
+
+    def first() -> None:
+        with transaction.atomic():
+            folded["first"] = search_changes_fold()
+            folding.set()
+            time.sleep(1)  # uncommitted: the others still see the log as it was
+
+    def second() -> None:
+        folding.wait(10)
+        _changed()  # committed while the first fold is open
+        folded["reader"] = search_generation()
+        folded["second"] = search_changes_fold()  # waits for the first to commit
+
+    assert race([first, second]) == []
+    assert folded["first"] == rows
+    assert folded["reader"] == start + 1  # the first fold's rows, not yet deleted, counted
+    assert folded["second"] == 1  # the writer's row only
+    assert search_generation() == start + 1
+    assert _log_rows() == 2
+
+
+def test_folds_racing_writers_never_move_the_generation_but_by_the_writes():
+    """Folds, writers and a reader at once: the reader never sees the generation go back,
+    and in the end it moved by the writers' statements exactly."""
+    start = search_generation()
+    assert start is not None
+    writes, seen = 40, []
+
+    def writer() -> None:
+        for _ in range(writes):
+            _changed()
+
+    def folder() -> None:
+        for _ in range(writes):
+            search_changes_fold()
+
+    def reader() -> None:
+        for _ in range(writes * 2):
+            seen.append(search_generation())
+
+    assert race([writer, writer, folder, folder, reader]) == []
+    assert seen == sorted(seen) and start <= seen[0] and seen[-1] <= start + 2 * writes
+    assert search_generation() == start + 2 * writes
+    search_changes_fold()
+    assert _log_rows() == 1 and search_generation() == start + 2 * writes
