@@ -913,6 +913,53 @@ def int_list(text: str) -> list[int]:
     return [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
 
 
+# Every row's key, in the tables' order: ``build_endpoints`` makes exactly these, and
+# ``--only`` is checked against them before anything starts.
+ROW_KEYS = (
+    "ceiling",
+    "posts_anon",
+    "posts_signed",
+    "deep_anon",
+    "threads_anon",
+    "threads_signed",
+    "search_rare",
+    "search_common",
+    "html_thread",
+    "reply",
+    "like",
+    "reply_fan",
+    "reply_quiet",
+    "hot_read",
+    "hot_reply",
+    "control_read",
+    "control_reply",
+)
+
+
+def parse_only(text: str) -> list[str]:
+    """``--only``'s rows: known keys (``ROW_KEYS``), comma-separated; anything else refused."""
+    keys = [key.strip() for key in text.split(",")]
+    unknown = [key for key in keys if key not in ROW_KEYS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown row(s) {', '.join(map(repr, unknown))}; rows: {', '.join(ROW_KEYS)}"
+        )
+    return keys
+
+
+def rows_measured(endpoints: list[Endpoint], only: list[str] | None) -> list[Endpoint]:
+    """The rows a run measures: every one, or the ceiling and those ``--only`` names."""
+    if not only:
+        return list(endpoints)
+    return [e for e in endpoints if e.key in ("ceiling", *only)]
+
+
+def rows_needed(endpoints: list[Endpoint], measured: list[Endpoint]) -> list[Endpoint]:
+    """The measured rows and the rows they load in the background (checked before the run)."""
+    keys = {e.key for e in measured} | {e.background for e in measured if e.background}
+    return [e for e in endpoints if e.key in keys]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument(
@@ -979,7 +1026,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        type=lambda text: text.split(","),
+        type=parse_only,
         default=None,
         help="measure only these rows (keys, e.g. hot_read,control_read), beside the ceiling",
     )
@@ -1091,6 +1138,7 @@ def build_endpoints(
                 background=key,
             ),
         ]
+    assert tuple(e.key for e in endpoints) == ROW_KEYS, "ROW_KEYS: every row, in order"
     return endpoints, deep_page
 
 
@@ -1103,7 +1151,7 @@ def measure_config(
     """Every row at one connection count, in interleaved rounds until each has clean samples."""
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     run_load = wrk_run if use_wrk else python_run
-    shown = [e for e in endpoints if not args.only or e.key in ("ceiling", *args.only)]
+    shown = rows_measured(endpoints, args.only)
     measured = [Measured(endpoint) for endpoint in shown]
     by_key = {endpoint.key: endpoint for endpoint in endpoints}
     meter = CpuMeter(process.pid, args.max_others)
@@ -1208,6 +1256,7 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
     log_path = RESULTS / f"{stamp}-{posts}-gunicorn.log"
     result["gunicorn_log"] = log_path.name
     endpoints: list[Endpoint] = []
+    measured_rows: list[Endpoint] = []  # the rows measured: every one, or --only's
     profile: dict[str, tuple[int, float]] = {}
     like_row: Endpoint | None = None
     try:
@@ -1222,7 +1271,10 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
                     )
                     result["deep_page"] = deep_page
                     like_row = next(e for e in endpoints if e.key == "like")
-                    for endpoint in endpoints:
+                    measured_rows = rows_measured(endpoints, args.only)
+                    # Only what this run loads is checked (a check posts a reply) and only
+                    # what it measures is profiled.
+                    for endpoint in rows_needed(endpoints, measured_rows):
                         path, token_k = endpoint.target(0)
                         if not endpoint.like_posts:
                             status, _, _ = http_request(
@@ -1236,7 +1288,8 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
                             )
                             if not 200 <= status <= 299:
                                 log(f"  warning: {endpoint.name} answered {status} before the run")
-                        if endpoint.key not in profile:
+                        measured_here = endpoint.key in {e.key for e in measured_rows}
+                        if measured_here and endpoint.key not in profile:
                             profile[endpoint.key] = query_profile(endpoint)
                     # A signed-out token reads as anonymous: the signed-in rows would lie.
                     for check in (token, *likers):
@@ -1251,7 +1304,8 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
                 for concurrency in args.connections:
                     log(
                         f"{posts:,} posts, {workers} worker(s), {concurrency} connection(s): "
-                        f"{len(endpoints)} rows, {args.rounds} round(s) of {args.duration:g}s"
+                        f"{len(measured_rows)} rows, {args.rounds} round(s) of "
+                        f"{args.duration:g}s"
                     )
                     measured = measure_config(args, endpoints, process, concurrency)
                     ceiling = measured[0].reported.result.rps

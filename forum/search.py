@@ -39,6 +39,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Left
+from django.db.models.query import ValuesIterable, ValuesListIterable
 
 from core import pagecache
 from forum.models import Post, Thread
@@ -50,7 +51,8 @@ CONFIG = "english"
 # and never let indexing fail a reply.
 POST_INDEX_CHARS = 4_000
 THREAD_INDEX_CHARS = 200_000
-# Rows of the search change log read at most before it is folded into one (``search_generation``).
+# Rows of the search change log a search reads before it folds the log itself
+# (``search_generation``; a periodic job folds it first: ``search_changes_fold``).
 _COMPACT_AFTER = 500
 
 logger = logging.getLogger(__name__)
@@ -132,12 +134,45 @@ class _TitleMatches(Expression):
         return f"({alias}.title_vector @@ {sql})", tuple(params)
 
 
+_ORDERING = ("search_group", "search_activity", "search_id")
+_ORDER = ("search_group", "-search_activity", "-search_id")
+
+
+def _ordering(group: int) -> dict[str, Any]:
+    """The columns a search page is ordered by: its group (0: the title matches; 1: the posts
+    only), then newest activity, then the highest id."""
+    return {
+        "search_group": Value(group),
+        "search_activity": F("last_activity_at"),
+        "search_id": F("id"),
+    }
+
+
+class _Unordered(ValuesListIterable):
+    """``values_list()`` rows without the ordering columns (``_ordering``), as asked."""
+
+    def __iter__(self) -> Any:
+        width = len(self.queryset._fields or ()) or None  # type: ignore[attr-defined]
+        for row in super().__iter__():
+            yield row[:width] if width else row
+
+
+class _UnorderedDicts(ValuesIterable):
+    """``values()`` rows without the ordering columns (``_ordering``), as asked."""
+
+    def __iter__(self) -> Any:
+        for row in super().__iter__():
+            yield {name: value for name, value in row.items() if name not in _ORDERING}
+
+
 class SearchResults(QuerySet[Thread]):
     """Threads matching a search, in ``threads_matching``'s order, served by indexes.
 
     Sliced (a page), it is two queries joined by ``UNION ALL``, each in index order and
     limited to the slice's end, so PostgreSQL reads a page's worth of each, never every
-    match: the threads whose title matches, then those matching in their posts only.
+    match: the threads whose title matches, then those matching in their posts only. The
+    outer query orders the union (by group, activity, id: it sorts at most twice the page's
+    end). Read one way only: ``reverse()`` and ``last()`` raise ``TypeError``.
     Counted, it counts the matches through the GIN index (``count``).
     """
 
@@ -167,15 +202,32 @@ class SearchResults(QuerySet[Thread]):
             return rows[0]
         if not isinstance(k, slice):
             return super().__getitem__(k)
+        if k.step is not None:
+            raise TypeError("Search results are read in page order only: no step.")
         start, stop = k.start or 0, k.stop
         plain, query = self._plain(), self._search
+        if plain.query.is_empty() or (stop is not None and stop <= start):
+            return plain.none()  # no union to order (Django's union drops empty parts)
         in_title = _checked_first(plain.filter(_TitleMatches(query)))
         in_posts = _checked_first(plain.filter(~Q(_TitleMatches(query))))
-        in_title = in_title.order_by("-last_activity_at", "-id")
-        in_posts = in_posts.order_by("-last_activity_at", "-id")
+        # Each group tagged and its sort key selected (whatever values() selects), so the
+        # outer query can order the union: a UNION ALL has no order of its own. It sorts at
+        # most twice the page's end.
+        in_title = in_title.annotate(**_ordering(0)).order_by(*_ORDER)
+        in_posts = in_posts.annotate(**_ordering(1)).order_by(*_ORDER)
         if stop is not None:
             in_title, in_posts = in_title[:stop], in_posts[:stop]
-        return in_title.union(in_posts, all=True)[start:stop]
+        page = in_title.union(in_posts, all=True).order_by(*_ORDER)[start:stop]
+        if issubclass(page._iterable_class, ValuesListIterable):
+            page._iterable_class = _Unordered
+        elif issubclass(page._iterable_class, ValuesIterable):
+            page._iterable_class = _UnorderedDicts
+        return page
+
+    def reverse(self) -> Any:
+        """Refused: the pages are read from indexes in one direction only (so ``last()``,
+        which reverses, is refused too)."""
+        raise TypeError("Search results cannot be reversed (nor last() taken): read a page.")
 
     def _fetch_all(self) -> None:
         # Read whole (iterated, not sliced): in the same order as its pages.
@@ -229,8 +281,9 @@ def search_generation(*, using: str = "default") -> int | None:
     threads or sets a thread's vector, visibility, category, status, answer or author (or a
     category's slug or kind). A snapshot sees every such commit that it sees at all, so two
     snapshots with the same sum count the same threads. Read before the count it keys, a
-    count stored is never older than its generation. Past ``_COMPACT_AFTER`` rows, the log is
-    folded into one row of the same sum, in one statement.
+    count stored is never older than its generation. A periodic job folds the log
+    (``search_changes_fold``); past ``_COMPACT_AFTER`` rows, a search folds it too (a
+    backstop, should the job not run).
     """
     db = connections[using]
     if db.vendor != "postgresql" or db.in_atomic_block:
@@ -238,13 +291,46 @@ def search_generation(*, using: str = "default") -> int | None:
     with db.cursor() as cursor:
         cursor.execute("SELECT COALESCE(SUM(weight), 0), COUNT(*) FROM forum_search_change")
         generation, rows = cursor.fetchone()
-        if rows > _COMPACT_AFTER:
-            cursor.execute(
-                "WITH gone AS (DELETE FROM forum_search_change RETURNING weight) "
-                "INSERT INTO forum_search_change (weight) "
-                "SELECT SUM(weight) FROM gone HAVING COUNT(*) > 0"
-            )
+    if rows > _COMPACT_AFTER:
+        search_changes_fold(using=using)
     return int(generation)
+
+
+# One statement: the rows it deletes (those its snapshot sees and no other fold deleted
+# first) come back as one row of their sum, in the same commit, so every snapshot sums the
+# same generation before and after. Two folds at once: the second waits on the first's
+# deleted rows, skips them and folds only what is left (often nothing). A writer's row
+# committed meanwhile is not in the snapshot: it stays, for the next fold. Nothing when the
+# log is one row already.
+_FOLD = """
+WITH gone AS (
+    DELETE FROM forum_search_change
+    WHERE (SELECT COUNT(*) FROM forum_search_change) > 1
+    RETURNING weight
+), folded AS (
+    INSERT INTO forum_search_change (weight)
+    SELECT SUM(weight) FROM gone HAVING COUNT(*) > 0
+    RETURNING weight
+)
+SELECT COUNT(*) FROM gone
+"""
+
+
+def search_changes_fold(*, using: str = "default") -> int:
+    """Fold the search change log (``forum_search_change``) into one row of the same sum, in
+    one statement; returns the rows folded (0: nothing to fold, or not PostgreSQL).
+
+    The search generation (``search_generation``) is the same before and after, for every
+    reader; safe beside writers (their rows are kept, whole) and beside another fold. Meant
+    for a periodic job (it keeps the log, and so each search's reading of it, short).
+    """
+    db = connections[using]
+    if db.vendor != "postgresql":
+        return 0
+    with db.cursor() as cursor:
+        cursor.execute(_FOLD)
+        (folded,) = cursor.fetchone()
+    return int(folded)
 
 
 def _checked_first(threads: QuerySet[Thread]) -> QuerySet[Thread]:

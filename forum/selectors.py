@@ -261,18 +261,24 @@ class PostsPageState:
 
 
 # ``posts_page_state``'s statements: every posts page runs one, and compiling it through the
-# ORM each time cost more than PostgreSQL takes to answer it. Values are parameters only.
+# ORM each time cost more than PostgreSQL takes to answer it. Values are parameters only, but
+# the held status: written in the SQL, the planner matches it to the partial index of held
+# posts (``forum_post_held_idx``, ``WHERE status = 'pending'``) whatever the driver's binding
+# (a server-side parameter would not match a partial index's predicate).
 _PUBLIC_PAGE_STATE = "SELECT version, visibility, author_id FROM forum_thread WHERE id = %(thread)s"
 _VIEWER_PAGE_STATE = """
 SELECT t.version, t.visibility, t.author_id,
   EXISTS (SELECT 1 FROM forum_post p
-          WHERE p.thread_id = t.id AND p.author_id = %(viewer)s AND p.status = %(pending)s),
+          WHERE p.thread_id = t.id AND p.author_id = %(viewer)s
+            AND p.status = 'pending'),
   ARRAY(SELECT l.post_id FROM forum_like l
         WHERE l.user_id = %(viewer)s AND l.post_id = ANY(%(posts)s::bigint[])),
   ARRAY(SELECT m.muted_id FROM accounts_mute m
         WHERE m.user_id = %(viewer)s AND m.muted_id = ANY(%(authors)s::bigint[]))
 FROM forum_thread t WHERE t.id = %(thread)s
 """
+# The status written above is the held status (``Post.Status.PENDING``), as the index's is.
+assert Post.Status.PENDING.value == "pending", "_VIEWER_PAGE_STATE: the held status"  # noqa: S101
 
 
 # What the public's thread page shows beyond its posts, for its cache's stamp: the thread's
@@ -322,7 +328,6 @@ def posts_page_state(
         statement = _VIEWER_PAGE_STATE
         params.update(
             viewer=viewer.pk,
-            pending=Post.Status.PENDING.value,
             posts=list(post_ids),
             authors=list(author_ids),
         )

@@ -1,9 +1,11 @@
 """Reads every page makes stay proportional to the page, not to the thread or the forum.
 
-Each statement is run under ``EXPLAIN (ANALYZE)`` on a thread far larger than a page, and the
-rows its plan read (rows every node returned, and rows it read and threw away: a filter's,
-a recheck's) are counted: whichever plan PostgreSQL picks, a statement without an index for
-its filter reads the whole thread and fails here.
+The statement a signed-in posts page runs for its state (``selectors._VIEWER_PAGE_STATE``) is
+run under ``EXPLAIN (ANALYZE)`` on a thread far larger than a page, once for a viewer without
+a held post in it and once for one with one, and the rows its plan read (rows every node
+returned, and rows it read and threw away: a filter's, a recheck's) are counted: whichever
+plan PostgreSQL picks, a statement without an index for its filter reads the whole thread
+and fails here.
 """
 
 from typing import Any
@@ -66,21 +68,47 @@ def long_thread() -> tuple[Thread, User]:
     return thread, viewer
 
 
-def test_a_signed_in_page_state_reads_the_page_not_the_thread(long_thread):
-    """Every signed-in posts page asks whether its viewer has a held post in the thread:
-    answered from the held posts' index, however long the thread (it read all 3,000)."""
-    thread, viewer = long_thread
+def _page_state_rows_read(thread: Thread, viewer: User, *, held: bool) -> int:
+    """The rows the viewer's page-state statement read for the thread's first page, after
+    checking what ``posts_page_state`` answers from it."""
     page = list(Post.objects.filter(thread=thread).order_by("created_at", "id")[:20])
-    statement = selectors._VIEWER_PAGE_STATE
     params = {
         "thread": thread.pk,
         "viewer": viewer.pk,
-        "pending": Post.Status.PENDING.value,
         "posts": [post.pk for post in page],
         "authors": list({post.author_id for post in page}),
     }
     state = selectors.posts_page_state(
         thread_id=thread.pk, viewer=viewer, post_ids=params["posts"], author_ids=params["authors"]
     )
-    assert state is not None and state.held is False and state.liked == set(params["posts"])
-    assert rows_read(statement, params) < 100
+    assert state is not None and state.held is held and state.liked == set(params["posts"])
+    return rows_read(selectors._VIEWER_PAGE_STATE, params)
+
+
+def test_a_signed_in_page_state_reads_the_page_not_the_thread(long_thread):
+    """Every signed-in posts page asks whether its viewer has a held post in the thread:
+    answered from the held posts' index, however long the thread (it read all 3,000)."""
+    thread, viewer = long_thread
+    assert _page_state_rows_read(thread, viewer, held=False) < 100
+
+
+def test_a_viewer_with_a_held_post_reads_the_page_not_the_thread(long_thread):
+    """The viewer's own held post is found in the held posts' index too, not by reading her
+    600 visible posts in the thread."""
+    thread, viewer = long_thread
+    Post.objects.create(
+        thread=thread,
+        author=viewer,
+        author_role=viewer.role,
+        body="waiting",
+        body_html="<p>waiting</p>",
+        status=Post.Status.PENDING,
+    )
+    assert _page_state_rows_read(thread, viewer, held=True) < 100
+
+
+def test_the_held_status_is_written_in_the_statement():
+    """A literal, not a parameter: the planner matches it to the partial index's predicate
+    (``status = 'pending'``) whether the driver binds on the client or the server."""
+    assert f"p.status = '{Post.Status.PENDING.value}'" in selectors._VIEWER_PAGE_STATE
+    assert "%(pending)s" not in selectors._VIEWER_PAGE_STATE

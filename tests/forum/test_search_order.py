@@ -129,3 +129,47 @@ def test_read_whole_the_results_come_in_the_order_of_their_pages():
     with pytest.raises(IndexError):
         found[2]
     assert found.count() == 2
+
+
+def test_the_union_is_ordered_by_the_outer_query():
+    """A ``UNION ALL`` has no order of its own: the page is ordered around it, by each row's
+    group (0: title, 1: posts only), then its activity, then its id; each part selects
+    them, and the rows asked for come back without them."""
+    from forum import selectors
+    from forum.search import threads_matching
+
+    author = UserFactory()
+    for n in range(3):
+        _aged(make_thread(author=author, title=f"Week {n}", body="Letrozole today"), n)
+    in_title = _aged(make_thread(author=author, title="Letrozole", body="Hi"), 60)
+    found = threads_matching(selectors.thread_list(viewer=None), "letrozole")
+    page = found[1:3]
+    sql = str(page.query)
+    outer = sql[sql.rindex(")") :]  # after the last part of the union
+    assert outer.startswith(")") and "ORDER BY" in outer, sql
+    assert outer.index("ORDER BY") < outer.index("LIMIT") < outer.index("OFFSET"), sql
+    for part in sql.split("UNION ALL"):
+        assert "search_group" in part, sql
+    keys = list(found.values_list("pk", "version")[0:2])
+    assert keys[0] == (in_title.pk, in_title.version) and len(keys[1]) == 2
+    assert list(found.values_list("pk", flat=True)[0:1]) == [in_title.pk]
+    assert set(found.values("pk")[0]) == {"pk"}
+
+
+def test_a_search_cannot_be_reversed_nor_its_last_taken():
+    """Its pages are read one way from indexes: ``reverse()`` and ``last()`` (which reverses)
+    refuse, rather than answer with the first row."""
+    from forum import selectors
+    from forum.search import threads_matching
+
+    author = UserFactory()
+    make_thread(author=author, title="Letrozole", body="Hi")
+    make_thread(author=author, title="Week one", body="Letrozole")
+    found = threads_matching(selectors.thread_list(viewer=None), "letrozole")
+    with pytest.raises(TypeError, match="reversed"):
+        found.reverse()
+    with pytest.raises(TypeError, match="reversed"):
+        found.last()
+    with pytest.raises(TypeError, match="step"):
+        found[::2]
+    assert [t.title for t in found] == ["Letrozole", "Week one"]
