@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from forum.fanout import fan_out, fan_out_unfanned
 from forum.outbox import notification_emails_send
+from forum.search import search_changes_fold
 from forum.services import thread_counts_fold
 
 
@@ -46,7 +47,8 @@ def fan_out_unfanned_posts() -> int:
 
 @shared_task(acks_late=True)
 def fold_count_logs() -> int:
-    """Periodic: fold the logged changes of the thread lists' counts into the kept counts
-    (``forum.services.thread_counts_fold``), so the log readers sum stays short. Safe when
-    two beats overlap: one fold runs at a time, each change is folded once."""
-    return thread_counts_fold()
+    """Periodic: fold the two logs readers sum into one row each, so they stay short: the
+    thread lists' counts (``forum.services.thread_counts_fold``) and the search generation
+    (``forum.search.search_changes_fold``). Safe when two beats overlap, or redelivered:
+    each change is folded once, each sum unchanged. Returns the rows folded."""
+    return thread_counts_fold() + search_changes_fold()

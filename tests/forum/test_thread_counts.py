@@ -372,12 +372,22 @@ def test_the_fold_keeps_every_sum_and_empties_the_log(board):
     assert services.thread_counts_fold() == 0
 
 
-def test_the_periodic_job_folds(board):
+def test_the_periodic_job_folds_both_logs(board):
+    from forum.search import search_generation
     from forum.tasks import fold_count_logs
 
     logged = ThreadCountChange.objects.count()
-    assert fold_count_logs.apply().get() == logged > 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM forum_search_change")
+        (searched,) = cursor.fetchone()
+    generation = search_generation()
+    assert logged > 0 and searched > 1
+    assert fold_count_logs.apply().get() == logged + searched
     assert ThreadCountChange.objects.count() == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM forum_search_change")
+        assert cursor.fetchone() == (1,)
+    assert search_generation() == generation
     _assert_true()
 
 
