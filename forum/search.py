@@ -13,6 +13,7 @@ set-up demo) has no full-text search; there, searching falls back to ``icontains
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import reduce
 from operator import or_
 from typing import Any, cast
@@ -27,8 +28,10 @@ from django.contrib.postgres.search import (
 from django.db import DataError, OperationalError, connection, connections, transaction
 from django.db.models import (
     BooleanField,
+    DateTimeField,
     Exists,
     Expression,
+    ExpressionWrapper,
     F,
     Func,
     OuterRef,
@@ -138,14 +141,24 @@ _ORDERING = ("search_group", "search_activity", "search_id")
 _ORDER = ("search_group", "-search_activity", "-search_id")
 
 
-def _ordering(group: int) -> dict[str, Any]:
+# A group of at most this many matches is read through its GIN index and sorted; a larger
+# one in the activity index's order, filtered (a group this dense fills a page within a few
+# thousand rows). Reading a sparse group in index order would read every thread (a word in a
+# few titles and no posts: ~0.8 s at 100 k threads, to find that the posts hold none).
+BITMAP_MAX = 2_000
+
+
+def _ordering(group: int, *, matches: int) -> dict[str, Any]:
     """The columns a search page is ordered by: its group (0: the title matches; 1: the posts
-    only), then newest activity, then the highest id."""
-    return {
-        "search_group": Value(group),
-        "search_activity": F("last_activity_at"),
-        "search_id": F("id"),
-    }
+    only), then newest activity, then the highest id. For a group of few ``matches``, the
+    activity is written as an expression no index holds, so PostgreSQL reads the group
+    through its GIN index and sorts it (``BITMAP_MAX``)."""
+    activity: Any = F("last_activity_at")
+    if matches <= BITMAP_MAX:
+        activity = ExpressionWrapper(
+            F("last_activity_at") + Value(timedelta(0)), output_field=DateTimeField()
+        )
+    return {"search_group": Value(group), "search_activity": activity, "search_id": F("id")}
 
 
 class _Unordered(ValuesListIterable):
@@ -177,6 +190,7 @@ class SearchResults(QuerySet[Thread]):
     """
 
     _search: SearchQuery | None = None
+    _counted: tuple[int, int] | None = None  # this queryset's matches and title matches
 
     def _clone(self) -> "SearchResults":
         clone = cast(SearchResults, super()._clone())  # type: ignore[misc]
@@ -212,9 +226,11 @@ class SearchResults(QuerySet[Thread]):
         in_posts = _checked_first(plain.filter(~Q(_TitleMatches(query))))
         # Each group tagged and its sort key selected (whatever values() selects), so the
         # outer query can order the union: a UNION ALL has no order of its own. It sorts at
-        # most twice the page's end.
-        in_title = in_title.annotate(**_ordering(0)).order_by(*_ORDER)
-        in_posts = in_posts.annotate(**_ordering(1)).order_by(*_ORDER)
+        # most twice the page's end. Each group is read the way its size calls for
+        # (``_ordering``), from the counts ``count`` made (no query more).
+        matches, titles = self._counts()
+        in_title = in_title.annotate(**_ordering(0, matches=titles)).order_by(*_ORDER)
+        in_posts = in_posts.annotate(**_ordering(1, matches=matches - titles)).order_by(*_ORDER)
         if stop is not None:
             in_title, in_posts = in_title[:stop], in_posts[:stop]
         page = in_title.union(in_posts, all=True).order_by(*_ORDER)[start:stop]
@@ -236,38 +252,68 @@ class SearchResults(QuerySet[Thread]):
         super()._fetch_all()
 
     def count(self) -> int:
-        """The exact number of matches: from the cache when this very count (its SQL) was
-        made at the current search generation (``search_generation``), else counted through
-        the GIN index and stored.
+        """The exact number of matches (``_counts``)."""
+        if self._search is None or self._result_cache is not None:
+            return super().count()
+        return self._counts()[0]
+
+    def _counts(self) -> tuple[int, int]:
+        """The exact number of matches and of those matching in their title: from the cache
+        when these very counts (their SQL) were made at the current search generation
+        (``search_generation``), else counted through the GIN index and stored. Kept on this
+        queryset, so the page read after its count (a paginator's) asks nothing more.
 
         PostgreSQL's planner does not price reading (detoasting) a thread's large vector, so
         for a common word it would scan the table and read every vector (~0.4 s at 100 k
         threads); the bitmap of the index does not need them (~35 ms). ``SET LOCAL`` in the
         same implicit transaction as the count (one round trip) keeps that choice to it.
         """
-        if self._search is None or self._result_cache is not None:
-            return super().count()
-        counted = self._plain().order_by().values("pk")
+        if self._counted is not None:
+            return self._counted
+        if self._search is None:
+            raise TypeError("Not a search: count() it.")
+        counted = (
+            self._plain()
+            .order_by()
+            .annotate(search_title=_TitleMatches(self._search))
+            .values("pk", "search_title")
+        )
         sql, params = counted.query.get_compiler(using=self.db).as_sql()
         generation = search_generation(using=self.db)
         key = None
         if generation is not None:
             key = pagecache.key_of("search-count", generation, sql, params)
-            stored = pagecache.get(key)
+            stored = _stored_counts(pagecache.get(key))
             if stored is not None:
-                return int(stored)
+                self._counted = stored
+                return stored
         with connections[self.db].cursor() as cursor:
             # Django compiled ``sql``; the values are in ``params``.
-            statement = f"SELECT COUNT(*) FROM ({sql}) AS matches"  # noqa: S608
+            statement = (
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE matches.search_title) "  # noqa: S608
+                f"FROM ({sql}) AS matches"
+            )
             cursor.execute(
                 f"SET LOCAL enable_seqscan = off; {statement}; RESET enable_seqscan", params
             )
             while cursor.description is None and cursor.nextset():
                 pass
-            count = int(cursor.fetchone()[0])
+            matches, titles = cursor.fetchone()
+        self._counted = (int(matches), int(titles))
         if key is not None:
-            pagecache.set(key, str(count).encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
-        return count
+            value = "{},{}".format(*self._counted)
+            pagecache.set(key, value.encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
+        return self._counted
+
+
+def _stored_counts(value: bytes | None) -> tuple[int, int] | None:
+    """Counts stored by ``SearchResults._counts`` (matches, title matches); None for a miss
+    or a value of another shape."""
+    try:
+        matches, titles = (int(part) for part in (value or b"").split(b","))
+    except ValueError:
+        return None
+    return matches, titles
 
 
 def search_generation(*, using: str = "default") -> int | None:
