@@ -227,13 +227,19 @@ class SearchResults(QuerySet[Thread]):
         # Each group tagged and its sort key selected (whatever values() selects), so the
         # outer query can order the union: a UNION ALL has no order of its own. It sorts at
         # most twice the page's end. Each group is read the way its size calls for
-        # (``_ordering``), from the counts ``count`` made (no query more).
+        # (``_ordering``), from the counts ``count`` made (no query more); a page within one
+        # group reads that group alone.
         matches, titles = self._counts()
         in_title = in_title.annotate(**_ordering(0, matches=titles)).order_by(*_ORDER)
         in_posts = in_posts.annotate(**_ordering(1, matches=matches - titles)).order_by(*_ORDER)
-        if stop is not None:
-            in_title, in_posts = in_title[:stop], in_posts[:stop]
-        page = in_title.union(in_posts, all=True).order_by(*_ORDER)[start:stop]
+        if stop is not None and stop <= titles:  # a page of title matches only
+            page = in_title[start:stop]
+        elif start >= titles:  # a page of posts-only matches only
+            page = in_posts[start - titles : None if stop is None else stop - titles]
+        else:
+            if stop is not None:
+                in_title, in_posts = in_title[:stop], in_posts[:stop]
+            page = in_title.union(in_posts, all=True).order_by(*_ORDER)[start:stop]
         if issubclass(page._iterable_class, ValuesListIterable):
             page._iterable_class = _Unordered
         elif issubclass(page._iterable_class, ValuesIterable):

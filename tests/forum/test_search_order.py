@@ -101,6 +101,13 @@ def test_a_search_page_reads_a_page_of_each_group_not_every_match():
     author = UserFactory()
     for n in range(30):
         make_thread(author=author, title=f"Week {n}", body="tamoxifen")
+    for n in range(10):
+        make_thread(author=author, title=f"Tamoxifen {n}", body="Hello")
+    # Page 2 lies in the posts-only group (its rows 10 to 30): that group alone is read.
+    with CaptureQueriesContext(connection) as queries:
+        assert len(_page("tamoxifen", page=2)["results"]) == 20
+    assert not any("UNION ALL" in q["sql"] for q in queries.captured_queries)
+    # Page 1 holds both groups: one union, each part limited to the page's end.
     with CaptureQueriesContext(connection) as queries:
         assert len(_page("tamoxifen")["results"]) == 20
     captured = [q["sql"] for q in queries.captured_queries]
@@ -142,8 +149,9 @@ def test_the_union_is_ordered_by_the_outer_query():
     for n in range(3):
         _aged(make_thread(author=author, title=f"Week {n}", body="Letrozole today"), n)
     in_title = _aged(make_thread(author=author, title="Letrozole", body="Hi"), 60)
+    _aged(make_thread(author=author, title="Letrozole again", body="Hi"), 61)
     found = threads_matching(selectors.thread_list(viewer=None), "letrozole")
-    page = found[1:3]
+    page = found[1:3]  # the second title match, then a posts-only one: both groups
     sql = str(page.query)
     outer = sql[sql.rindex(")") :]  # after the last part of the union
     assert outer.startswith(")") and "ORDER BY" in outer, sql
