@@ -121,8 +121,6 @@ THREADS = 6_000
 @pytest.mark.parametrize(
     ("words", "in_titles", "in_posts"),
     [
-        ("zoladex", 3, 0),  # a rare word, in titles only: the posts-only group is empty
-        ("zoladex", 0, 3),  # in posts only: the title group is empty
         ("tamoxifen", THREADS // 2, THREADS // 2),  # in every thread: both groups dense
         ("tamoxifen", THREADS // 2, 0),  # in every other title, no posts-only match
     ],
@@ -132,10 +130,11 @@ def test_a_search_page_reads_the_page_not_the_forum(words, in_titles, in_posts):
     the forum: a common word's groups, read through their GIN index, read every match
     (6,000 here: this fails with ``BITMAP_MAX`` unbounded), and a page within one group
     reads that group alone. (The other way round, a rare word's empty group read in activity
-    order, read every thread at 1 M posts: 772 ms; at this size PostgreSQL's planner avoids
-    that plan by itself.) Matches alternate in activity order: even threads may match by
+    order, read every thread at 1 M posts: 772 ms. At a test's size reading every thread is
+    PostgreSQL's cheapest plan for a rare word, so only ``bench/`` can measure that case:
+    its rare-word row.) Matches alternate in activity order: even threads may match by
     title, odd ones by posts."""
-    assert max(in_titles, in_posts) > search.BITMAP_MAX or max(in_titles, in_posts) < 20
+    assert in_titles > search.BITMAP_MAX
     category = make_thread().category
     now = timezone.now()
     Thread.objects.bulk_create(
