@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Collection, Sequence
+from types import SimpleNamespace
 from typing import Any, NamedTuple, cast
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from accounts.identity import published_author, staff_public
 from accounts.permissions import IsParticipant, ReadOnlyOrParticipant
 from accounts.roles import Role
 from accounts.serializers import AuthorField
+from accounts.tokens import token_user
 from core import pagecache
 from core.api.pagination import (
     NotificationCursorPagination,
@@ -31,7 +33,7 @@ from core.api.pagination import (
     ThreadPagination,
 )
 from core.api.responses import RenderedResponse
-from core.api.throttling import AnonThrottle, ScopedThrottle
+from core.api.throttling import AnonThrottle, ScopedThrottle, UserThrottle
 from core.errors import Forbidden
 from forum import policy, posts_cache, selectors, services, thread_lists
 from forum.filters import ThreadFilter
@@ -197,19 +199,20 @@ class ThreadListApi(GenericAPIView, PostingApi):
     def get_queryset(self) -> QuerySet[Thread]:
         return selectors.thread_list(viewer=self.request.user)
 
-    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        """Filtered as the backend filters, but not built at all for a query that names no
-        filter (most requests: the lists' pages): a ``FilterSet`` with nothing to filter by
-        changes nothing, and building one costs more than the page's query."""
+    def page_keys(self) -> Any:
+        """The narrow rows naming the page (``thread_lists.page_keys``), for the paginator.
+        A query naming no filter (most requests: the lists' pages) is every visible thread:
+        no ``FilterSet`` built (with nothing to filter by it changes nothing) and no
+        queryset, but the statement ``selectors.ThreadPageKeys`` writes out."""
         if not any(name in self.request.query_params for name in ThreadFilter.base_filters):
-            return queryset
-        return super().filter_queryset(queryset)
+            return selectors.ThreadPageKeys(self.request.user)
+        return thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
 
     @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         # A page's JSON body is cached exactly (forum.thread_lists): the narrow query names
         # the page; its full rows are read only when it is not cached.
-        keys = thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
+        keys = self.page_keys()
         paginator = cast(ThreadPagination, self.paginator)
         paginator.count_of = lambda: thread_lists.known_count(request.query_params)
         page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
@@ -421,14 +424,13 @@ _POSTS_ALLOW = ", ".join(
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
 
-def _anonymous_page_request(request: HttpRequest) -> bool:
-    """A GET of the posts page with no credentials at all (no session cookie, no session
-    token, no Authorization) that DRF would answer in compact JSON."""
+def _fast_page_request(request: HttpRequest) -> bool:
+    """A GET of the posts page that DRF would answer in compact JSON, with no credentials
+    but, perhaps, an app's session token (no session cookie, no Authorization)."""
     meta = request.META
     return (
         request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and "HTTP_X_SESSION_TOKEN" not in meta
         and "HTTP_AUTHORIZATION" not in meta
         and meta.get("HTTP_ACCEPT", "") in _JSON_ACCEPTS
         and posts_cache.page_query(request) is not None
@@ -440,27 +442,56 @@ def _anonymous_page_request(request: HttpRequest) -> bool:
 
 @csrf_exempt
 def thread_posts(request: HttpRequest, thread_id: int) -> HttpResponse:
-    """``ThreadPostsApi``, with the public's cached pages served before DRF's machinery.
+    """``ThreadPostsApi``, with cached pages served before DRF's machinery.
 
-    An anonymous GET is throttled as DRF would (the same ``AnonThrottle``, counted once:
-    ``ThreadPostsApi.check_throttles`` keeps its answer) and, on a hit, answered with the
-    cached bytes and DRF's headers. Anything else (a refusal, a miss, a 404, a bad cursor,
-    a signed-in viewer) is DRF's, with what was read here passed on rather than read twice.
+    A GET by the public, or by a member signed in with a session token, is authenticated
+    (``accounts.tokens.token_user``: the token's session and user, as DRF reads them) and
+    throttled as DRF would (the same ``AnonThrottle`` or ``UserThrottle``, counted once:
+    ``ThreadPostsApi.check_throttles`` keeps its answer). On a hit it is answered with the
+    public's cached bytes, the member's likes, mutes and signposting spliced in
+    (``posts_cache.overlay_body``), and DRF's headers. Anything else (a refusal, a miss, a
+    404, a bad cursor, a moderator) is DRF's, with what was read here passed on rather than
+    read twice.
     """
-    if _anonymous_page_request(request):
-        throttle = AnonThrottle()
-        allowed = throttle.allow_request(request, ThreadPostsApi())
-        request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
-        if allowed:
-            found = posts_cache.lookup(request, thread_id=thread_id, viewer=None)
-            page = found.hit
-            if page is not None:
-                response = HttpResponse(page.body, content_type="application/json")
-                patch_vary_headers(response, ("Accept",))
-                response["Allow"] = _POSTS_ALLOW
-                return response
-            request.haven_posts = found  # type: ignore[attr-defined]
+    if _fast_page_request(request):
+        signed_in = token_user(request) if "HTTP_X_SESSION_TOKEN" in request.META else None
+        viewer = None if signed_in is None else signed_in[0]
+        if viewer is not None:
+            request.user = viewer  # as DRF's authentication sets it (private responses)
+        if viewer is None or not _may_moderate(viewer):
+            throttle = AnonThrottle() if viewer is None else UserThrottle()
+            # UserThrottle reads only the user, and AnonThrottle the request.
+            counted = request if viewer is None else SimpleNamespace(user=viewer)
+            allowed = throttle.allow_request(counted, ThreadPostsApi())
+            request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
+            if allowed:
+                response = _posts_hit(request, thread_id, viewer)
+                if response is not None:
+                    return response
     return _posts_api(request, thread_id=thread_id)
+
+
+def _posts_hit(request: HttpRequest, thread_id: int, viewer: Any) -> HttpResponse | None:
+    """The cached page as ``viewer`` (None: the public) sees it, answered as DRF does; None
+    on a miss (the lookup passed on to DRF) or a page the splice cannot overlay."""
+    found = posts_cache.lookup(request, thread_id=thread_id, viewer=viewer)
+    page = found.hit
+    if page is None or found.state is None:
+        request.haven_posts = found  # type: ignore[attr-defined]
+        return None
+    body: bytes | None = page.body
+    if viewer is not None:
+        state = found.state
+        body = posts_cache.overlay_body(
+            page.body, page.rows, viewer=viewer, liked=state.liked, muted=state.muted
+        )
+        if body is None:
+            request.haven_posts = found  # type: ignore[attr-defined]
+            return None
+    response = HttpResponse(body, content_type="application/json")
+    patch_vary_headers(response, ("Accept",))
+    response["Allow"] = _POSTS_ALLOW
+    return response
 
 
 # The schema (drf-spectacular) reads the view class from the route's callback.

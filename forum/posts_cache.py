@@ -333,6 +333,7 @@ def overlay(
 _VIEWER_FIELDS = re.compile(rb'"(liked_by_me|muted)":false|"(support)":null')
 _FIELD_ORDER = ("liked_by_me", "muted", "support")
 _LITERALS: dict[bool | None, bytes] = {True: b"true", False: b"false", None: b"null"}
+_PUBLIC = (False, False, None)  # what the public's page shows in them
 
 
 def overlay_body(
@@ -344,29 +345,34 @@ def overlay_body(
     muted: Collection[int],
 ) -> bytes | None:
     """``overlay`` on the public's page as rendered (compact JSON, as stored): the bytes the
-    overlaid page renders to, spliced in place without parsing the page. None if the body
-    does not hold each row's three per-viewer fields in order (the caller overlays the
-    parsed page instead)."""
+    overlaid page renders to, spliced in place without parsing the page. A page where the
+    viewer has nothing of her own is the public's bytes as they are. None if the body does
+    not hold each row's three per-viewer fields in order (the caller overlays the parsed
+    page instead)."""
+    renderer = JSONRenderer()
+    rendered: dict[str, str | None] = {}
+    changed: dict[int, bytes] = {}  # the n-th per-viewer field's new bytes, where not the public's
+    for n, row in enumerate(rows):
+        html = policy.support_for(row, viewer, rendered)
+        values: tuple[Any, ...] = (
+            row.post_id in liked,
+            row.member and row.author_id in muted,
+            None if html is None else {"kind": row.support_kind, "html": html},
+        )
+        for i, (name, value) in enumerate(zip(_FIELD_ORDER, values, strict=True)):
+            if value is not _PUBLIC[i]:
+                encoded = renderer.render(value) if isinstance(value, dict) else _LITERALS[value]
+                changed[n * len(_FIELD_ORDER) + i] = b'"%s":%s' % (name.encode(), encoded)
+    if not changed:
+        return body
     found = list(_VIEWER_FIELDS.finditer(body))
     if len(found) != len(_FIELD_ORDER) * len(rows):
         return None
-    renderer = JSONRenderer()
-    rendered: dict[str, str | None] = {}
-    values: list[bytes] = []
     for n, match in enumerate(found):
-        row, name = rows[n // len(_FIELD_ORDER)], _FIELD_ORDER[n % len(_FIELD_ORDER)]
-        if (match[1] or match[2]).decode() != name:
+        if (match[1] or match[2]).decode() != _FIELD_ORDER[n % len(_FIELD_ORDER)]:
             return None
-        if name == "liked_by_me":
-            value: Any = row.post_id in liked
-        elif name == "muted":
-            value = row.member and row.author_id in muted
-        else:
-            html = policy.support_for(row, viewer, rendered)
-            value = None if html is None else {"kind": row.support_kind, "html": html}
-        encoded = renderer.render(value) if isinstance(value, dict) else _LITERALS[value]
-        values.append(b'"%s":%s' % (name.encode(), encoded))
-    return splice(body, found, values)
+    places = sorted(changed)
+    return splice(body, [found[n] for n in places], [changed[n] for n in places])
 
 
 # --- The HTML thread page --------------------------------------------------------------------

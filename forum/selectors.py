@@ -147,6 +147,48 @@ def visible_thread_count(*, category_slug: str | None = None) -> int | None:
     return int(count)
 
 
+# Every visible thread's narrow rows (``forum.thread_lists.page_keys``) in the list's order:
+# ``thread_list(viewer=...).values_list("pk", "version", "following")`` written out. The list
+# naming no filter (most requests) runs it: building and compiling that queryset cost more
+# than PostgreSQL takes to answer it.
+_PAGE_KEYS = """
+SELECT t.id, t.version, {following}
+FROM forum_thread t WHERE t.visibility = %(visible)s
+ORDER BY t.last_activity_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s
+"""
+_FOLLOWING = """EXISTS (SELECT 1 FROM forum_subscription s
+  WHERE s.thread_id = t.id AND s.user_id = %(viewer)s)"""
+_PAGE_KEYS_PUBLIC = _PAGE_KEYS.format(following="false")
+_PAGE_KEYS_VIEWER = _PAGE_KEYS.format(following=_FOLLOWING)
+
+
+class ThreadPageKeys:
+    """Every visible thread's ``(id, version, following)`` for ``viewer``, newest activity
+    first: what the paginator slices (one statement a page) and counts (as Django's)."""
+
+    ordered = True  # for Django's paginator
+
+    def __init__(self, viewer: Any) -> None:
+        self.viewer = viewer
+
+    def count(self) -> int:
+        return Thread.objects.filter(visibility=Thread.Visibility.VISIBLE).count()
+
+    def __getitem__(self, window: slice) -> list[tuple[int, int, bool]]:
+        start, stop = window.start or 0, window.stop
+        params: dict[str, Any] = {
+            "visible": Thread.Visibility.VISIBLE.value,
+            "limit": None if stop is None else max(stop - start, 0),
+            "offset": start,
+        }
+        statement = _PAGE_KEYS_PUBLIC
+        if _signed_in(self.viewer):
+            statement, params["viewer"] = _PAGE_KEYS_VIEWER, self.viewer.pk
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return [(int(pk), int(version), bool(following)) for pk, version, following in cursor]
+
+
 def thread_get(*, thread_id: int, viewer: Any) -> Thread:
     """The thread with the viewer's ``following``; a held or hidden one only for those who
     may see it (``viewer`` None: the public)."""
@@ -313,6 +355,10 @@ def public_thread_head(*, thread_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(zip(_HEAD_FIELDS, row, strict=True))
 
 
+def _bigint_array(ids: Collection[int]) -> str:
+    return "{" + ",".join(str(int(n)) for n in ids) + "}"
+
+
 def posts_page_state(
     *,
     thread_id: int,
@@ -326,10 +372,12 @@ def posts_page_state(
     statement = _PUBLIC_PAGE_STATE
     if _signed_in(viewer):
         statement = _VIEWER_PAGE_STATE
+        # Arrays passed as their text ('{1,2}', cast in the statement): adapting a list of
+        # ints costs psycopg more than the lookups themselves.
         params.update(
             viewer=viewer.pk,
-            posts=list(post_ids),
-            authors=list(author_ids),
+            posts=_bigint_array(post_ids),
+            authors=_bigint_array(author_ids),
         )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)

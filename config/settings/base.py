@@ -226,7 +226,7 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
+        "accounts.tokens.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "NUM_PROXIES": TRUSTED_PROXIES,

@@ -55,6 +55,7 @@ class XSessionTokenScheme(OpenApiAuthenticationExtension):
     target_class = (
         "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication"
     )
+    match_subclasses = True  # accounts.tokens.SessionTokenAuthentication
     name = "sessionToken"
     priority = 1  # over drf-spectacular's generic contrib extension
 

@@ -9,14 +9,19 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from allauth.headless.contrib.rest_framework.authentication import XSessionTokenAuthentication
 from django.conf import settings as django_settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import member_suspend
+from accounts.tokens import token_user, user_by_pk
 from tests.factories import PASSWORD, CategoryFactory, UserFactory
 from tests.utils import signed_in
 
@@ -116,3 +121,57 @@ def test_a_suspension_applies_to_the_next_request_of_a_signed_in_member():
     refused = app.post("/api/v1/threads/", thread, format="json")
     assert refused.status_code == 403
     assert refused.json()["code"] == "suspended"
+
+
+def test_the_users_row_is_read_as_the_orm_reads_it():
+    """``accounts.tokens.user_by_pk``, one statement, builds the very user the ORM does."""
+    member = UserFactory(display_name="Ged")
+    member_suspend(actor=UserFactory(role=Role.MODERATOR), member=member, until=None, reason="x")
+    read = user_by_pk(member.pk)
+    expected = User.objects.get(pk=member.pk)
+    fields = [f.attname for f in User._meta.concrete_fields]
+    assert [getattr(read, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert read.suspended_indefinitely is True and read._state.adding is False
+    assert user_by_pk(member.pk + 1000) is None
+
+
+def _same_as_allauth(token: str) -> int | None:
+    """The user pk both authentications find for ``token`` (each on its own session read)."""
+    ours = token_user(RequestFactory().get("/", HTTP_X_SESSION_TOKEN=token))
+    theirs = XSessionTokenAuthentication().authenticate(
+        RequestFactory().get("/", HTTP_X_SESSION_TOKEN=token)
+    )
+    found = [None if r is None else r[0].pk for r in (ours, theirs)]
+    assert found[0] == found[1]
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "change", ["none", "password", "inactive", "deleted", "backend", "no hash", "rotated key"]
+)
+def test_a_token_signs_in_exactly_whom_allauth_signs_in(settings, change):
+    """Whatever became of the member or her session since she signed in, the token signs in
+    whom allauth's own authentication (Django's ``get_user``) would, and no one else."""
+    member = UserFactory()
+    app, token = app_client(member)
+    assert app.get("/api/v1/me/").status_code == 200
+    store = SessionStore(session_key=token)
+    if change == "password":  # changed elsewhere: every other session ends
+        member.set_password("another-Password-2026")
+        member.save()
+    elif change == "inactive":
+        User.objects.filter(pk=member.pk).update(is_active=False)
+    elif change == "deleted":
+        User.objects.filter(pk=member.pk).delete()
+    elif change == "backend":
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.RemoteUserBackend"
+        store.save()
+    elif change == "no hash":
+        del store[HASH_SESSION_KEY]
+        store.save()
+    elif change == "rotated key":  # the old key kept as a fallback: the session is kept
+        settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+        settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
+    signed_in = _same_as_allauth(token) if change != "rotated key" else member.pk
+    assert signed_in == (member.pk if change in ("none", "rotated key") else None)
+    assert app.get("/api/v1/me/").status_code == (200 if signed_in else 401)

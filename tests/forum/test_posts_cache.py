@@ -14,6 +14,7 @@ from accounts.models import Mute, User
 from accounts.roles import Role
 from core import pagecache
 from forum import policy, posts_cache
+from forum.apis import ThreadPostsApi
 from forum.models import Post, Thread
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
@@ -231,6 +232,56 @@ def test_the_anonymous_throttle_counts_once_and_refuses_as_drf_does(settings, fo
     assert answer(refused) == answer(uncached(settings, lambda: Client().get(url)))
     assert refused.json()["code"] == "throttled"
     assert refused.headers["Retry-After"] == "60"
+
+
+def test_a_signed_in_hit_is_served_before_drf_privately(
+    forum, django_assert_num_queries, monkeypatch
+):
+    """A member signed in with a session token is served the cached page before DRF: her
+    user row and the thread's state with her bits (two queries), never stored by a cache."""
+    thread, people = forum
+    url = f"/api/v1/threads/{thread.pk}/posts/?page_size=50"
+    Client().get(url)  # the public's page stored
+    liker = session_client(people["liker"])
+    liker.get(url)  # her connection and session warmed
+    dispatched: list[str] = []
+    dispatch = ThreadPostsApi.dispatch
+
+    def spy(self, request, *args, **kwargs):
+        dispatched.append(request.method)
+        return dispatch(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPostsApi, "dispatch", spy)
+    with django_assert_num_queries(2):
+        response = liker.get(url)
+    assert response.status_code == 200 and dispatched == []
+    assert sum(r["liked_by_me"] for r in response.json()["results"]) == 6
+    assert "no-store" in response.headers["Cache-Control"]
+    assert "private" in response.headers["Cache-Control"]
+    assert "Cookie" not in response.headers["Vary"]
+    moderator = session_client(people["moderator"])  # her page is not the public's: DRF's
+    assert moderator.get(url).status_code == 200 and dispatched == ["GET"]
+
+
+def test_the_members_throttle_counts_once_and_refuses_as_drf_does(settings, forum, time_machine):
+    thread, people = forum
+    time_machine.move_to("2026-01-01 12:00:00", tick=False)
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "user": "3/min",
+        },
+    }
+    url = f"/api/v1/threads/{thread.pk}/posts/"
+    Client().get(url)  # the public's page stored: her requests are all hits
+    liker = session_client(people["liker"])
+    assert [liker.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+    refused = liker.get(url)
+    assert answer(refused) == answer(uncached(settings, lambda: liker.get(url)))
+    assert refused.json()["code"] == "throttled"
+    assert refused.headers["Retry-After"] == "60"
+    assert Client().get(url).status_code == 200  # hers alone: the public's is not spent
 
 
 VIEWERS = ["anonymous", "author", "liker", "muter", "crisis", "held", "moderator", "suspended"]
