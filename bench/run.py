@@ -105,6 +105,13 @@ def bench_meta() -> dict[str, Any] | None:
     return None if row is None else dict(row[0])
 
 
+def seeded_now(meta: dict[str, Any]) -> bool:
+    """Whether a database was seeded as ``bench/seed.py`` seeds now (else ``--reuse`` reseeds)."""
+    from bench.seed import SEED_VERSION
+
+    return meta.get("seed_version") == SEED_VERSION
+
+
 def bench_meta_update(**changes: Any) -> None:
     import psycopg
 
@@ -1227,7 +1234,7 @@ def run_size(args: argparse.Namespace, posts: int, stamp: str, secret: str) -> d
 
     meta = bench_meta() if args.reuse else None
     migrate_seconds = None
-    if meta is not None and meta.get("requested") == posts and "fan_thread" in meta:
+    if meta is not None and meta.get("requested") == posts and seeded_now(meta):
         log(f"reusing {DB_NAME} seeded at {meta['seeded_at']} ({posts:,} posts)")
         migrate(env)
     else:

@@ -41,6 +41,11 @@ BATCH_THREADS = 2_000
 # (the corpus's 50 sentences put every common word in nearly every thread).
 RARE_WORD = "Zoladex"
 RARE_SHARE = 0.002
+# ...and at least a page of them at every size (the first threads seeded), so that the rare
+# search reads a full page at 1 k posts as at 1 M, where 0.2 % of 100 threads is none at all.
+RARE_AT_LEAST = 20
+# What a database seeded by an older version of this file lacks: ``--reuse`` reseeds it.
+SEED_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -443,7 +448,7 @@ def seed(
                 if kind is None and not closed and not nurse_cat and length >= 2:
                     reply_candidates.append((thread_id, length))
                 title = make_title(rng)
-                if rng.random() < RARE_SHARE:
+                if rng.random() < RARE_SHARE or index < RARE_AT_LEAST:
                     title = f"{title} ({RARE_WORD})"
                 last = times[-1]
                 thread_rows.append(
@@ -510,6 +515,7 @@ def seed(
         "liker_emails": [f"liker{i:02d}@bench.haven.example" for i in range(shape.likers)],
         "like_offset": 0,
         "rare_word": RARE_WORD,
+        "seed_version": SEED_VERSION,
         "seed_seconds": round(seconds, 1),
         # A list: jsonb would sort an object's keys, and the phases read in their order.
         "seed_phases": [[k, round(v, 1)] for k, v in phases.items()],

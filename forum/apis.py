@@ -321,7 +321,7 @@ class ThreadPostsApi(PostingApi):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
 
     def check_throttles(self, request: Request) -> None:
-        """A request the anonymous fast path (``thread_posts``) already counted is not
+        """A request the fast path (``thread_posts``) already counted is not
         counted again: its answer stands (a refusal is DRF's own 429)."""
         checked: _Throttled | None = getattr(request._request, "haven_throttled", None)
         if checked is None:

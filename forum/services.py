@@ -53,7 +53,7 @@ from accounts.roles import Role
 from core.audit import audit_record, clean_reason
 from core.errors import Conflict, Forbidden
 from core.jobs import enqueue_on_commit
-from forum import policy
+from forum import policy, selectors
 from forum.models import (
     Category,
     Like,
@@ -127,10 +127,6 @@ def category_threads_changed(category_id: int) -> int:
 _FOLD_LOCK = 0x46_6F_6C_64
 
 
-def _postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def thread_counts_fold() -> int:
     """Fold the logged changes into the categories' kept counts, in one statement that deletes
     the changes it adds (a periodic job: the log stays short). Returns how many it folded.
@@ -138,7 +134,7 @@ def thread_counts_fold() -> int:
     The sum a reader makes is the same before and after (one statement: both at once). One
     fold runs at a time (a transaction advisory lock; another returns 0 at once). A fold
     locks category rows only, and no writer of threads waits for them."""
-    if not _postgresql():
+    if not selectors.thread_counts_kept():
         return 0
     changes, categories = ThreadCountChange._meta.db_table, Category._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
@@ -167,7 +163,7 @@ def thread_counts_recount() -> int:
 
     The threads table is share-locked for the transaction, so a thread written meanwhile
     waits for it (a repair, not a hot path). PostgreSQL only (SQLite counts its rows)."""
-    if not _postgresql():
+    if not selectors.thread_counts_kept():
         return 0
     threads, categories = Thread._meta.db_table, Category._meta.db_table
     changes = ThreadCountChange._meta.db_table

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, F, Q
 
 from bench.run import Endpoint
-from bench.seed import shape_for
+from bench.seed import RARE_AT_LEAST, SEED_VERSION, shape_for
 from forum.models import Like, Post, Subscription, Thread
 from tests.utils import thread_counts
 
@@ -62,6 +62,10 @@ def test_tiny_forum_has_the_promised_shape(seeded: dict[str, Any]) -> None:
     assert Post.objects.filter(thread_id=seeded["quiet_thread"]).count() == 10
     # The reply rows' threads are open.
     assert not Thread.objects.filter(pk__in=seeded["reply_threads"], status="closed").exists()
+    # The rare word names a page of threads at any size (or all of a forum smaller than one).
+    rare = Thread.objects.filter(title__contains=f"({seeded['rare_word']})").count()
+    assert rare >= min(RARE_AT_LEAST, seeded["threads"])
+    assert seeded["seed_version"] == SEED_VERSION
 
 
 def test_counters_follows_vectors_and_outbox_as_the_services_keep_them(
