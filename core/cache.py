@@ -15,7 +15,9 @@ throttles count nothing and let the request through, and every ignored failure i
   pause finds out whether Redis is back.
 
 ``count_in_window`` is the throttles' counter: one round trip on the cache's own pooled
-client, failing open in the same way.
+client, failing open in the same way. It can read one more key in that round trip (``read``:
+a cached page, ``core.pagecache``), so a request counted and answered from the cache costs
+one round trip, not two.
 """
 
 import logging
@@ -78,24 +80,44 @@ def count_in_window(key: str, *, expires_in: int) -> int | None:
     throttle silently off. Any other cache backend (the in-memory one of a local run) counts
     with ``add`` and ``incr``.
     """
+    return count_and_read(key, expires_in=expires_in)[0]
+
+
+def count_and_read(
+    key: str, *, expires_in: int, read: str | None = None
+) -> tuple[int | None, bytes | None]:
+    """``count_in_window``, and the raw bytes stored under ``read`` (the key prefix applied,
+    as ``core.pagecache`` stores them) read in the same round trip: None if nothing is, or
+    while Redis is unreachable (both None then)."""
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
-        cache.add(key, 0, expires_in)
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # expired between the two calls: this one is the first
-            cache.add(key, 1, expires_in)
-            return 1
+        value = None if read is None else cache.get(read)
+        return _count_elsewhere(cache, key, expires_in), _as_bytes(value)
     name = cache.make_key(key)
     try:
         try:
             with cache.client.get_client(write=True).pipeline(transaction=True) as pipe:
                 pipe.incr(name)
                 pipe.expire(name, expires_in, nx=True)
-                count, _ = pipe.execute()
+                if read is not None:
+                    pipe.get(cache.make_key(read))
+                results = pipe.execute()
         except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as exc:
             raise ConnectionInterrupted(connection=None) from exc
     except ConnectionInterrupted:
         logger.exception("Exception ignored")  # django-redis's words: one warning a minute
-        return None
-    return int(count)
+        return None, None
+    return int(results[0]), (_as_bytes(results[2]) if read is not None else None)
+
+
+def _count_elsewhere(cache: Any, key: str, expires_in: int) -> int:
+    cache.add(key, 0, expires_in)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between the two calls: this one is the first
+        cache.add(key, 1, expires_in)
+        return 1
+
+
+def _as_bytes(value: Any) -> bytes | None:
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else None

@@ -462,19 +462,23 @@ def thread_posts(request: HttpRequest, thread_id: int) -> HttpResponse:
             throttle = AnonThrottle() if viewer is None else UserThrottle()
             # UserThrottle reads only the user, and AnonThrottle the request.
             counted = request if viewer is None else SimpleNamespace(user=viewer)
-            allowed = throttle.allow_request(counted, ThreadPostsApi())
+            # Counted, and the cached page read, in one round trip.
+            key = posts_cache.request_key(request, thread_id)
+            allowed = throttle.allow_request(counted, ThreadPostsApi(), read=key)
             request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
             if allowed:
-                response = _posts_hit(request, thread_id, viewer)
+                response = _posts_hit(request, thread_id, viewer, throttle.read_value)
                 if response is not None:
                     return response
     return _posts_api(request, thread_id=thread_id)
 
 
-def _posts_hit(request: HttpRequest, thread_id: int, viewer: Any) -> HttpResponse | None:
+def _posts_hit(
+    request: HttpRequest, thread_id: int, viewer: Any, stored: object
+) -> HttpResponse | None:
     """The cached page as ``viewer`` (None: the public) sees it, answered as DRF does; None
     on a miss (the lookup passed on to DRF) or a page the splice cannot overlay."""
-    found = posts_cache.lookup(request, thread_id=thread_id, viewer=viewer)
+    found = posts_cache.lookup(request, thread_id=thread_id, viewer=viewer, stored=stored)
     page = found.hit
     if page is None or found.state is None:
         request.haven_posts = found  # type: ignore[attr-defined]

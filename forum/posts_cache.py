@@ -46,6 +46,7 @@ from accounts.roles import Role
 from core import pagecache
 from core.api.pagination import PostCursorPagination
 from core.api.responses import splice
+from core.api.throttling import READ_NOTHING
 from forum import policy
 from forum.models import Post, Thread
 from forum.selectors import PostsPageState, posts_page_state, public_thread_head
@@ -253,15 +254,24 @@ def html_key(request: HttpRequest, thread_id: int, query: PageQuery) -> str:
     return f"posts:html:{thread_id}:{code_stamp()}:{_digest(repr(tuple(query)))}"
 
 
-def lookup(request: HttpRequest, *, thread_id: int, viewer: Any) -> Lookup:
+def request_key(request: HttpRequest, thread_id: int) -> str | None:
+    """The API page's key for this request, or None if its query may not be cached."""
+    query = page_query(request)
+    return None if query is None else api_key(request, thread_id, query)
+
+
+def lookup(
+    request: HttpRequest, *, thread_id: int, viewer: Any, stored: object = READ_NOTHING
+) -> Lookup:
     """The cached API page of this request's URL, and the thread's state for ``viewer`` with
     her bits for that page's posts (one Redis read, one query). A query that may not be
-    cached (``page_query``) is no public page: nothing read, nothing stored."""
-    query = page_query(request)
-    if query is None:
+    cached (``page_query``) is no public page: nothing read, nothing stored. ``stored``: the
+    value under ``request_key`` if the caller read it already (with its throttle's count)."""
+    key = request_key(request, thread_id)
+    if key is None:
         return Lookup(key="", cached=None, state=None)
-    key = api_key(request, thread_id, query)
-    cached = CachedPage.decode(pagecache.get(key))
+    raw = pagecache.get(key) if stored is READ_NOTHING else stored
+    cached = CachedPage.decode(raw if isinstance(raw, bytes) else None)
     rows = cached.rows if cached is not None else []
     state = posts_page_state(
         thread_id=thread_id,

@@ -100,3 +100,17 @@ def celery_worker(transactional_db: None) -> Iterator[None]:
         celery_app.conf.task_always_eager = True
         root.setLevel(level)
         root.handlers = handlers
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every packet of commands sent to any Redis from now on: one per round trip."""
+    sent: list[bytes] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent

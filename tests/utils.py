@@ -180,3 +180,11 @@ def thread_counts() -> tuple[dict[str, int], dict[str, int]]:
     kept = {c.slug: c.visible_threads for c in rows}  # type: ignore[attr-defined]
     real = {c.slug: c.real for c in rows}  # type: ignore[attr-defined]
     return kept, real
+
+
+def throttle_rates(settings: Any, **rates: str) -> None:
+    """Set the API's throttle rates ``rates`` (by scope) for this test, the others kept."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }

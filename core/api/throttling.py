@@ -3,7 +3,7 @@
 DRF's own throttles keep a list of request times per client (a GET and a SET: two round
 trips, and a pickled list that grows with the rate). Here a rate ``N/period`` is a fixed
 window: the clock is cut into periods (aligned on the epoch), each client has a counter per
-period (``core.cache.count_in_window``: INCR and EXPIRE in one round trip, atomic across
+period (``core.cache.count_and_read``: INCR and EXPIRE in one round trip, atomic across
 workers), and a request is allowed while the counter is at most N. A refused request's
 wait (``Retry-After``) is what is left of the window, in whole seconds, at least one. A
 client may therefore send up to 2N requests across a window's edge, never more.
@@ -22,7 +22,10 @@ from django.http import HttpRequest
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from core.cache import count_in_window
+from core.cache import count_and_read
+
+# ``FixedWindowThrottle.read_value`` when the throttle counted, so read, nothing.
+READ_NOTHING = object()
 
 
 class FixedWindowThrottle(throttling.SimpleRateThrottle):
@@ -36,8 +39,15 @@ class FixedWindowThrottle(throttling.SimpleRateThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
         return None if rate is None else str(rate)
 
-    def allow_request(self, request: Any, view: Any) -> bool:
-        """Counted, and True while this window's count is within the rate (read now)."""
+    # What ``allow_request(..., read=key)`` read under ``key`` in its round trip; READ_NOTHING
+    # when it counted nothing (no rate, or no one to count), so read nothing either.
+    read_value: object = None
+
+    def allow_request(self, request: Any, view: Any, *, read: str | None = None) -> bool:
+        """Counted, and True while this window's count is within the rate (read now).
+        ``read``: a cache key read in the same round trip, its bytes left in ``read_value``
+        (``core.cache.count_and_read``)."""
+        self.read_value = READ_NOTHING
         self.num_requests, self.duration = self.parse_rate(self.get_rate())
         if self.num_requests is None or self.duration is None:
             return True
@@ -47,9 +57,10 @@ class FixedWindowThrottle(throttling.SimpleRateThrottle):
         self.now = float(self.timer())
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
-        count = count_in_window(
+        count, self.read_value = count_and_read(
             f"{key}:{self.duration}:{window}",
             expires_in=math.ceil(self.window_ends - self.now) + 1,
+            read=read,
         )
         return count is None or count <= self.num_requests
 
@@ -76,11 +87,12 @@ class UserThrottle(FixedWindowThrottle, throttling.UserRateThrottle):
 class ScopedThrottle(FixedWindowThrottle, throttling.ScopedRateThrottle):
     """Per-view scope (``throttle_scope = "posting"``), per user, across workers."""
 
-    def allow_request(self, request: Any, view: Any) -> bool:
+    def allow_request(self, request: Any, view: Any, *, read: str | None = None) -> bool:
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
+            self.read_value = READ_NOTHING
             return True
-        return super().allow_request(request, view)
+        return super().allow_request(request, view, read=read)
 
 
 def throttle_wait(request: HttpRequest, *, scope: str) -> int | None:

@@ -5,8 +5,6 @@ user is read from the database on every request, so a suspension or a sign-out e
 applies to the very next one.
 """
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 from allauth.headless.contrib.rest_framework.authentication import XSessionTokenAuthentication
@@ -38,20 +36,6 @@ def app_client(user: User) -> tuple[APIClient, str]:
     token = response.json()["meta"]["session_token"]
     client.credentials(HTTP_X_SESSION_TOKEN=token)
     return client, token
-
-
-@pytest.fixture
-def round_trips(monkeypatch) -> Iterator[list[bytes]]:
-    """Every packet of commands sent to Redis: one per round trip."""
-    sent: list[bytes] = []
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        sent.append(b"".join(command) if isinstance(command, list) else command)
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
-    yield sent
 
 
 def _cost(client, round_trips: list[bytes], path: str = "/api/v1/categories/"):

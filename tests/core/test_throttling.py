@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from config.settings.base import redis_cache
 from core.api.throttling import throttle_wait
 from tests.factories import UserFactory
-from tests.utils import blackholed_port, closed_port, race
+from tests.utils import blackholed_port, closed_port, race, throttle_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -103,22 +103,12 @@ def test_the_wait_is_whole_seconds_rounded_up(settings):
         assert throttle_wait(_request(sparrow), scope="export") == 1  # never "0"
 
 
-def _rate(settings, scope: str, rate: str) -> None:
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            scope: rate,
-        },
-    }
-
-
 # A minute's start (windows are aligned on the epoch, so on whole minutes and hours).
 MINUTE = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_exactly_the_rate_per_window_and_the_wait_is_what_is_left_of_it(settings):
-    _rate(settings, "export", "3/min")
+    throttle_rates(settings, export="3/min")
     sparrow = UserFactory()
     with time_machine.travel(MINUTE + timedelta(seconds=10), tick=False):
         assert [throttle_wait(_request(sparrow), scope="export") for _ in range(4)] == [
@@ -139,7 +129,7 @@ def test_exactly_the_rate_per_window_and_the_wait_is_what_is_left_of_it(settings
 
 
 def test_an_hourly_window_ends_on_the_hour(settings):
-    _rate(settings, "erase", "1/hour")
+    throttle_rates(settings, erase="1/hour")
     sparrow = UserFactory()
     with time_machine.travel(MINUTE + timedelta(minutes=59), tick=False):
         assert throttle_wait(_request(sparrow), scope="erase") is None
@@ -150,7 +140,7 @@ def test_an_hourly_window_ends_on_the_hour(settings):
 
 def test_requests_racing_in_many_threads_are_counted_exactly(settings):
     """Each thread has its own cache client (Django's caches are per thread), one pool."""
-    _rate(settings, "export", "25/hour")
+    throttle_rates(settings, export="25/hour")
     sparrow = UserFactory()
     allowed: list[bool] = []
     lock = threading.Lock()
@@ -168,33 +158,19 @@ def test_requests_racing_in_many_threads_are_counted_exactly(settings):
 
 
 def test_a_rate_changed_in_settings_applies_at_once(settings):
-    _rate(settings, "posting", "5/min")
+    throttle_rates(settings, posting="5/min")
     sparrow = UserFactory()
     with time_machine.travel(MINUTE, tick=False):
         assert throttle_wait(_request(sparrow), scope="posting") is None
         assert throttle_wait(_request(sparrow), scope="posting") is None
-        _rate(settings, "posting", "2/min")  # the two already sent count against the new rate
+        throttle_rates(settings, posting="2/min")  # the two already sent count against the new rate
         assert throttle_wait(_request(sparrow), scope="posting") == 60
-        _rate(settings, "posting", "10/min")
+        throttle_rates(settings, posting="10/min")
         assert throttle_wait(_request(sparrow), scope="posting") is None
 
 
-@pytest.fixture
-def round_trips(monkeypatch) -> list[bytes]:
-    """Every packet of commands sent to any Redis: one per round trip."""
-    sent: list[bytes] = []
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        sent.append(b"".join(command) if isinstance(command, list) else command)
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
-    return sent
-
-
 def test_one_round_trip_under_the_cache_s_key_prefix(settings, round_trips):
-    _rate(settings, "export", "5/min")
+    throttle_rates(settings, export="5/min")
     sparrow = UserFactory()
     throttle_wait(_request(sparrow), scope="export")  # the pool's first connection
     round_trips.clear()
@@ -220,7 +196,7 @@ def test_an_anonymous_api_request_throttles_in_one_round_trip(settings, db, roun
 
 def test_the_refusal_is_a_429_with_retry_after_in_whole_seconds(settings):
     """API.md: 429, ``{"code": "throttled", "detail", "fields": {}}``, ``Retry-After``."""
-    _rate(settings, "anon", "2/min")
+    throttle_rates(settings, anon="2/min")
     started = MINUTE + timedelta(seconds=20.4)
     with time_machine.travel(started, tick=False):
         statuses = [APIClient().get("/api/v1/categories/") for _ in range(3)]
@@ -246,7 +222,7 @@ def dead_redis(request, settings) -> Iterator[None]:
 
 def test_with_redis_unreachable_every_request_goes_ahead_at_once(settings, dead_redis):
     """No connect timeout per call: after the first failure the pool fails at once."""
-    _rate(settings, "export", "1/hour")
+    throttle_rates(settings, export="1/hour")
     sparrow = UserFactory()
     elapsed = []
     for _ in range(20):
@@ -260,7 +236,7 @@ def test_with_redis_unreachable_every_request_goes_ahead_at_once(settings, dead_
 def test_a_cache_other_than_redis_counts_too(settings):
     """A local run's in-memory cache (config/settings/local.py) throttles the same way."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    _rate(settings, "export", "2/min")
+    throttle_rates(settings, export="2/min")
     sparrow = UserFactory()
     with time_machine.travel(MINUTE + timedelta(seconds=30), tick=False):
         answers = [throttle_wait(_request(sparrow), scope="export") for _ in range(3)]
@@ -275,7 +251,7 @@ def _counter_key(sparrow, when: datetime) -> str:
 def test_an_error_redis_answers_itself_is_raised_not_a_throttle_turned_off(settings):
     """WRONGTYPE (a counter's key holding something else) is a misconfiguration, not an
     outage: it raises (a 500, logged) rather than letting every request through unseen."""
-    _rate(settings, "export", "1/min")
+    throttle_rates(settings, export="1/min")
     sparrow = UserFactory()
     when = MINUTE + timedelta(seconds=5)
     client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
@@ -288,7 +264,7 @@ def test_an_error_redis_answers_itself_is_raised_not_a_throttle_turned_off(setti
 def test_a_redis_refusing_expire_nx_raises(settings, monkeypatch):
     """A Redis older than 7 answers ``EXPIRE ... NX`` with an error: raised, not failed open.
     (Simulated: the pipeline sends an EXPIRE option no Redis knows.)"""
-    _rate(settings, "export", "1/min")
+    throttle_rates(settings, export="1/min")
     sparrow = UserFactory()
 
     def old_expire(self, name, time, **kwargs):
@@ -315,7 +291,7 @@ def test_a_read_only_replica_after_a_failover_fails_open(settings, tmp_path):
             client.incr("probe")
         client.close()
         settings.CACHES = {"default": redis_cache(replica.url, "t")}
-        _rate(settings, "export", "1/min")
+        throttle_rates(settings, export="1/min")
         sparrow = UserFactory()
         assert [throttle_wait(_request(sparrow), scope="export") for _ in range(3)] == [None] * 3
     finally:

@@ -21,7 +21,7 @@ from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like, thread_close
 from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread
 from tests.pages import assert_page_frame, parse_page
-from tests.utils import client_for, page_messages, race, signed_in
+from tests.utils import client_for, page_messages, race, signed_in, throttle_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -768,15 +768,8 @@ def test_search_pages_by_number(client, peers):
     assert client.get("/search/", {"q": "lymphoedema", "page": "9"}).status_code == 404
 
 
-def _rates(settings: Any, **rates: str) -> None:
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
-
-
 def test_searching_shares_the_apis_anonymous_rate(client, peers, settings):
-    _rates(settings, anon="3/min")
+    throttle_rates(settings, anon="3/min")
     make_thread(category=peers, title="Scalp cooling and hair loss")
     assert client.get("/search/").status_code == 200  # the form alone is not counted
     assert client.get("/search/", {"q": "hair"}).status_code == 200
@@ -802,7 +795,7 @@ def test_searching_shares_the_apis_anonymous_rate(client, peers, settings):
 
 
 def test_searching_shares_the_apis_rate_per_member(member, peers, settings):
-    _rates(settings, user="2/min")
+    throttle_rates(settings, user="2/min")
     client = signed_in(member)
     assert client.get("/search/", {"q": "hair"}).status_code == 200
     assert client_for(member).get("/api/v1/threads/", {"q": "hair"}).status_code == 200

@@ -19,6 +19,7 @@ from forum.models import Post, Thread
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
 from tests.factories import PASSWORD, UserFactory, make_thread
+from tests.utils import throttle_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -62,14 +63,7 @@ def page_keys() -> list[bytes]:
 def forum(settings):
     """A thread of 30 posts: members, a nurse answer, a muted member, a tombstone, a hidden
     post, a held post and crisis posts (with signposting)."""
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "anon": "1000/min",
-            "user": "1000/min",
-        },
-    }
+    throttle_rates(settings, anon="1000/min", user="1000/min")
     people = {
         "author": UserFactory(display_name="Opener"),
         "liker": UserFactory(display_name="Liker"),
@@ -217,13 +211,7 @@ def test_what_the_fast_path_cannot_answer_exactly_is_drfs(settings, forum):
 def test_the_anonymous_throttle_counts_once_and_refuses_as_drf_does(settings, forum, time_machine):
     thread, _people = forum
     time_machine.move_to("2026-01-01 12:00:00", tick=False)
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "anon": "3/min",
-        },
-    }
+    throttle_rates(settings, anon="3/min")
     url = f"/api/v1/threads/{thread.pk}/posts/"
     statuses = [Client().get(url).status_code for _ in range(4)]  # a miss, then hits
     assert statuses == [200, 200, 200, 429]  # each counted once, hit or miss
@@ -263,16 +251,28 @@ def test_a_signed_in_hit_is_served_before_drf_privately(
     assert moderator.get(url).status_code == 200 and dispatched == ["GET"]
 
 
+def test_a_hit_costs_one_round_trip_to_redis_beyond_the_session(forum, round_trips):
+    """The throttle's count and the cached page travel together (``core.cache.count_and_read``):
+    the public's hit is one round trip to Redis, a member's one more for her session."""
+    thread, people = forum
+    url = f"/api/v1/threads/{thread.pk}/posts/"
+    liker = session_client(people["liker"])
+    for client in (Client(), liker):
+        client.get(url)  # stored, connections made
+    sent = round_trips
+    sent.clear()
+    assert Client().get(url).status_code == 200
+    assert len(sent) == 1 and all(word in sent[0] for word in (b"INCR", b"EXPIRE", b"GET"))
+    sent.clear()
+    assert liker.get(url).status_code == 200
+    assert len(sent) == 2 and b"sessions" in sent[0]
+    assert f"throttle_user_{people['liker'].pk}".encode() in sent[1] and b"posts:api" in sent[1]
+
+
 def test_the_members_throttle_counts_once_and_refuses_as_drf_does(settings, forum, time_machine):
     thread, people = forum
     time_machine.move_to("2026-01-01 12:00:00", tick=False)
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "user": "3/min",
-        },
-    }
+    throttle_rates(settings, user="3/min")
     url = f"/api/v1/threads/{thread.pk}/posts/"
     Client().get(url)  # the public's page stored: her requests are all hits
     liker = session_client(people["liker"])
