@@ -8,8 +8,8 @@ allauth's own JWT strategy uses).
 
 The session's user is then read as Django reads her (``django.contrib.auth.get_user``: the
 backend the session names, ``user_can_authenticate``, the session's auth hash), but in one
-statement prepared once per connection (``user_by_pk``) rather than a queryset built,
-compiled and turned into a model on every request: a third of a signed-in page's time. Only
+statement written once per connection from the model's fields (``user_by_pk``) rather than a
+queryset built and compiled on every request (0.71 ms became 0.31 ms on the bench). Only
 the everyday case is answered here, a session whose hash the current secret key verifies;
 anything else (a hash from a rotated key, which cycles the session, or a stale one, which
 flushes it) goes to Django's own ``get_user``. Nothing about the user is kept between

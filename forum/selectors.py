@@ -370,6 +370,8 @@ def posts_page_state(
     by ``author_ids`` (a cached page's), in one query; None if there is no such thread."""
     params: dict[str, Any] = {"thread": thread_id}
     statement = _PUBLIC_PAGE_STATE
+    if _signed_in(viewer) and connection.vendor != "postgresql":
+        return _viewer_page_state_portable(thread_id, viewer, post_ids, author_ids)
     if _signed_in(viewer):
         statement = _VIEWER_PAGE_STATE
         # Arrays passed as their text ('{1,2}', cast in the statement): adapting a list of
@@ -393,6 +395,26 @@ def posts_page_state(
         held=row[3],
         liked=frozenset(row[4]),
         muted=frozenset(row[5]),
+    )
+
+
+def _viewer_page_state_portable(
+    thread_id: int, viewer: Any, post_ids: Collection[int], author_ids: Collection[int]
+) -> PostsPageState | None:
+    """``posts_page_state`` for a signed-in viewer on a database without arrays (SQLite, the
+    local demo): the same answer from four small queries."""
+    thread = Thread.objects.filter(pk=thread_id).values("version", "visibility", "author_id")
+    found = thread.first()
+    if found is None:
+        return None
+    held = Post.objects.filter(thread_id=thread_id, author=viewer, status=Post.Status.PENDING)
+    liked = Like.objects.filter(user=viewer, post_id__in=list(post_ids))
+    muted = Mute.objects.filter(user=viewer, muted_id__in=list(author_ids))
+    return PostsPageState(
+        **found,
+        held=held.exists(),
+        liked=frozenset(liked.values_list("post_id", flat=True)),
+        muted=frozenset(muted.values_list("muted_id", flat=True)),
     )
 
 

@@ -19,6 +19,22 @@ print([t.title for t in ThreadFilter({"q": "recurrence"}, queryset=threads).qs])
 print([t.title for t in selectors.thread_similar(title="treatment after a recurrence")])
 for item in ReviewItem.objects.order_by("-urgent", "id"):
     print(item.thread.title, item.status, item.urgent, item.held, sorted(item.reasons))
+# A member signed in with a session token reads the thread (a miss, then the cached page
+# with her like overlaid) and the list, as the app does.
+import json
+from django.test import Client
+from forum.models import Like
+liker = Like.objects.filter(post__thread=thread).select_related("user").first().user
+answer = Client(HTTP_HOST="127.0.0.1").post(
+    "/_allauth/app/v1/auth/login",
+    json.dumps({"email": liker.email, "password": "haven-demo-2026"}),
+    content_type="application/json",
+)
+app = Client(HTTP_HOST="127.0.0.1", HTTP_X_SESSION_TOKEN=answer.json()["meta"]["session_token"])
+pages = [app.get(f"/api/v1/threads/{thread.pk}/posts/") for _ in range(2)]
+liked = [sum(row["liked_by_me"] for row in p.json()["results"]) for p in pages]
+print([p.status_code for p in pages], liked)
+print(app.get("/api/v1/threads/").status_code)
 """
 
 
@@ -60,4 +76,6 @@ def test_migrate_seed_twice_and_search_on_sqlite(tmp_path):
         "Finding it hard lately pending True False ['safeguarding']",
         "Coping with tiredness during radiotherapy pending False False ['misinformation']",
         "Looking after my mum after her surgery pending False True ['held']",
+        "[200, 200] [1, 1]",
+        "200",
     ]
