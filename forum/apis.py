@@ -205,8 +205,17 @@ class ThreadListApi(GenericAPIView, PostingApi):
         no ``FilterSet`` built (with nothing to filter by it changes nothing) and no
         queryset, but the statement ``selectors.ThreadPageKeys`` writes out."""
         if not any(name in self.request.query_params for name in ThreadFilter.base_filters):
-            return selectors.ThreadPageKeys(self.request.user)
+            return selectors.ThreadPageKeys(self.request.user, window=self._window())
         return thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
+
+    def _window(self) -> tuple[int, int] | None:
+        """The ``(offset, limit)`` of the page asked for by number (not ``last``)."""
+        paginator = cast(ThreadPagination, self.paginator)
+        raw = self.request.query_params.get(paginator.page_query_param) or "1"
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            return None  # "last", or not a page (the paginator's 400)
+        size = paginator.get_page_size(self.request)
+        return ((int(raw) - 1) * size, size) if size else None
 
     @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -214,7 +223,10 @@ class ThreadListApi(GenericAPIView, PostingApi):
         # the page; its full rows are read only when it is not cached.
         keys = self.page_keys()
         paginator = cast(ThreadPagination, self.paginator)
-        paginator.count_of = lambda: thread_lists.known_count(request.query_params)
+        if isinstance(keys, selectors.ThreadPageKeys):
+            paginator.count_of = keys.kept_count  # with the page's rows, in one statement
+        else:
+            paginator.count_of = lambda: thread_lists.known_count(request.query_params)
         page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
         renderer = request.accepted_renderer
         # The browsable API renders per request; a query with parameters the list does not

@@ -5,7 +5,7 @@ moderators; a hidden one, moderators alone. Lists, search and "similar" show vis
 only, to everyone. Anything else is a 404, never a hint that it exists.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,35 +158,86 @@ ORDER BY t.last_activity_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s
 """
 _FOLLOWING = """EXISTS (SELECT 1 FROM forum_subscription s
   WHERE s.thread_id = t.id AND s.user_id = %(viewer)s)"""
-_PAGE_KEYS_PUBLIC = _PAGE_KEYS.format(following="false")
-_PAGE_KEYS_VIEWER = _PAGE_KEYS.format(following=_FOLLOWING)
+# The same rows with the kept count of every visible thread (``visible_thread_count``'s
+# statement) beside them, in one statement and one snapshot: a row with the count alone when
+# the page is past the last.
+_COUNTED_PAGE_KEYS = """
+SELECT ({count}) AS n, k.id, k.version, k.following
+FROM (SELECT 1) AS one LEFT JOIN (
+  SELECT t.id, t.version, {{following}} AS following, t.last_activity_at
+  FROM forum_thread t WHERE t.visibility = %(visible)s
+  ORDER BY t.last_activity_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s
+) AS k ON true
+ORDER BY k.last_activity_at DESC, k.id DESC
+"""
+_STATEMENTS = {
+    signed_in: (
+        _PAGE_KEYS.format(following=following),
+        _COUNTED_PAGE_KEYS.format(count=_VISIBLE_THREAD_COUNT).format(following=following),
+    )
+    for signed_in, following in ((False, "false"), (True, _FOLLOWING))
+}
+
+KeyRow = tuple[int, int, bool]  # id, version, following
 
 
 class ThreadPageKeys:
     """Every visible thread's ``(id, version, following)`` for ``viewer``, newest activity
-    first: what the paginator slices (one statement a page) and counts (as Django's)."""
+    first: what the paginator slices (one statement a page) and counts.
+
+    ``window``, the ``(offset, limit)`` the page will ask for if the caller knows it, lets
+    ``kept_count`` read that page's rows in the statement that reads the count: one round
+    trip for both."""
 
     ordered = True  # for Django's paginator
 
-    def __init__(self, viewer: Any) -> None:
+    def __init__(self, viewer: Any, *, window: tuple[int, int] | None = None) -> None:
         self.viewer = viewer
+        self.window = window
+        self._read: tuple[int, list[KeyRow]] | None = None  # offset, rows read with the count
 
     def count(self) -> int:
+        """Counted, as Django's paginator counts (where the counts are not kept)."""
         return Thread.objects.filter(visibility=Thread.Visibility.VISIBLE).count()
 
-    def __getitem__(self, window: slice) -> list[tuple[int, int, bool]]:
+    def kept_count(self) -> int | None:
+        """The kept count of every visible thread (``visible_thread_count``; None where the
+        counts are not kept: then ``count``), with ``window``'s rows read beside it."""
+        if not thread_counts_kept():
+            return None
+        if self.window is None:
+            return visible_thread_count()
+        offset, limit = self.window
+        rows = self._rows(counted=True, offset=offset, limit=limit)
+        self._read = (offset, [_key(row[1:]) for row in rows if row[1] is not None])
+        return int(rows[0][0])
+
+    def __getitem__(self, window: slice) -> list[KeyRow]:
         start, stop = window.start or 0, window.stop
+        if self._read is not None and self.window is not None and stop is not None:
+            offset, rows = self._read
+            if start == offset and stop - start <= self.window[1]:
+                return rows[: stop - start]
+        limit = None if stop is None else stop - start
+        return [_key(row) for row in self._rows(counted=False, offset=start, limit=limit)]
+
+    def _rows(self, *, counted: bool, offset: int, limit: int | None) -> list[Any]:
         params: dict[str, Any] = {
             "visible": Thread.Visibility.VISIBLE.value,
-            "limit": None if stop is None else max(stop - start, 0),
-            "offset": start,
+            "limit": None if limit is None else max(limit, 0),
+            "offset": offset,
+            "slug": None,  # the count of every category's
         }
-        statement = _PAGE_KEYS_PUBLIC
-        if _signed_in(self.viewer):
-            statement, params["viewer"] = _PAGE_KEYS_VIEWER, self.viewer.pk
+        signed_in = _signed_in(self.viewer)
+        if signed_in:
+            params["viewer"] = self.viewer.pk
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            return [(int(pk), int(version), bool(following)) for pk, version, following in cursor]
+            cursor.execute(_STATEMENTS[signed_in][counted], params)
+            return cursor.fetchall()
+
+
+def _key(row: Sequence[Any]) -> KeyRow:
+    return (int(row[0]), int(row[1]), bool(row[2]))
 
 
 def thread_get(*, thread_id: int, viewer: Any) -> Thread:

@@ -29,8 +29,7 @@ from core.api.responses import splice
 from forum import selectors
 from forum.models import Thread
 from forum.posts_cache import code_stamp
-
-KeyRow = tuple[int, int, bool]  # id, version, following
+from forum.selectors import KeyRow
 
 
 def page_keys(threads: QuerySet[Thread]) -> QuerySet[Any]:

@@ -65,15 +65,21 @@ def test_forum_endpoints_have_constant_query_counts(size, signed_in, django_asse
     client = _session_client(viewer) if signed_in else APIClient()
     auth = 1 if signed_in else 0  # the user row behind the session token
 
-    # The count and the page's keys (ids, versions, following); its full rows only when the
+    # The count and the page's keys (ids, versions, following), in one statement for the
+    # list naming no filter (forum.selectors.ThreadPageKeys); its full rows only when the
     # page is not cached (forum.thread_lists).
-    with django_assert_num_queries(3 + auth):
+    with django_assert_num_queries(2 + auth):
         response = client.get("/api/v1/threads/")
     assert response.status_code == 200
     assert len(response.json()["results"]) == min(20, size + 1)
     assert any(row["following"] for row in response.json()["results"]) is signed_in
-    with django_assert_num_queries(2 + auth):
+    with django_assert_num_queries(1 + auth):
         assert client.get("/api/v1/threads/").content == response.content
+    with django_assert_num_queries(2 + auth):  # any page asked for by number (a miss)
+        second = client.get("/api/v1/threads/", {"page_size": 2, "page": 2})
+    assert [r["id"] for r in second.json()["results"]] == [
+        r["id"] for r in response.json()["results"][2:4]
+    ]
 
     # One category's list: its kept count (forum.thread_lists.known_count), never a COUNT.
     category = {"category": big.category.slug}

@@ -113,7 +113,14 @@ def test_the_list_is_byte_identical_to_a_counted_one(board, query, monkeypatch):
 
 @pytest.mark.parametrize(
     "query",
-    [{}, {"page_size": "3", "page": "2"}, {"page_size": "4", "page": "last"}, {"format": "json"}],
+    [
+        {},
+        {"page_size": "3", "page": "2"},
+        {"page_size": "4", "page": "3"},  # the last page, partly full, by its number
+        {"page_size": "4", "page": "last"},
+        {"page_size": "3", "page": "9"},  # past the last: 404
+        {"format": "json"},
+    ],
 )
 @pytest.mark.parametrize("viewer", ["public", "follower"])
 def test_a_list_naming_no_filter_is_what_the_filter_backend_gives(board, query, viewer):
@@ -134,6 +141,9 @@ def test_a_list_naming_no_filter_is_what_the_filter_backend_gives(board, query, 
     # The links repeat the query as given: the filter spelled out is in them.
     spelled = filtered.content.replace(b"&q=", b"").replace(b"?q=&", b"?").replace(b"?q=", b"")
     assert (quick.status_code, quick.content) == (filtered.status_code, spelled)
+    if query.get("page") == "9":
+        assert quick.status_code == 404
+        return
     assert quick.status_code == 200 and quick.json()["count"] == 10
     if viewer == "follower" and "page" not in query:
         assert any(row["following"] for row in quick.json()["results"])
