@@ -14,7 +14,7 @@ throttles count nothing and let the request through, and every ignored failure i
   ``FailFastConnection.pause`` seconds: the calls fail at once, and the first one after the
   pause finds out whether Redis is back.
 
-``count_in_window`` is the throttles' counter: one round trip on the cache's own pooled
+``count_and_read`` is the throttles' counter: one round trip on the cache's own pooled
 client, failing open in the same way. It can read one more key in that round trip (``read``:
 a cached page, ``core.pagecache``), so a request counted and answered from the cache costs
 one round trip, not two.
@@ -66,29 +66,24 @@ class FailFastConnectionPool(ConnectionPool):
         super().__init__(connection_class=connection_class, **kwargs)
 
 
-def count_in_window(key: str, *, expires_in: int) -> int | None:
+def count_and_read(
+    key: str, *, expires_in: int, read: str | None = None
+) -> tuple[int | None, bytes | None]:
     """Add one to the counter ``key`` (the cache's key prefix applied) and give it
-    ``expires_in`` seconds to live if it has no expiry yet; the count, including this one.
+    ``expires_in`` seconds to live if it has no expiry yet: the count, including this one,
+    and the raw bytes stored under ``read`` (the key prefix applied, as ``core.pagecache``
+    stores them), None if nothing is.
 
-    One round trip to Redis (``MULTI; INCR; EXPIRE NX; EXEC``), atomic: requests racing in
+    One round trip to Redis (``MULTI; INCR; EXPIRE NX; [GET;] EXEC``), atomic: requests racing in
     any number of workers each get their own count. On the ``default`` cache's pooled client
-    (``FailFastConnection``): while Redis is unreachable, None at once (no connect timeout
-    per call), logged as every ignored cache failure is. Only an outage fails open (a
+    (``FailFastConnection``): while Redis is unreachable, None and None at once (no connect
+    timeout per call), logged as every ignored cache failure is. Only an outage fails open (a
     connection refused, lost or timed out; a read-only replica left by a failover): any
     error Redis answers itself (``WRONGTYPE`` on a key of another shape, a Redis older than
     7 refusing ``EXPIRE NX``) is a misconfiguration and raises (a 500, logged), never a
     throttle silently off. Any other cache backend (the in-memory one of a local run) counts
     with ``add`` and ``incr``.
     """
-    return count_and_read(key, expires_in=expires_in)[0]
-
-
-def count_and_read(
-    key: str, *, expires_in: int, read: str | None = None
-) -> tuple[int | None, bytes | None]:
-    """``count_in_window``, and the raw bytes stored under ``read`` (the key prefix applied,
-    as ``core.pagecache`` stores them) read in the same round trip: None if nothing is, or
-    while Redis is unreachable (both None then)."""
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         value = None if read is None else cache.get(read)

@@ -215,7 +215,10 @@ class ThreadListApi(GenericAPIView, PostingApi):
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             return None  # "last", or not a page (the paginator's 400)
         size = paginator.get_page_size(self.request)
-        return ((int(raw) - 1) * size, size) if size else None
+        if not size:
+            return None
+        offset = (int(raw) - 1) * size
+        return (offset, size) if offset < _MAX_OFFSET else None
 
     @extend_schema(responses=ThreadOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -287,6 +290,11 @@ class ThreadListApi(GenericAPIView, PostingApi):
             self.CreatedSerializer(thread, context={"viewer": request.user}).data,
             status=status.HTTP_202_ACCEPTED if held else status.HTTP_201_CREATED,
         )
+
+
+# Past any list: a page number beyond it is left to the paginator (a 404), as PostgreSQL's
+# OFFSET is a bigint.
+_MAX_OFFSET = 2**62
 
 
 class ThreadDetailApi(APIView):

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Count,
@@ -160,12 +160,13 @@ _FOLLOWING = """EXISTS (SELECT 1 FROM forum_subscription s
   WHERE s.thread_id = t.id AND s.user_id = %(viewer)s)"""
 # The same rows with the kept count of every visible thread (``visible_thread_count``'s
 # statement) beside them, in one statement and one snapshot: a row with the count alone when
-# the page is past the last.
+# the page is past the last, which reads no thread at all (the offset is checked against the
+# count first, as the paginator checks the page number before it slices).
 _COUNTED_PAGE_KEYS = """
-SELECT ({count}) AS n, k.id, k.version, k.following
-FROM (SELECT 1) AS one LEFT JOIN (
+SELECT counted.n, k.id, k.version, k.following
+FROM (SELECT ({count}) AS n) AS counted LEFT JOIN LATERAL (
   SELECT t.id, t.version, {{following}} AS following, t.last_activity_at
-  FROM forum_thread t WHERE t.visibility = %(visible)s
+  FROM forum_thread t WHERE t.visibility = %(visible)s AND %(offset)s < counted.n
   ORDER BY t.last_activity_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s
 ) AS k ON true
 ORDER BY k.last_activity_at DESC, k.id DESC
@@ -455,18 +456,19 @@ def _viewer_page_state_portable(
     """``posts_page_state`` for a signed-in viewer on a database without arrays (SQLite, the
     local demo): the same answer from four small queries."""
     thread = Thread.objects.filter(pk=thread_id).values("version", "visibility", "author_id")
-    found = thread.first()
-    if found is None:
-        return None
     held = Post.objects.filter(thread_id=thread_id, author=viewer, status=Post.Status.PENDING)
     liked = Like.objects.filter(user=viewer, post_id__in=list(post_ids))
     muted = Mute.objects.filter(user=viewer, muted_id__in=list(author_ids))
-    return PostsPageState(
-        **found,
-        held=held.exists(),
-        liked=frozenset(liked.values_list("post_id", flat=True)),
-        muted=frozenset(muted.values_list("muted_id", flat=True)),
-    )
+    with transaction.atomic():  # one snapshot, as the one statement is
+        found = thread.first()
+        if found is None:
+            return None
+        return PostsPageState(
+            **found,
+            held=held.exists(),
+            liked=frozenset(liked.values_list("post_id", flat=True)),
+            muted=frozenset(muted.values_list("muted_id", flat=True)),
+        )
 
 
 def post_visible_get(*, post_id: int, viewer: Any) -> Post:

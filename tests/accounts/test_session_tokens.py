@@ -10,6 +10,7 @@ import redis
 from allauth.headless.contrib.rest_framework.authentication import XSessionTokenAuthentication
 from django.conf import settings as django_settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends.cached_db import SessionStore
 from django.db import connection
 from django.test import RequestFactory
@@ -119,27 +120,31 @@ def test_the_users_row_is_read_as_the_orm_reads_it():
     assert user_by_pk(member.pk + 1000) is None
 
 
-def _same_as_allauth(token: str) -> int | None:
-    """The user pk both authentications find for ``token`` (each on its own session read)."""
-    ours = token_user(RequestFactory().get("/", HTTP_X_SESSION_TOKEN=token))
-    theirs = XSessionTokenAuthentication().authenticate(
-        RequestFactory().get("/", HTTP_X_SESSION_TOKEN=token)
-    )
-    found = [None if r is None else r[0].pk for r in (ours, theirs)]
-    assert found[0] == found[1]
-    return found[0]
+class ReadingBackend(ModelBackend):
+    """A backend reading users its own way (here: the ORM's, counted)."""
+
+    reads: list[int] = []
+
+    def get_user(self, user_id):  # type: ignore[no-untyped-def]
+        self.reads.append(user_id)
+        return super().get_user(user_id)
 
 
-@pytest.mark.parametrize(
-    "change", ["none", "password", "inactive", "deleted", "backend", "no hash", "rotated key"]
-)
-def test_a_token_signs_in_exactly_whom_allauth_signs_in(settings, change):
-    """Whatever became of the member or her session since she signed in, the token signs in
-    whom allauth's own authentication (Django's ``get_user``) would, and no one else."""
-    member = UserFactory()
-    app, token = app_client(member)
-    assert app.get("/api/v1/me/").status_code == 200
-    store = SessionStore(session_key=token)
+READING_BACKEND = f"{__name__}.ReadingBackend"
+CHANGES = [
+    "none",
+    "password",
+    "inactive",
+    "deleted",
+    "backend",
+    "own backend",
+    "no hash",
+    "rotated key",
+]
+
+
+def _change(change: str, member: User, tokens: list[str], settings) -> None:  # type: ignore[no-untyped-def]
+    """What became of the member, or of each of her sessions ``tokens``."""
     if change == "password":  # changed elsewhere: every other session ends
         member.set_password("another-Password-2026")
         member.save()
@@ -147,15 +152,50 @@ def test_a_token_signs_in_exactly_whom_allauth_signs_in(settings, change):
         User.objects.filter(pk=member.pk).update(is_active=False)
     elif change == "deleted":
         User.objects.filter(pk=member.pk).delete()
-    elif change == "backend":
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.RemoteUserBackend"
-        store.save()
-    elif change == "no hash":
-        del store[HASH_SESSION_KEY]
-        store.save()
-    elif change == "rotated key":  # the old key kept as a fallback: the session is kept
+    elif change == "rotated key":  # the old key kept as a fallback
         settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
         settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
-    signed_in = _same_as_allauth(token) if change != "rotated key" else member.pk
-    assert signed_in == (member.pk if change in ("none", "rotated key") else None)
-    assert app.get("/api/v1/me/").status_code == (200 if signed_in else 401)
+    elif change in ("backend", "own backend"):
+        settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, READING_BACKEND]
+    for token in tokens:
+        store = SessionStore(session_key=token)
+        if change == "backend":  # one no longer in the settings
+            store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.RemoteUserBackend"
+        elif change == "own backend":
+            store[BACKEND_SESSION_KEY] = READING_BACKEND
+        elif change == "no hash":
+            del store[HASH_SESSION_KEY]
+        store.save()
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_token_signs_in_exactly_whom_allauth_signs_in(settings, change):
+    """Whatever became of the member or her session since she signed in, the token signs in
+    whom allauth's own authentication (Django's ``get_user``) would, and no one else: each
+    asked twice, on sessions of their own that went through the same change."""
+    member = UserFactory()
+    ReadingBackend.reads = []
+    ours_token, theirs_token = app_client(member)[1], app_client(member)[1]
+    _change(change, member, [ours_token, theirs_token], settings)
+
+    def ours() -> int | None:
+        found = token_user(RequestFactory().get("/", HTTP_X_SESSION_TOKEN=ours_token))
+        return None if found is None else found[0].pk
+
+    def theirs() -> int | None:
+        request = RequestFactory().get("/", HTTP_X_SESSION_TOKEN=theirs_token)
+        found = XSessionTokenAuthentication().authenticate(request)
+        return None if found is None else found[0].pk
+
+    answers = [(ours(), theirs()) for _ in range(2)]
+    assert [a for a, _ in answers] == [b for _, b in answers]
+    expected = {
+        "none": [member.pk, member.pk],
+        "own backend": [member.pk, member.pk],
+        # Django cycles the session's key (the app is never told the new one): signed in
+        # once more, then signed out, with allauth's authentication as with ours.
+        "rotated key": [member.pk, None],
+    }.get(change, [None, None])
+    assert [a for a, _ in answers] == expected
+    if change == "own backend":  # handed to her backend, each time
+        assert ReadingBackend.reads == [member.pk] * 4

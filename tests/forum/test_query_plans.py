@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from forum import search, selectors, thread_lists
+from forum import search, selectors, services, thread_lists
 from forum.models import Like, Post, Thread
 from tests.factories import UserFactory, make_thread
 
@@ -160,3 +160,21 @@ def test_a_search_page_reads_the_page_not_the_forum(words, in_titles, in_posts):
     statement, params = page.query.sql_with_params()
     assert len(list(page)) == min(20, in_titles + in_posts)
     assert rows_read(statement, params) < 300
+
+
+def test_a_list_page_past_the_last_reads_no_thread():
+    """The list's count and page keys in one statement (``selectors.ThreadPageKeys``): a page
+    past the last reads the count and no thread, as the paginator answers it before slicing;
+    a page within the list reads its own rows (and those it skips), not every thread."""
+    author = UserFactory()
+    category = make_thread(author=author).category
+    Thread.objects.bulk_create(
+        Thread(category=category, author=author, title=f"Thread {n}") for n in range(300)
+    )
+    services.thread_counts_fold()  # the log folded into the kept counts, as every minute
+    statement = selectors._STATEMENTS[False][True]
+    params = {"visible": "visible", "slug": None, "limit": 20}
+    past = rows_read(statement, {**params, "offset": 10**9})
+    first = rows_read(statement, {**params, "offset": 0})
+    assert past < 20, past  # the count's few rows
+    assert first < 200, first  # the page's 20 rows, counted at each node; not the 301 threads
