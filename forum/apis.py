@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -211,13 +212,14 @@ class ThreadListApi(GenericAPIView, PostingApi):
     def _window(self) -> tuple[int, int] | None:
         """The ``(offset, limit)`` of the page asked for by number (not ``last``)."""
         paginator = cast(ThreadPagination, self.paginator)
-        raw = self.request.query_params.get(paginator.page_query_param) or "1"
-        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-            return None  # "last", or not a page (the paginator's 400)
+        try:
+            number = paginator.page_number_asked(self.request)
+        except ValidationError:
+            return None  # not a page: the paginator's 400
         size = paginator.get_page_size(self.request)
-        if not size:
+        if number is None or not size:
             return None
-        offset = (int(raw) - 1) * size
+        offset = (number - 1) * size
         return (offset, size) if offset < _MAX_OFFSET else None
 
     @extend_schema(responses=ThreadOutputSerializer(many=True))

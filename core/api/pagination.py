@@ -20,9 +20,15 @@ class _Numbered(PageNumberPagination):
     page_size_query_param = "page_size"
 
     def get_page_number(self, request: Request, paginator: Any) -> Any:
+        number = self.page_number_asked(request)
+        return paginator.num_pages if number is None else number
+
+    def page_number_asked(self, request: Request) -> int | None:
+        """The page number the request asks for, None for the last page (``last``); a
+        400 naming the parameter for anything else that is not a whole number from 1."""
         raw = request.query_params.get(self.page_query_param) or "1"
         if raw in self.last_page_strings:
-            return paginator.num_pages
+            return None
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise ValidationError({self.page_query_param: ["A page is a whole number from 1."]})
         return int(raw)

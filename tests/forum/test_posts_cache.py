@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Mute, User
 from accounts.roles import Role
+from accounts.services import user_set_role
 from core import pagecache
 from forum import policy, posts_cache
 from forum.apis import ThreadPostsApi
@@ -267,6 +268,21 @@ def test_a_hit_costs_one_round_trip_to_redis_beyond_the_session(forum, round_tri
     assert liker.get(url).status_code == 200
     assert len(sent) == 2 and b"sessions" in sent[0]
     assert f"throttle_user_{people['liker'].pk}".encode() in sent[1] and b"posts:api" in sent[1]
+
+
+def test_a_moderator_demoted_is_served_the_publics_page_at_her_next_request(settings, forum):
+    """Her role is read afresh on every request, also before DRF: once she is a member, her
+    token's next read is the public's cached page (no hidden or held posts), exactly as the
+    cache off serves it to her."""
+    thread, people = forum
+    url = f"/api/v1/threads/{thread.pk}/posts/?page_size=50"
+    moderator = session_client(people["moderator"])
+    assert {"hidden", "pending"} <= {r["status"] for r in moderator.get(url).json()["results"]}
+    Client().get(url)  # the public's page stored
+    user_set_role(user=people["moderator"], role=Role.MEMBER)
+    demoted = moderator.get(url)
+    assert not {"hidden", "pending"} & {r["status"] for r in demoted.json()["results"]}
+    assert answer(demoted) == answer(uncached(settings, lambda: moderator.get(url)))
 
 
 def test_the_members_throttle_counts_once_and_refuses_as_drf_does(settings, forum, time_machine):
