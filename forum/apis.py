@@ -32,9 +32,10 @@ from core.api.pagination import (
     PostCursorPagination,
     RevisionCursorPagination,
     ThreadPagination,
+    canonical_number,
 )
 from core.api.responses import RenderedResponse
-from core.api.throttling import AnonThrottle, ScopedThrottle, UserThrottle
+from core.api.throttling import READ_NOTHING, AnonThrottle, ScopedThrottle, UserThrottle
 from core.errors import Forbidden
 from forum import policy, posts_cache, selectors, services, thread_lists
 from forum.filters import ThreadFilter
@@ -176,6 +177,15 @@ class PostingApi(APIView):
         throttles = super().get_throttles()
         return [*throttles, ScopedThrottle()] if self.request.method == "POST" else throttles
 
+    def check_throttles(self, request: Request) -> None:
+        """A request a fast path (``threads``, ``thread_posts``) already counted is not
+        counted again: its answer stands (a refusal is DRF's own 429)."""
+        checked: _Throttled | None = getattr(request._request, "haven_throttled", None)
+        if checked is None:
+            super().check_throttles(request)
+        elif not checked.allowed:
+            self.throttled(request, checked.wait)  # type: ignore[arg-type]
+
 
 class ThreadListApi(GenericAPIView, PostingApi):
     """Filtered by ``forum.filters.ThreadFilter`` through the configured filter backend."""
@@ -205,6 +215,9 @@ class ThreadListApi(GenericAPIView, PostingApi):
         A query naming no filter (most requests: the lists' pages) is every visible thread:
         no ``FilterSet`` built (with nothing to filter by it changes nothing) and no
         queryset, but the statement ``selectors.ThreadPageKeys`` writes out."""
+        early: _ListRead | None = getattr(self.request._request, "haven_list", None)
+        if early is not None:
+            return early.keys  # read by ``threads`` for this very query (names no filter)
         if not any(name in self.request.query_params for name in ThreadFilter.base_filters):
             return selectors.ThreadPageKeys(self.request.user, window=self._window())
         return thread_lists.page_keys(self.filter_queryset(self.get_queryset()))
@@ -238,16 +251,18 @@ class ThreadListApi(GenericAPIView, PostingApi):
         # know (its links repeat them) would only fill the cache with one-off keys.
         if not isinstance(renderer, JSONRenderer) or not self._known(request):
             return Response(thread_lists.with_following(self._page_data(page)[0], page))
-        query = (request.build_absolute_uri(), request.accepted_media_type)
         count = paginator.page.paginator.count  # type: ignore[union-attr]
-        key = thread_lists.page_key("api", query, count, page)
-        body = pagecache.get(key)
+        key = _list_key(request.build_absolute_uri(), request.accepted_media_type)
+        early: _ListRead | None = getattr(request._request, "haven_list", None)
+        stored = early.stored if early is not None and early.key == key else pagecache.get(key)
+        body = thread_lists.cached_body(stored, count, page)
         data = None
         if body is None:
             data, exact = self._page_data(page)
             body = self._render(renderer, data)
             if exact:
-                pagecache.set(key, body, settings.HAVEN_PAGE_CACHE_SECONDS)
+                stamped = thread_lists.stamped(body, count, page)
+                pagecache.set(key, stamped, settings.HAVEN_PAGE_CACHE_SECONDS)
         if thread_lists.followed(page):
             spliced = thread_lists.with_following_body(body, page) if data is None else None
             if spliced is None:
@@ -342,15 +357,6 @@ class ThreadPostsApi(PostingApi):
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(trim_whitespace=False, allow_blank=True)
 
-    def check_throttles(self, request: Request) -> None:
-        """A request the fast path (``thread_posts``) already counted is not
-        counted again: its answer stands (a refusal is DRF's own 429)."""
-        checked: _Throttled | None = getattr(request._request, "haven_throttled", None)
-        if checked is None:
-            super().check_throttles(request)
-        elif not checked.allowed:
-            self.throttled(request, checked.wait)  # type: ignore[arg-type]
-
     @extend_schema(responses=PostOutputSerializer(many=True))
     def get(self, request: Request, thread_id: int) -> Response:
         viewer = request.user
@@ -437,29 +443,133 @@ class _Throttled(NamedTuple):
     wait: float | None
 
 
+class _ListRead(NamedTuple):
+    """What ``threads`` read for a list page it could not answer, passed on to DRF."""
+
+    key: str  # the page's cache key (``_list_key``)
+    stored: bytes | None  # the value under it
+    keys: selectors.ThreadPageKeys  # the count and the page's rows, read
+
+
+def _list_key(url: str, media_type: str) -> str:
+    """A thread list page's cache key: its absolute URL (its links repeat it) and type."""
+    return thread_lists.page_key("api", (url, media_type))
+
+
+def _allow(view: type[APIView]) -> str:
+    """``Allow`` as DRF's ``APIView.finalize_response`` sets it for ``view``."""
+    return ", ".join(m.upper() for m in view.http_method_names if m == "head" or hasattr(view, m))
+
+
+_threads_api = ThreadListApi.as_view()
 _posts_api = ThreadPostsApi.as_view()
-# As DRF answers it: ``APIView.finalize_response``'s headers for this view.
-_POSTS_ALLOW = ", ".join(
-    m.upper() for m in ThreadPostsApi.http_method_names if m == "head" or hasattr(ThreadPostsApi, m)
-)
+_THREADS_ALLOW = _allow(ThreadListApi)
+_POSTS_ALLOW = _allow(ThreadPostsApi)
 # The ``Accept`` values DRF answers with its JSON renderer, compact, as the cache stores it.
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
 
-def _fast_page_request(request: HttpRequest) -> bool:
-    """A GET of the posts page that DRF would answer in compact JSON, with no credentials
-    but, perhaps, an app's session token (no session cookie, no Authorization)."""
+def _fast_read(request: HttpRequest) -> bool:
+    """A GET that DRF would answer in compact JSON, with no credentials but, perhaps, an
+    app's session token (no session cookie, no Authorization), the page cache on."""
     meta = request.META
     return (
         request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "HTTP_AUTHORIZATION" not in meta
         and meta.get("HTTP_ACCEPT", "") in _JSON_ACCEPTS
-        and posts_cache.page_query(request) is not None
         # DRF's test client signs a request in with no credentials (``force_authenticate``).
         and getattr(request, "_force_auth_user", None) is None
         and posts_cache.enabled()
     )
+
+
+def _token_viewer(request: HttpRequest) -> Any:
+    """The member the request's session token signs in (``accounts.tokens.token_user``, read
+    once a request, as DRF then reads it), set as ``request.user`` as DRF's authentication
+    sets it (responses to her are private); None: the public."""
+    signed_in = token_user(request) if "HTTP_X_SESSION_TOKEN" in request.META else None
+    if signed_in is None:
+        return None
+    request.user = signed_in[0]
+    return signed_in[0]
+
+
+def _counted(
+    request: HttpRequest, viewer: Any, view: type[APIView], key: str
+) -> tuple[bool, bytes | None]:
+    """Whether DRF's throttle for ``viewer`` (``AnonThrottle`` for the public, ``UserThrottle``
+    for a member) lets the request through, counted (``PostingApi.check_throttles`` keeps
+    the answer, so it is counted once), and the value stored under ``key``, read in the same
+    round trip to Redis (in one of its own when the throttle counts nothing)."""
+    throttle = AnonThrottle() if viewer is None else UserThrottle()
+    # UserThrottle reads only the user, and AnonThrottle the request.
+    counted = request if viewer is None else SimpleNamespace(user=viewer)
+    allowed = throttle.allow_request(counted, view(), read=key)
+    request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
+    if not allowed:
+        return False, None
+    stored = throttle.read_value
+    return True, pagecache.get(key) if stored is READ_NOTHING else cast(bytes | None, stored)
+
+
+def _as_drf_answers(body: bytes, allow: str) -> HttpResponse:
+    """``body`` with the headers DRF's JSON answer carries."""
+    response = HttpResponse(body, content_type="application/json")
+    patch_vary_headers(response, ("Accept",))
+    response["Allow"] = allow
+    return response
+
+
+def _list_window(request: HttpRequest) -> tuple[int, int] | None:
+    """The ``(offset, limit)`` of a list page asked for by number, its query naming no
+    filter and spelled as the list's links spell it (``page`` and ``page_size``, each at most
+    once, each a number as Python writes it, the size at most the maximum): else None."""
+    params = request.GET
+    if not {"page", "page_size"}.issuperset(params) or any(
+        len(params.getlist(name)) != 1 for name in params
+    ):
+        return None
+    number = canonical_number(params.get("page", "1"))
+    size = canonical_number(
+        params.get("page_size", str(ThreadPagination.page_size)),
+        at_most=ThreadPagination.max_page_size,
+    )
+    if number is None or size is None:
+        return None
+    offset = (number - 1) * size
+    return (offset, size) if offset < _MAX_OFFSET else None
+
+
+@csrf_exempt
+def threads(request: HttpRequest) -> HttpResponse:
+    """``ThreadListApi``, with cached pages served before DRF's machinery.
+
+    A GET of a list page naming no filter, by the public or by a member signed in with a
+    session token, is authenticated and throttled as DRF would, the cached page read in the
+    throttle's round trip to Redis (``_counted``); one statement then reads the list's count
+    and the page's rows (``selectors.ThreadPageKeys``). When the stored body is that page
+    (``thread_lists.cached_body``) it is answered with the member's ``following`` spliced in
+    and DRF's headers. Anything else (a refusal, a miss, past the last page, a filter) is
+    DRF's, with what was read here passed on rather than read twice.
+    """
+    window = _list_window(request) if _fast_read(request) else None
+    if window is not None and selectors.thread_counts_kept():
+        viewer = _token_viewer(request)
+        key = _list_key(request.build_absolute_uri(), JSONRenderer.media_type)
+        allowed, stored = _counted(request, viewer, ThreadListApi, key)
+        if allowed:
+            offset, limit = window
+            keys = selectors.ThreadPageKeys(viewer, window=window)
+            count = keys.kept_count()
+            request.haven_list = _ListRead(key, stored, keys)  # type: ignore[attr-defined]
+            page = keys[offset : offset + limit] if count is not None else []
+            body = thread_lists.cached_body(stored, count or 0, page) if page else None
+            if body is not None and thread_lists.followed(page):
+                body = thread_lists.with_following_body(body, page)
+            if body is not None:
+                return _as_drf_answers(body, _THREADS_ALLOW)
+    return _threads_api(request)
 
 
 @csrf_exempt
@@ -468,35 +578,26 @@ def thread_posts(request: HttpRequest, thread_id: int) -> HttpResponse:
 
     A GET by the public, or by a member signed in with a session token, is authenticated
     (``accounts.tokens.token_user``: the token's session and user, as DRF reads them) and
-    throttled as DRF would (the same ``AnonThrottle`` or ``UserThrottle``, counted once:
-    ``ThreadPostsApi.check_throttles`` keeps its answer). On a hit it is answered with the
-    public's cached bytes, the member's likes, mutes and signposting spliced in
-    (``posts_cache.overlay_body``), and DRF's headers. Anything else (a refusal, a miss, a
-    404, a bad cursor, a moderator) is DRF's, with what was read here passed on rather than
-    read twice.
+    throttled as DRF would, counted once, the cached page read in the same round trip
+    (``_counted``). On a hit it is answered with the public's cached bytes, the member's
+    likes, mutes and signposting spliced in (``posts_cache.overlay_body``), and DRF's
+    headers. Anything else (a refusal, a miss, a 404, a bad cursor, a moderator) is DRF's,
+    with what was read here passed on rather than read twice.
     """
-    if _fast_page_request(request):
-        signed_in = token_user(request) if "HTTP_X_SESSION_TOKEN" in request.META else None
-        viewer = None if signed_in is None else signed_in[0]
-        if viewer is not None:
-            request.user = viewer  # as DRF's authentication sets it (private responses)
+    key = posts_cache.request_key(request, thread_id) if _fast_read(request) else None
+    if key is not None:
+        viewer = _token_viewer(request)
         if viewer is None or not _may_moderate(viewer):
-            throttle = AnonThrottle() if viewer is None else UserThrottle()
-            # UserThrottle reads only the user, and AnonThrottle the request.
-            counted = request if viewer is None else SimpleNamespace(user=viewer)
-            # Counted, and the cached page read, in one round trip.
-            key = posts_cache.request_key(request, thread_id)
-            allowed = throttle.allow_request(counted, ThreadPostsApi(), read=key)
-            request.haven_throttled = _Throttled(allowed, None if allowed else throttle.wait())  # type: ignore[attr-defined]
+            allowed, stored = _counted(request, viewer, ThreadPostsApi, key)
             if allowed:
-                response = _posts_hit(request, thread_id, viewer, throttle.read_value)
+                response = _posts_hit(request, thread_id, viewer, stored)
                 if response is not None:
                     return response
     return _posts_api(request, thread_id=thread_id)
 
 
 def _posts_hit(
-    request: HttpRequest, thread_id: int, viewer: Any, stored: object
+    request: HttpRequest, thread_id: int, viewer: Any, stored: bytes | None
 ) -> HttpResponse | None:
     """The cached page as ``viewer`` (None: the public) sees it, answered as DRF does; None
     on a miss (the lookup passed on to DRF) or a page the splice cannot overlay."""
@@ -511,18 +612,17 @@ def _posts_hit(
         body = posts_cache.overlay_body(
             page.body, page.rows, viewer=viewer, liked=state.liked, muted=state.muted
         )
-        if body is None:
-            request.haven_posts = found  # type: ignore[attr-defined]
-            return None
-    response = HttpResponse(body, content_type="application/json")
-    patch_vary_headers(response, ("Accept",))
-    response["Allow"] = _POSTS_ALLOW
-    return response
+    if body is None:
+        request.haven_posts = found  # type: ignore[attr-defined]
+        return None
+    return _as_drf_answers(body, _POSTS_ALLOW)
 
 
 # The schema (drf-spectacular) reads the view class from the route's callback.
 thread_posts.cls = ThreadPostsApi  # type: ignore[attr-defined]
 thread_posts.initkwargs = _posts_api.initkwargs  # type: ignore[attr-defined]
+threads.cls = ThreadListApi  # type: ignore[attr-defined]
+threads.initkwargs = _threads_api.initkwargs  # type: ignore[attr-defined]
 
 
 class PostDetailApi(APIView):

@@ -79,10 +79,9 @@ def category_threads_html(page: Page, params: dict[str, str]) -> SafeString:
     """A category page's list of threads and its pager: from the cache when these very rows
     (``page``: ``thread_lists.page_keys``) were rendered before, else rendered and stored."""
     keys = list(page.object_list)
-    key = thread_lists.page_key(
-        "category-page", (sorted(params.items()), page.number), page.paginator.count, keys
-    )
-    cached = pagecache.get(key)
+    count = page.paginator.count
+    key = thread_lists.page_key("category-page", (sorted(params.items()), page.number))
+    cached = thread_lists.cached_body(pagecache.get(key), count, keys)
     if cached is not None:
         return mark_safe(cached.decode())  # noqa: S308  (rendered by the template below)
     threads, exact = thread_lists.page_rows(keys)
@@ -98,7 +97,8 @@ def category_threads_html(page: Page, params: dict[str, str]) -> SafeString:
         },
     )
     if exact:
-        pagecache.set(key, html.encode(), settings.HAVEN_PAGE_CACHE_SECONDS)
+        body = thread_lists.stamped(html.encode(), count, keys)
+        pagecache.set(key, body, settings.HAVEN_PAGE_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308  (the template escaped what it shows)
 
 

@@ -44,7 +44,7 @@ from rest_framework.renderers import JSONRenderer
 from accounts.identity import published_author_of_values
 from accounts.roles import Role
 from core import pagecache
-from core.api.pagination import PostCursorPagination
+from core.api.pagination import PostCursorPagination, canonical_number
 from core.api.responses import splice
 from core.api.throttling import READ_NOTHING
 from forum import policy
@@ -232,11 +232,7 @@ def page_query(request: HttpRequest) -> PageQuery | None:
     size = params.get("page_size")
     if cursor is None or (
         size is not None
-        and (
-            not (size.isascii() and size.isdigit())
-            or str(int(size)) != size
-            or not 0 < int(size) <= PostCursorPagination.max_page_size
-        )
+        and canonical_number(size, at_most=PostCursorPagination.max_page_size) is None
     ):
         return None
     return PageQuery(*cursor, page_size=size)

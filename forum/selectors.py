@@ -196,6 +196,7 @@ class ThreadPageKeys:
         self.viewer = viewer
         self.window = window
         self._read: tuple[int, list[KeyRow]] | None = None  # offset, rows read with the count
+        self._kept: tuple[int | None] | None = None  # the kept count, once read
 
     def count(self) -> int:
         """Counted, as Django's paginator counts (where the counts are not kept)."""
@@ -203,7 +204,13 @@ class ThreadPageKeys:
 
     def kept_count(self) -> int | None:
         """The kept count of every visible thread (``visible_thread_count``; None where the
-        counts are not kept: then ``count``), with ``window``'s rows read beside it."""
+        counts are not kept: then ``count``), with ``window``'s rows read beside it. Read
+        once: asked again (by a view given what the fast path read), it is not read again."""
+        if self._kept is None:
+            self._kept = (self._read_kept_count(),)
+        return self._kept[0]
+
+    def _read_kept_count(self) -> int | None:
         if not thread_counts_kept():
             return None
         if self.window is None:

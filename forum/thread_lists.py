@@ -4,20 +4,23 @@ A page of a list is first read narrowly: the count it shows and, for its rows in
 ``(id, version, following)`` (``page_keys``; one index-ordered query, no joins). The count
 of every visible thread, or of one category's, is the categories' kept count
 (``known_count``: one tiny query, never a ``COUNT`` of ~100 k rows); a list narrowed by
-another filter is counted. The
-rendered body is cached under everything it depends on: the code that renders it
-(``posts_cache.code_stamp``), the endpoint, its whole query (the API's links repeat it), the
-count and the rows' ids and versions (``page_key``). Any change
-to a thread shown moves its version (``forum.services.thread_changed``); any change of which
-threads are on the page, or of their order, changes the ids; a thread added or gone
-elsewhere changes the count. So a stored body is never stale, and nothing is ever deleted:
-a write makes the old body unreachable. A hit costs the narrow query and the count; a miss
-one query more, for the page's full rows.
+another filter is counted. The rendered body is cached under the code that renders it
+(``posts_cache.code_stamp``), the endpoint and its whole query (the API's links repeat it)
+(``page_key``), stamped with what it shows: the count and the rows' ids and versions
+(``stamped``). Any change to a thread shown moves its version
+(``forum.services.thread_changed``); any change of which threads are on the page, or of their
+order, changes the ids; a thread added or gone elsewhere changes the count. So a body is
+served only when its stamp is the page's now (``cached_body``), never stale; a write makes
+the stored body a miss until the page is rendered again. As the key names the query alone,
+it is known before the database is read: the API reads the body in the throttle's round trip
+to Redis (``forum.apis.threads``). A hit costs the narrow query (with the count); a miss one
+query more, for the page's full rows.
 
 Bodies are viewer-neutral: ``following`` (the one per-viewer field of a row) is stored
 false and laid over the body for a signed-in viewer from the narrow query, which carries it.
 """
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,7 +31,7 @@ from core import pagecache
 from core.api.responses import splice
 from forum import selectors
 from forum.models import Thread
-from forum.posts_cache import code_stamp
+from forum.posts_cache import CachedPage, code_stamp
 from forum.selectors import KeyRow
 
 
@@ -54,12 +57,28 @@ def known_count(params: Mapping[str, str]) -> int | None:
     return selectors.visible_thread_count(category_slug=params.get("category") or None)
 
 
-def page_key(endpoint: str, query: object, count: int, keys: Sequence[KeyRow]) -> str:
-    """The cache key of a page's body: what it renders from, nothing per viewer."""
-    shown = [(pk, version) for pk, version, _following in keys]
+def page_key(endpoint: str, query: object) -> str:
+    """The cache key of a page's body: the endpoint and its query, nothing per viewer."""
     # The code stamp: bodies rendered by the code before a deploy (its serializers, templates,
     # pagination, static manifest) are never served by the code after it.
-    return pagecache.key_of("thread-list", code_stamp(), endpoint, query, count, shown)
+    return pagecache.key_of("thread-list", code_stamp(), endpoint, query)
+
+
+def _stamp(count: int, keys: Sequence[KeyRow]) -> str:
+    """What a page's body shows: the list's count and its rows' ids and versions."""
+    return json.dumps([count, [(pk, version) for pk, version, _following in keys]])
+
+
+def stamped(body: bytes, count: int, keys: Sequence[KeyRow]) -> bytes:
+    """``body``, the page of ``count`` threads whose rows ``keys`` name, as it is stored."""
+    return CachedPage(stamp=_stamp(count, keys), body=body, rows=[]).encode()
+
+
+def cached_body(stored: bytes | None, count: int, keys: Sequence[KeyRow]) -> bytes | None:
+    """The body ``stored`` (a value of ``stamped``) if it is this very page (the same count,
+    the same rows at the same versions); None for anything else: a miss."""
+    cached = CachedPage.decode(stored)
+    return None if cached is None or cached.stamp != _stamp(count, keys) else cached.body
 
 
 def page_rows(keys: Sequence[KeyRow]) -> tuple[list[Thread], bool]:

@@ -4,7 +4,7 @@ from forum import apis
 
 urlpatterns = [
     path("categories/", apis.CategoryListApi.as_view(), name="category-list"),
-    path("threads/", apis.ThreadListApi.as_view(), name="thread-list"),
+    path("threads/", apis.threads, name="thread-list"),
     path("threads/similar/", apis.ThreadSimilarApi.as_view(), name="thread-similar"),
     path("threads/<int:thread_id>/", apis.ThreadDetailApi.as_view(), name="thread-detail"),
     path("threads/<int:thread_id>/posts/", apis.thread_posts, name="thread-posts"),

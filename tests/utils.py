@@ -14,6 +14,20 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.factories import PASSWORD
+
+
+def token_client(user: User) -> APIClient:
+    """An app client signed in as ``user`` with a real allauth session token, as apps sign
+    in (``X-Session-Token``, read by ``accounts.tokens``): unlike ``client_for``, its
+    requests take every path a real app's do, the fast paths before DRF included."""
+    response = APIClient().post(
+        "/_allauth/app/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    client = APIClient()
+    client.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
+    return client
 
 
 def signed_in(user: User, **options: Any) -> Client:

@@ -16,6 +16,18 @@ from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagina
 from rest_framework.request import Request
 
 
+def canonical_number(raw: str | None, *, at_most: int | None = None) -> int | None:
+    """The whole number from 1 (at most ``at_most``) that ``raw`` spells as Python writes it
+    (``"7"``; never ``"07"``, ``"+7"`` or an Arabic-Indic seven), or None: the spelling a
+    page's links repeat, so a cache keyed by its query holds one copy of the page."""
+    if raw is None or not (0 < len(raw) <= 18 and raw.isascii() and raw.isdigit()):
+        return None
+    number = int(raw)
+    if str(number) != raw or number < 1 or (at_most is not None and number > at_most):
+        return None
+    return number
+
+
 class _Numbered(PageNumberPagination):
     page_size_query_param = "page_size"
 

@@ -17,22 +17,12 @@ from django.db import close_old_connections, connection
 from django.db.backends.postgresql import base as django_postgresql
 from rest_framework.test import APIClient
 
-from accounts.models import User
 from config.settings.base import redis_cache
 from core.logging import OncePerInterval
 from tests.factories import PASSWORD, UserFactory
-from tests.utils import blackholed_port, closed_port, wait_until
+from tests.utils import blackholed_port, closed_port, token_client, wait_until
 
 LOGIN = "/_allauth/app/v1/auth/login"
-
-
-def sign_in(user: User) -> APIClient:
-    """An app client holding a real allauth session token (sessions: cached_db)."""
-    client = APIClient()
-    response = client.post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json")
-    assert response.status_code == 200
-    client.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
-    return client
 
 
 @pytest.fixture
@@ -85,7 +75,7 @@ def assert_fast(elapsed: list[float]) -> None:
 def test_a_cache_outage_serves_sessions_from_the_database(settings, dead_cache, cache_warnings):
     member = UserFactory(display_name="Sparrowhawk")
     settings.CACHES = {"default": redis_cache(settings.REDIS_URL, "haven-test")}
-    client = sign_in(member)  # the session is written to Redis and to the database
+    client = token_client(member)  # the session is written to Redis and to the database
     settings.CACHES = dead_cache.caches  # refused, or hanging: the fixture's, not another
 
     response, elapsed = timed(client.get, "/api/v1/me/")
@@ -192,7 +182,7 @@ def assert_503_json(response) -> None:
 @pytest.fixture
 def signed_in(transactional_db):
     user = UserFactory()
-    app = sign_in(user)
+    app = token_client(user)
     app.raise_request_exception = False
     browser = outside()
     browser.force_login(user)  # a browser session cookie, kept in the database

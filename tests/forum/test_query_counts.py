@@ -14,18 +14,10 @@ from forum import policy
 from forum.models import Like, Notification, Post, Subscription
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
-from tests.factories import PASSWORD, CategoryFactory, UserFactory, make_reply, make_thread
+from tests.factories import CategoryFactory, UserFactory, make_reply, make_thread
+from tests.utils import token_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _session_client(user) -> APIClient:
-    response = APIClient().post(
-        "/_allauth/app/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
-    )
-    client = APIClient()
-    client.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
-    return client
 
 
 def _forum(size: int):
@@ -62,7 +54,7 @@ def _forum(size: int):
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_forum_endpoints_have_constant_query_counts(size, signed_in, django_assert_num_queries):
     viewer, big = _forum(size)
-    client = _session_client(viewer) if signed_in else APIClient()
+    client = token_client(viewer) if signed_in else APIClient()
     auth = 1 if signed_in else 0  # the user row behind the session token
 
     # The count and the page's keys (ids, versions, following), in one statement for the
@@ -135,7 +127,7 @@ def _one_query_support(kind: str) -> str:
 def test_moderators_pages_cost_two_queries_more_whatever_they_see(size, django_assert_num_queries):
     _viewer, big = _forum(size)
     moderator = UserFactory(role=Role.MODERATOR)
-    client = _session_client(moderator)
+    client = token_client(moderator)
     APIClient().get(f"/api/v1/threads/{big.pk}/posts/", {"page_size": 50})  # the public's, cached
     # Moderators see held and hidden posts: never the public's cached page.
     with django_assert_num_queries(1 + 2 + 2):  # user, permissions (user, groups), thread, page
@@ -150,7 +142,7 @@ def test_moderators_pages_cost_two_queries_more_whatever_they_see(size, django_a
 def test_my_mutes_cost_a_constant_number_of_queries(size, django_assert_num_queries):
     viewer = UserFactory()
     Mute.objects.bulk_create(Mute(user=viewer, muted=UserFactory()) for _ in range(size))
-    client = _session_client(viewer)
+    client = token_client(viewer)
     with django_assert_num_queries(1 + 1):
         response = client.get("/api/v1/me/mutes/")
     assert len(response.json()["results"]) == min(50, size)
