@@ -28,6 +28,7 @@ from django.http import Http404
 
 from accounts.models import Mute, User
 from accounts.roles import Role
+from core.database.prepared import Prepared
 from forum.models import (
     Category,
     Like,
@@ -171,12 +172,35 @@ FROM (SELECT ({count}) AS n) AS counted LEFT JOIN LATERAL (
 ) AS k ON true
 ORDER BY k.last_activity_at DESC, k.id DESC
 """
+# The SQL types of the statements' parameters, for their PREPARE.
+_PARAM_TYPES = {
+    "visible": "varchar",
+    "limit": "bigint",
+    "offset": "bigint",
+    "slug": "text",
+    "viewer": "bigint",
+    "thread": "bigint",
+    "posts": "text",
+    "authors": "text",
+}
+
+
+def _prepared(name: str, sql: str) -> Prepared:
+    """``sql`` prepared once per connection (``core.database.prepared``): these statements run
+    on nearly every read, and PostgreSQL took longer to plan them than to answer them."""
+    params = [(param, t) for param, t in _PARAM_TYPES.items() if f"%({param})s" in sql]
+    return Prepared(name, sql, params)
+
+
 _STATEMENTS = {
     signed_in: (
-        _PAGE_KEYS.format(following=following),
-        _COUNTED_PAGE_KEYS.format(count=_VISIBLE_THREAD_COUNT).format(following=following),
+        _prepared(f"page_keys_{who}", _PAGE_KEYS.format(following=following)),
+        _prepared(
+            f"counted_page_keys_{who}",
+            _COUNTED_PAGE_KEYS.format(count=_VISIBLE_THREAD_COUNT).format(following=following),
+        ),
     )
-    for signed_in, following in ((False, "false"), (True, _FOLLOWING))
+    for signed_in, who, following in ((False, "public", "false"), (True, "member", _FOLLOWING))
 }
 
 KeyRow = tuple[int, int, bool]  # id, version, following
@@ -240,7 +264,7 @@ class ThreadPageKeys:
         if signed_in:
             params["viewer"] = self.viewer.pk
         with connection.cursor() as cursor:
-            cursor.execute(_STATEMENTS[signed_in][counted], params)
+            _STATEMENTS[signed_in][counted].execute(cursor, params)
             return cursor.fetchall()
 
 
@@ -380,6 +404,8 @@ FROM forum_thread t WHERE t.id = %(thread)s
 """
 # The status written above is the held status (``Post.Status.PENDING``), as the index's is.
 assert Post.Status.PENDING.value == "pending", "_VIEWER_PAGE_STATE: the held status"  # noqa: S101
+_PUBLIC_STATE = _prepared("public_page_state", _PUBLIC_PAGE_STATE)
+_VIEWER_STATE = _prepared("viewer_page_state", _VIEWER_PAGE_STATE)
 
 
 # What the public's thread page shows beyond its posts, for its cache's stamp: the thread's
@@ -428,11 +454,11 @@ def posts_page_state(
     """The thread's version and visibility and the viewer's bits for the posts ``post_ids``
     by ``author_ids`` (a cached page's), in one query; None if there is no such thread."""
     params: dict[str, Any] = {"thread": thread_id}
-    statement = _PUBLIC_PAGE_STATE
+    statement = _PUBLIC_STATE
     if _signed_in(viewer) and connection.vendor != "postgresql":
         return _viewer_page_state_portable(thread_id, viewer, post_ids, author_ids)
     if _signed_in(viewer):
-        statement = _VIEWER_PAGE_STATE
+        statement = _VIEWER_STATE
         # Arrays passed as their text ('{1,2}', cast in the statement): adapting a list of
         # ints costs psycopg more than the lookups themselves.
         params.update(
@@ -441,7 +467,7 @@ def posts_page_state(
             authors=_bigint_array(author_ids),
         )
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        statement.execute(cursor, params)
         row = cursor.fetchone()
     if row is None:
         return None
