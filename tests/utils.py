@@ -17,6 +17,36 @@ from accounts.models import User
 from tests.factories import PASSWORD
 
 
+def answer(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers in order, body bytes (``Expires: now`` says only that it is set): what
+    a cached answer must equal."""
+    headers = [(k, "now" if k == "Expires" else v) for k, v in response.headers.items()]
+    return response.status_code, headers, response.content
+
+
+def uncached(settings: Any, get: Callable[[], Any]) -> Any:
+    """``get()`` answered with the page cache off (``HAVEN_PAGE_CACHE = False``)."""
+    settings.HAVEN_PAGE_CACHE = False
+    try:
+        return get()
+    finally:
+        settings.HAVEN_PAGE_CACHE = True
+
+
+def dispatches(monkeypatch: Any, view: type) -> list[str]:
+    """The methods of the requests DRF's ``view`` dispatches from now on (a fast path before
+    DRF dispatches none)."""
+    seen: list[str] = []
+    dispatch = view.dispatch
+
+    def spy(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(request.method)
+        return dispatch(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(view, "dispatch", spy)
+    return seen
+
+
 def token_client(user: User) -> APIClient:
     """An app client signed in as ``user`` with a real allauth session token, as apps sign
     in (``X-Session-Token``, read by ``accounts.tokens``): unlike ``client_for``, its

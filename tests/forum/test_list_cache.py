@@ -15,25 +15,11 @@ from forum import services
 from forum.apis import ThreadListApi
 from forum.models import Thread
 from tests.factories import CategoryFactory, UserFactory, make_thread
-from tests.utils import throttle_rates, token_client
+from tests.utils import answer, dispatches, throttle_rates, token_client, uncached
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/threads/"
-
-
-def answer(response) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, headers in order, body bytes (``Expires: now`` says only that it is set)."""
-    headers = [(k, "now" if k == "Expires" else v) for k, v in response.headers.items()]
-    return response.status_code, headers, response.content
-
-
-def uncached(settings, get):
-    settings.HAVEN_PAGE_CACHE = False
-    try:
-        return get()
-    finally:
-        settings.HAVEN_PAGE_CACHE = True
 
 
 @pytest.fixture
@@ -97,14 +83,7 @@ def test_a_hit_is_served_before_drf_in_one_query_and_one_round_trip(
     """The public's hit: the throttle's count and the stored page in one round trip to
     Redis (``core.cache.count_and_read``), the count and the page's rows in one statement."""
     APIClient().get(LIST)  # stored
-    dispatched: list[str] = []
-    dispatch = ThreadListApi.dispatch
-
-    def spy(self, request, *args, **kwargs):
-        dispatched.append(request.method)
-        return dispatch(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(ThreadListApi, "dispatch", spy)
+    dispatched = dispatches(monkeypatch, ThreadListApi)
     round_trips.clear()
     with django_assert_num_queries(1):
         response = APIClient().get(LIST)
@@ -125,14 +104,7 @@ def test_a_members_hit_is_served_before_drf_privately_with_her_follows(
     APIClient().get(LIST)  # the public's page stored
     member = token_client(board["follower"])
     member.get(LIST)  # her connection warmed
-    dispatched: list[str] = []
-    dispatch = ThreadListApi.dispatch
-
-    def spy(self, request, *args, **kwargs):
-        dispatched.append(request.method)
-        return dispatch(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(ThreadListApi, "dispatch", spy)
+    dispatched = dispatches(monkeypatch, ThreadListApi)
     round_trips.clear()
     with django_assert_num_queries(2):
         response = member.get(LIST)

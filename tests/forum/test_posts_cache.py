@@ -20,7 +20,7 @@ from forum.models import Post, Thread
 from forum.policy import Screening
 from forum.services import post_create, post_hide, post_like
 from tests.factories import UserFactory, make_thread
-from tests.utils import throttle_rates, token_client
+from tests.utils import answer, dispatches, throttle_rates, token_client, uncached
 
 pytestmark = pytest.mark.django_db
 
@@ -30,20 +30,6 @@ LOGIN = "/_allauth/app/v1/auth/login"
 def bump(thread: Thread) -> None:
     """What every write that changes the thread's pages does (``forum.services.thread_changed``)."""
     Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
-
-
-def answer(response) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, headers in order, body bytes (``Expires: now`` says only that it is set)."""
-    headers = [(k, "now" if k == "Expires" else v) for k, v in response.headers.items()]
-    return response.status_code, headers, response.content
-
-
-def uncached(settings, get):
-    settings.HAVEN_PAGE_CACHE = False
-    try:
-        return get()
-    finally:
-        settings.HAVEN_PAGE_CACHE = True
 
 
 def page_keys() -> list[bytes]:
@@ -224,14 +210,7 @@ def test_a_signed_in_hit_is_served_before_drf_privately(
     Client().get(url)  # the public's page stored
     liker = token_client(people["liker"])
     liker.get(url)  # her connection and session warmed
-    dispatched: list[str] = []
-    dispatch = ThreadPostsApi.dispatch
-
-    def spy(self, request, *args, **kwargs):
-        dispatched.append(request.method)
-        return dispatch(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(ThreadPostsApi, "dispatch", spy)
+    dispatched = dispatches(monkeypatch, ThreadPostsApi)
     with django_assert_num_queries(2):
         response = liker.get(url)
     assert response.status_code == 200 and dispatched == []

@@ -1,12 +1,11 @@
 """Reads every page makes stay proportional to the page, not to the thread or the forum.
 
-The statement a signed-in posts page runs for its state (``selectors._VIEWER_PAGE_STATE``) is
-run under ``EXPLAIN (ANALYZE)`` on a thread far larger than a page, once for a viewer without
-a held post in it and once for one with one, and the rows its plan read (rows every node
-returned, and rows it read and threw away: a filter's, a recheck's) are counted: whichever
-plan PostgreSQL picks, a statement without an index for its filter reads the whole thread
-and fails here.
-"""
+The statement a signed-in posts page runs for its state (``selectors._VIEWER_STATE``) is
+run under ``EXPLAIN (ANALYZE)``, as prepared, with either plan, on a thread far larger than a
+page, once for a viewer without a held post in it and once for one with one, and the rows
+its plan read (rows every node returned, and rows it read and threw away: a filter's, a
+recheck's) are counted: whichever plan PostgreSQL picks, a statement without an index for
+its filter reads the whole thread and fails here."""
 
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from core.database.prepared import Prepared
 from forum import search, selectors, services, thread_lists
 from forum.models import Like, Post, Thread
 from tests.factories import UserFactory, make_thread
@@ -25,12 +25,28 @@ pytestmark = pytest.mark.django_db
 POSTS = 3_000
 
 
-def rows_read(statement: str, params: dict[str, Any]) -> int:
-    """The rows the plan of ``statement`` read, by every node, under ``EXPLAIN ANALYZE``."""
+def rows_read(statement: str | Prepared, params: dict[str, Any]) -> int:
+    """The rows the plan of ``statement`` read, by every node, under ``EXPLAIN ANALYZE``. A
+    statement prepared once a session (``core.database.prepared``) is explained as it runs,
+    by name, with the plan its first executions get (for their values) and with its generic
+    plan (every execution after): the more of the two."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE forum_post, forum_thread, forum_like, accounts_mute")
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params)
-        (plan,) = cursor.fetchone()[0]
+        if not isinstance(statement, Prepared):
+            return _explained_rows(cursor, statement, params)
+        statement.execute(cursor, params)  # prepared on this session, if it was not
+        values = [params[name] for name in statement.names]
+        read = []
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            cursor.execute(f"SET plan_cache_mode = {mode}")
+            read.append(_explained_rows(cursor, statement.execute_sql, values))
+        cursor.execute("RESET plan_cache_mode")
+        return max(read)
+
+
+def _explained_rows(cursor: Any, sql: str, params: Any) -> int:
+    cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+    (plan,) = cursor.fetchone()[0]
 
     def read(node: dict[str, Any]) -> int:
         own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
@@ -83,7 +99,8 @@ def _page_state_rows_read(thread: Thread, viewer: User, *, held: bool) -> int:
         thread_id=thread.pk, viewer=viewer, post_ids=params["posts"], author_ids=params["authors"]
     )
     assert state is not None and state.held is held and state.liked == set(params["posts"])
-    return rows_read(selectors._VIEWER_PAGE_STATE, params)
+    arrays = {name: selectors._bigint_array(params[name]) for name in ("posts", "authors")}
+    return rows_read(selectors._VIEWER_STATE, {**params, **arrays})
 
 
 def test_a_signed_in_page_state_reads_the_page_not_the_thread(long_thread):
