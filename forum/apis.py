@@ -247,12 +247,12 @@ class ThreadListApi(GenericAPIView, PostingApi):
             paginator.count_of = lambda: thread_lists.known_count(request.query_params)
         page: list[thread_lists.KeyRow] = self.paginate_queryset(keys) or []
         renderer = request.accepted_renderer
-        # The browsable API renders per request; a query with parameters the list does not
-        # know (its links repeat them) would only fill the cache with one-off keys.
-        if not isinstance(renderer, JSONRenderer) or not self._known(request):
+        # The browsable API renders per request; a query spelled otherwise than the list's
+        # links spell it would only fill the cache with one-off keys (``_list_cache_key``).
+        key = _list_cache_key(request._request, request.accepted_media_type)
+        if not isinstance(renderer, JSONRenderer) or key is None:
             return Response(thread_lists.with_following(self._page_data(page)[0], page))
         count = paginator.page.paginator.count  # type: ignore[union-attr]
-        key = _list_key(request.build_absolute_uri(), request.accepted_media_type)
         early: _ListRead | None = getattr(request._request, "haven_list", None)
         stored = early.stored if early is not None and early.key == key else pagecache.get(key)
         body = thread_lists.cached_body(stored, count, page)
@@ -270,10 +270,6 @@ class ThreadListApi(GenericAPIView, PostingApi):
                 spliced = self._render(renderer, thread_lists.with_following(data, page))
             body = spliced
         return RenderedResponse(body)
-
-    def _known(self, request: Request) -> bool:
-        known = {*ThreadFilter.base_filters, "page", "page_size", "format"}
-        return all(name in known for name in request.query_params)
 
     def _page_data(self, page: list[thread_lists.KeyRow]) -> tuple[dict[str, Any], bool]:
         """The page as every viewer sees it (``following`` false), and whether it is exactly
@@ -446,14 +442,72 @@ class _Throttled(NamedTuple):
 class _ListRead(NamedTuple):
     """What ``threads`` read for a list page it could not answer, passed on to DRF."""
 
-    key: str  # the page's cache key (``_list_key``)
+    key: str  # the page's cache key (``_list_cache_key``)
     stored: bytes | None  # the value under it
     keys: selectors.ThreadPageKeys  # the count and the page's rows, read
 
 
-def _list_key(url: str, media_type: str) -> str:
-    """A thread list page's cache key: its absolute URL (its links repeat it) and type."""
-    return thread_lists.page_key("api", (url, media_type))
+class _ListQuery(NamedTuple):
+    """A list page's query naming no filter, spelled as the list's links spell it."""
+
+    offset: int
+    limit: int
+    page_size: str | None  # as given: its links repeat it
+
+
+def _list_query(request: HttpRequest) -> _ListQuery | None:
+    """The page a list query naming no filter asks for by number, if it is spelled as the
+    list's links spell it (``page`` and ``page_size``, each at most once, each a number as
+    Python writes it, the size at most the maximum): else None."""
+    params = request.GET
+    if not {"page", "page_size"}.issuperset(params) or any(
+        len(params.getlist(name)) != 1 for name in params
+    ):
+        return None
+    number = canonical_number(params.get("page", "1"))
+    size = params.get("page_size")
+    limit = canonical_number(size or str(ThreadPagination.page_size), at_most=_MAX_PAGE_SIZE)
+    if number is None or limit is None:
+        return None
+    offset = (number - 1) * limit
+    return _ListQuery(offset, limit, size) if offset < _MAX_OFFSET else None
+
+
+_MAX_PAGE_SIZE = ThreadPagination.max_page_size
+# Every parameter the list knows: its filters and its pagination's.
+_LIST_PARAMS = frozenset({*ThreadFilter.base_filters, "page", "page_size", "format"})
+
+
+def _list_cache_key(request: HttpRequest, media_type: str) -> str | None:
+    """The key a list page's body is stored under, or None: answered uncached.
+
+    A query naming no filter and spelled as the links spell it (``_list_query``) is keyed by
+    its page alone: every spelling of it (``?page=%32``, its parameters in another order)
+    has the same links, which DRF writes afresh. A filtered query is keyed by its whole URL,
+    which its links repeat. A page or page size spelled otherwise (``page=01``, a size over
+    the maximum), a parameter the list does not know or one given twice is answered
+    uncached: a crawler inventing URLs cannot fill Redis with copies of the pages.
+    """
+    query = _list_query(request)
+    if query is not None:
+        return _list_page_key(request, query, media_type)
+    params = request.GET
+    if not _LIST_PARAMS.issuperset(params) or any(
+        len(params.getlist(name)) != 1 for name in params
+    ):
+        return None
+    page, size = params.get("page", "1"), params.get("page_size")
+    if page != "last" and canonical_number(page) is None:
+        return None
+    if size is not None and canonical_number(size, at_most=_MAX_PAGE_SIZE) is None:
+        return None
+    return thread_lists.page_key("api", (request.build_absolute_uri(), media_type))
+
+
+def _list_page_key(request: HttpRequest, query: _ListQuery, media_type: str) -> str:
+    """The key of the page ``query`` names (``_list_cache_key``)."""
+    where = request.build_absolute_uri(request.path)
+    return thread_lists.page_key("api", (where, *query, media_type))
 
 
 def _allow(view: type[APIView]) -> str:
@@ -465,8 +519,9 @@ _threads_api = ThreadListApi.as_view()
 _posts_api = ThreadPostsApi.as_view()
 _THREADS_ALLOW = _allow(ThreadListApi)
 _POSTS_ALLOW = _allow(ThreadPostsApi)
-# The ``Accept`` values DRF answers with its JSON renderer, compact, as the cache stores it.
-_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+# The ``Accept`` values DRF answers with its JSON renderer, compact, as the cache stores it
+# (none at all is ``*/*``; an empty one is DRF's to refuse).
+_JSON_ACCEPTS = frozenset({"*/*", "application/json"})
 
 
 def _fast_read(request: HttpRequest) -> bool:
@@ -477,7 +532,7 @@ def _fast_read(request: HttpRequest) -> bool:
         request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "HTTP_AUTHORIZATION" not in meta
-        and meta.get("HTTP_ACCEPT", "") in _JSON_ACCEPTS
+        and meta.get("HTTP_ACCEPT", "*/*") in _JSON_ACCEPTS
         # DRF's test client signs a request in with no credentials (``force_authenticate``).
         and getattr(request, "_force_auth_user", None) is None
         and posts_cache.enabled()
@@ -513,32 +568,15 @@ def _counted(
     return True, pagecache.get(key) if stored is READ_NOTHING else cast(bytes | None, stored)
 
 
-def _as_drf_answers(body: bytes, allow: str) -> HttpResponse:
-    """``body`` with the headers DRF's JSON answer carries."""
+def _as_drf_answers(body: bytes, view: type[APIView], allow: str) -> HttpResponse:
+    """``body`` with the headers DRF's JSON answer from ``view`` carries: ``Vary: Accept``
+    only where it has more than one renderer to choose from (``default_response_headers``;
+    production's API renders JSON alone)."""
     response = HttpResponse(body, content_type="application/json")
-    patch_vary_headers(response, ("Accept",))
+    if len(view.renderer_classes) > 1:
+        patch_vary_headers(response, ("Accept",))
     response["Allow"] = allow
     return response
-
-
-def _list_window(request: HttpRequest) -> tuple[int, int] | None:
-    """The ``(offset, limit)`` of a list page asked for by number, its query naming no
-    filter and spelled as the list's links spell it (``page`` and ``page_size``, each at most
-    once, each a number as Python writes it, the size at most the maximum): else None."""
-    params = request.GET
-    if not {"page", "page_size"}.issuperset(params) or any(
-        len(params.getlist(name)) != 1 for name in params
-    ):
-        return None
-    number = canonical_number(params.get("page", "1"))
-    size = canonical_number(
-        params.get("page_size", str(ThreadPagination.page_size)),
-        at_most=ThreadPagination.max_page_size,
-    )
-    if number is None or size is None:
-        return None
-    offset = (number - 1) * size
-    return (offset, size) if offset < _MAX_OFFSET else None
 
 
 @csrf_exempt
@@ -553,14 +591,14 @@ def threads(request: HttpRequest) -> HttpResponse:
     and DRF's headers. Anything else (a refusal, a miss, past the last page, a filter) is
     DRF's, with what was read here passed on rather than read twice.
     """
-    window = _list_window(request) if _fast_read(request) else None
-    if window is not None and selectors.thread_counts_kept():
+    query = _list_query(request) if _fast_read(request) else None
+    if query is not None and selectors.thread_counts_kept():
         viewer = _token_viewer(request)
-        key = _list_key(request.build_absolute_uri(), JSONRenderer.media_type)
+        key = _list_page_key(request, query, JSONRenderer.media_type)
         allowed, stored = _counted(request, viewer, ThreadListApi, key)
         if allowed:
-            offset, limit = window
-            keys = selectors.ThreadPageKeys(viewer, window=window)
+            offset, limit, _size = query
+            keys = selectors.ThreadPageKeys(viewer, window=(offset, limit))
             count = keys.kept_count()
             request.haven_list = _ListRead(key, stored, keys)  # type: ignore[attr-defined]
             page = keys[offset : offset + limit] if count is not None else []
@@ -568,7 +606,7 @@ def threads(request: HttpRequest) -> HttpResponse:
             if body is not None and thread_lists.followed(page):
                 body = thread_lists.with_following_body(body, page)
             if body is not None:
-                return _as_drf_answers(body, _THREADS_ALLOW)
+                return _as_drf_answers(body, ThreadListApi, _THREADS_ALLOW)
     return _threads_api(request)
 
 
@@ -615,7 +653,7 @@ def _posts_hit(
     if body is None:
         request.haven_posts = found  # type: ignore[attr-defined]
         return None
-    return _as_drf_answers(body, _POSTS_ALLOW)
+    return _as_drf_answers(body, ThreadPostsApi, _POSTS_ALLOW)
 
 
 # The schema (drf-spectacular) reads the view class from the route's callback.

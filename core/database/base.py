@@ -14,6 +14,13 @@ A server that vanished without closing anything (its host powered off, the netwo
 sends nothing; TCP keepalives (``POSTGRES_OPTIONS`` in config/settings/base.py)
 make the operating system notice an idle connection's dead peer within a minute or so, and
 then the socket reports it here too.
+
+Each new session runs its prepared statements with generic plans (``plan_cache_mode =
+force_generic_plan``): the only statements Haven prepares are ``core.database.prepared``'s,
+written for a generic plan, and PostgreSQL's own choice kept planning the thread list's on
+every execution at 1 M posts (its ``LIMIT``, a parameter, is costed at a tenth of the
+threads), at 0.5 ms each. Django's queries are not prepared (client-side binding), so this
+changes no plan of theirs; the triggers' statements are single-row inserts.
 """
 
 import select
@@ -25,6 +32,15 @@ from psycopg.pq import TransactionStatus
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def _configure_connection(self, connection: Any) -> bool:
+        """Django's set-up of a new session (its time zone, its role), and generic plans for
+        its prepared statements. True: to be committed (Django commits it, if the session
+        is not in autocommit)."""
+        super()._configure_connection(connection)  # type: ignore[misc]
+        with connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+        return True
+
     def is_usable(self) -> bool:
         connection: Any = self.connection
         if connection is None or connection.closed:

@@ -1,22 +1,31 @@
 """Statements prepared once per PostgreSQL session, then executed by name.
 
 A few statements run on nearly every read (a signed-in reader's state on a posts page, a
-thread list page's count and rows) and answer in a tenth of a millisecond, while PostgreSQL
-spends three to five times that planning them each time (measured on the bench: 0.79 ms a
-statement as text, 0.28 ms prepared; the list's 0.95 ms, 0.37 ms). ``Prepared`` sends its
-``PREPARE`` the first time it runs on a connection and ``EXECUTE`` from then on: PostgreSQL
-plans the first executions with their values and, once a generic plan costs no more, plans
-no more (``plan_cache_mode``).
+thread list page's count and rows, the session token's user) and answer in a tenth of a
+millisecond, while PostgreSQL spent three to five times that planning them each time
+(measured on the bench: 0.79 ms a statement as text, 0.28 ms prepared; the list's 0.95 ms,
+0.37 ms). ``Prepared`` sends its ``PREPARE`` the first time it runs on a session (unless the
+session has it already: a pooled session handed to another Django connection) and
+``EXECUTE`` from then on, planned once: each session runs them with a generic plan
+(``plan_cache_mode``, ``core.database.base``), and each statement is written for one (its
+plans are pinned for both modes in ``tests/forum/test_query_plans.py``). Left to choose,
+PostgreSQL kept planning the list's on every execution at 1 M posts.
 
-The ``PREPARE`` is part of the connection's set-up, as Django's own time zone and role
-settings are: sent on the driver's cursor, so it is not one of a request's queries (the
-query-count pins count what a request costs once the connection exists). A prepared
-statement is not transactional (a rolled-back transaction keeps it) and lives as long as the
-session: a new connection prepares afresh. Two consequences for a deployment, with the
-advisory locks' (README): a pooler must hand each Django connection its own server session
-(PgBouncer's session pooling, not transaction pooling), and ``DISCARD ALL`` must not be run
-under a live connection. Schema changes that alter a prepared statement's result columns
-need a restart of the workers, as every deploy with a migration does.
+The ``PREPARE`` (and the look in ``pg_prepared_statements`` before it) is sent on the
+driver's cursor, through Django's error wrapping (an outage is the same 503): it is set-up,
+once a session, not one of a request's queries, so the query-count pins count what a
+request costs on a connection in use. With ``CONN_MAX_AGE = 0`` every request is a new
+session and pays it, which only the benchmark's settings would notice (Haven keeps
+connections for 600 s). A prepared statement is not transactional (a rolled-back
+transaction keeps it) and lives as long as the session. One lost under a live connection
+(``DISCARD ALL``, ``DEALLOCATE``) or invalidated by a migration that changed the columns it
+returns is prepared again and run again at once outside a transaction (a request's reads);
+inside one, that transaction fails and the next use prepares it again.
+
+What it relies on: Django's defaults for psycopg (client-side binding, so ``EXECUTE`` takes
+its values as literals; no ``prepare_threshold``, so psycopg never sends ``DEALLOCATE ALL``
+of its own), and a pooler that hands each Django connection one server session for its life
+(PgBouncer's session pooling, not transaction pooling; README, Production).
 
 Elsewhere (SQLite, the local demo) the statement runs as written, with its named parameters.
 """
@@ -26,7 +35,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
+from django.db import DatabaseError
 from django.db.backends.utils import CursorWrapper
+
+# What EXECUTE answers when the session no longer has the statement as it was prepared: gone
+# (``DISCARD ALL``), or its result columns changed under it ("cached plan must not change
+# result type").
+_LOST = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
 
 
 class Prepared:
@@ -35,19 +51,19 @@ class Prepared:
 
     def __init__(self, name: str, sql: str, params: Sequence[tuple[str, str]]) -> None:
         self.sql = sql
-        digest = hashlib.blake2b(sql.encode(), digest_size=4).hexdigest()
-        # A new text is a new name: a process never executes another release's statement.
-        self.name = f"haven_{name}_{digest}"
         positional = sql
         for n, (param, _type) in enumerate(params, 1):
             positional = positional.replace(f"%({param})s", f"${n}")
         if "%(" in positional:
             raise ValueError(f"{name}: a parameter without a type in {positional!r}")
         types = ", ".join(sql_type for _param, sql_type in params)
+        # A new text or new types is a new name: a session never runs another one's statement.
+        digest = hashlib.blake2b(f"{types}\0{sql}".encode(), digest_size=4).hexdigest()
+        self.name = f"haven_{name}_{digest}"
         self.prepare = f"PREPARE {self.name} ({types}) AS {positional}"
         self.execute_sql = f"EXECUTE {self.name} ({', '.join(['%s'] * len(params))})"
         self.names = [param for param, _type in params]
-        # The driver's connections (one per session) this statement is prepared on.
+        # The driver's connections (one per session) this statement is known prepared on.
         self._prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def execute(self, cursor: CursorWrapper, params: Mapping[str, Any]) -> None:
@@ -56,8 +72,30 @@ class Prepared:
         if connection.vendor != "postgresql":
             cursor.execute(self.sql, params)
             return
-        session = connection.connection
-        if session not in self._prepared_on:
-            cursor.cursor.execute(self.prepare)  # the connection's set-up, not a query
-            self._prepared_on.add(session)
-        cursor.execute(self.execute_sql, [params[name] for name in self.names])
+        values = [params[name] for name in self.names]
+        if connection.connection not in self._prepared_on:
+            self._prepare(cursor, again=False)
+        try:
+            cursor.execute(self.execute_sql, values)
+        except DatabaseError as exc:
+            if not isinstance(exc.__cause__, _LOST):
+                raise
+            self._prepared_on.discard(connection.connection)
+            if connection.in_atomic_block:
+                raise  # the transaction is spoilt; the next use prepares it again
+            self._prepare(cursor, again=True)
+            cursor.execute(self.execute_sql, values)
+
+    def _prepare(self, cursor: CursorWrapper, *, again: bool) -> None:
+        """Prepare the statement on the cursor's session, unless the session has it already
+        (``again``: replace what it has)."""
+        connection = cursor.db
+        driver = cursor.cursor  # set-up, not a query of the request's
+        with connection.wrap_database_errors:
+            driver.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.name])
+            present = driver.fetchone() is not None
+            if present and again:
+                driver.execute(f"DEALLOCATE {self.name}")
+            if again or not present:
+                driver.execute(self.prepare)
+        self._prepared_on.add(connection.connection)

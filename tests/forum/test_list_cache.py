@@ -8,11 +8,13 @@ token, as apps do.
 
 import pytest
 from django.db.models import F
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from core import pagecache
 from forum import services
-from forum.apis import ThreadListApi
+from forum.apis import ThreadListApi, ThreadPostsApi
 from forum.models import Thread
 from tests.factories import CategoryFactory, UserFactory, make_thread
 from tests.utils import answer, dispatches, throttle_rates, token_client, uncached
@@ -63,6 +65,8 @@ QUERIES = [
     "?page_size=500",  # over the maximum: the maximum
     "?page=2&page=2",
     "?page_size=3&utm=x",  # a parameter the list ignores
+    "?page=%32&page_size=3",  # page 2, spelled otherwise: the same links
+    "?&page_size=3&page=2&",
     "?category=peers",  # a filter: DRF's
     "?format=json",
 ]
@@ -75,6 +79,74 @@ def test_every_list_page_is_byte_identical_to_an_uncached_one(settings, board, q
     reference = uncached(settings, lambda: client.get(LIST + query))
     for _ in range(3):  # a miss, then hits
         assert answer(client.get(LIST + query)) == answer(reference)
+
+
+def list_keys() -> list[bytes]:
+    return list(pagecache._redis().scan_iter(match="*page:*"))
+
+
+def test_each_page_is_stored_once_whatever_its_spelling(board):
+    """The links of page 2 are the same however its query is spelled (DRF writes them
+    afresh): one stored body serves every spelling. A page or size spelled otherwise than the
+    links spell it is answered uncached, never stored."""
+    spellings = [
+        "?page=2&page_size=3",
+        "?page_size=3&page=2",
+        "?page=%32&page_size=3",
+        "?&page=2&page_size=3&",
+    ]
+    bodies = {APIClient().get(LIST + query).content for query in spellings}
+    assert len(bodies) == 1 and len(list_keys()) == 1
+    for query in ("?page=02&page_size=3", "?page=2&page_size=03", "?page_size=500", "?x=1"):
+        assert APIClient().get(LIST + query).status_code == 200
+    assert len(list_keys()) == 1
+
+
+ACCEPTS = ["", "*/*", "application/json", "application/json; indent=4", "application/xml"]
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("url", ["list", "posts"])
+def test_every_accept_is_answered_as_drf_answers_it(settings, board, accept, url):
+    path = LIST if url == "list" else f"/api/v1/threads/{board['threads'][0].pk}/posts/"
+    for client in (APIClient(), token_client(board["follower"])):
+        client.get(path)  # stored
+        reference = uncached(settings, lambda c=client: c.get(path, HTTP_ACCEPT=accept))
+        assert answer(client.get(path, HTTP_ACCEPT=accept)) == answer(reference)
+
+
+@pytest.mark.parametrize("url", ["list", "posts"])
+def test_with_production_s_one_renderer_the_headers_are_drf_s(settings, board, monkeypatch, url):
+    """Production renders the API's JSON alone, so DRF sends no ``Vary: Accept``: neither do
+    the fast paths."""
+    for view in (ThreadListApi, ThreadPostsApi):
+        monkeypatch.setattr(view, "renderer_classes", [JSONRenderer])
+    path = LIST if url == "list" else f"/api/v1/threads/{board['threads'][0].pk}/posts/"
+    for client in (APIClient(), token_client(board["follower"])):
+        client.get(path)  # stored
+        hit = client.get(path)
+        assert answer(hit) == answer(uncached(settings, lambda c=client: c.get(path)))
+        assert "Accept" not in hit.headers.get("Vary", "")
+
+
+def test_a_token_that_signs_no_one_in_reads_as_the_public(settings, board):
+    """An unknown token, a signed-out one and a deactivated member's are the public's
+    requests, before DRF as in it."""
+    member = token_client(board["follower"])
+    public = APIClient().get(LIST)
+    unknown = APIClient()
+    unknown.credentials(HTTP_X_SESSION_TOKEN="x" * 32)
+    assert answer(unknown.get(LIST)) == answer(uncached(settings, lambda: unknown.get(LIST)))
+    assert unknown.get(LIST).content == public.content
+    User.objects.filter(pk=board["follower"].pk).update(is_active=False)
+    assert answer(member.get(LIST)) == answer(uncached(settings, lambda: member.get(LIST)))
+    assert member.get(LIST).content == public.content  # no follows: hers are not read
+
+
+def test_a_head_is_drf_s(settings, board):
+    APIClient().get(LIST)
+    reference = uncached(settings, lambda: APIClient().head(LIST))
+    assert answer(APIClient().head(LIST)) == answer(reference)
 
 
 def test_a_hit_is_served_before_drf_in_one_query_and_one_round_trip(
@@ -173,7 +245,7 @@ def test_a_dead_redis_serves_every_list_uncached(settings, board):
 def test_a_stored_value_of_another_shape_is_a_miss(board):
     reference = APIClient().get(LIST)
     client = pagecache._redis()
-    (key,) = client.scan_iter(match="*page:*")
+    (key,) = list_keys()
     client.set(key, b"garbage")
     assert answer(APIClient().get(LIST)) == answer(reference)
     assert client.get(key) != b"garbage"  # stored afresh
