@@ -20,7 +20,10 @@ force_generic_plan``): the only statements Haven prepares are ``core.database.pr
 written for a generic plan, and PostgreSQL's own choice kept planning the thread list's on
 every execution at 1 M posts (its ``LIMIT``, a parameter, is costed at a tenth of the
 threads), at 0.5 ms each. Django's queries are not prepared (client-side binding), so this
-changes no plan of theirs; the triggers' statements are single-row inserts.
+changes no plan of theirs; the triggers' statements are single-row inserts. And no JIT
+(``jit = off``): a generic plan's cost, a tenth of the threads, passed ``jit_above_cost``
+for a member's list page, whose 0.3 ms of work then took 35 ms to compile every time; a
+forum's statements are short, which JIT never pays for.
 """
 
 import select
@@ -33,12 +36,13 @@ from psycopg.pq import TransactionStatus
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def _configure_connection(self, connection: Any) -> bool:
-        """Django's set-up of a new session (its time zone, its role), and generic plans for
-        its prepared statements. True: to be committed (Django commits it, if the session
-        is not in autocommit)."""
+        """Django's set-up of a new session (its time zone, its role), generic plans for its
+        prepared statements and no JIT. True: to be committed (Django commits it, if the
+        session is not in autocommit)."""
         super()._configure_connection(connection)  # type: ignore[misc]
         with connection.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
+            cursor.execute("SET jit = off")
         return True
 
     def is_usable(self) -> bool:

@@ -41,13 +41,16 @@ def test_a_statement_is_prepared_once_a_session_and_planned_no_more():
 
 
 @pytest.mark.django_db(transaction=True)  # closes its connection
-def test_every_new_session_runs_prepared_statements_with_generic_plans():
+def test_every_new_session_runs_prepared_statements_with_generic_plans_and_no_jit():
     """Set up by core.database on each new session: left to choose, PostgreSQL kept
-    planning the list's statement on every execution at 1 M posts."""
+    planning the list's statement on every execution at 1 M posts, and compiled a member's
+    list page (its generic plan's cost past ``jit_above_cost``) in 35 ms every time."""
     connection.close()
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone() == ("force_generic_plan",)
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 @pytest.mark.django_db(transaction=True)  # closes its connection
