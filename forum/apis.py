@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -460,9 +460,7 @@ def _list_query(request: HttpRequest) -> _ListQuery | None:
     list's links spell it (``page`` and ``page_size``, each at most once, each a number as
     Python writes it, the size at most the maximum): else None."""
     params = request.GET
-    if not {"page", "page_size"}.issuperset(params) or any(
-        len(params.getlist(name)) != 1 for name in params
-    ):
+    if not _once_each(params, _PAGE_PARAMS):
         return None
     number = canonical_number(params.get("page", "1"))
     size = params.get("page_size")
@@ -474,8 +472,14 @@ def _list_query(request: HttpRequest) -> _ListQuery | None:
 
 
 _MAX_PAGE_SIZE = ThreadPagination.max_page_size
+_PAGE_PARAMS = frozenset({"page", "page_size"})
 # Every parameter the list knows: its filters and its pagination's.
-_LIST_PARAMS = frozenset({*ThreadFilter.base_filters, "page", "page_size", "format"})
+_LIST_PARAMS = frozenset({*ThreadFilter.base_filters, *_PAGE_PARAMS, "format"})
+
+
+def _once_each(params: QueryDict, known: frozenset[str]) -> bool:
+    """Whether every parameter of ``params`` is one of ``known``, given once."""
+    return known.issuperset(params) and all(len(params.getlist(name)) == 1 for name in params)
 
 
 def _list_cache_key(request: HttpRequest, media_type: str) -> str | None:
@@ -492,9 +496,7 @@ def _list_cache_key(request: HttpRequest, media_type: str) -> str | None:
     if query is not None:
         return _list_page_key(request, query, media_type)
     params = request.GET
-    if not _LIST_PARAMS.issuperset(params) or any(
-        len(params.getlist(name)) != 1 for name in params
-    ):
+    if not _once_each(params, _LIST_PARAMS):
         return None
     page, size = params.get("page", "1"), params.get("page_size")
     if page != "last" and canonical_number(page) is None:
@@ -517,8 +519,6 @@ def _allow(view: type[APIView]) -> str:
 
 _threads_api = ThreadListApi.as_view()
 _posts_api = ThreadPostsApi.as_view()
-_THREADS_ALLOW = _allow(ThreadListApi)
-_POSTS_ALLOW = _allow(ThreadPostsApi)
 # The ``Accept`` values DRF answers with its JSON renderer, compact, as the cache stores it
 # (none at all is ``*/*``; an empty one is DRF's to refuse).
 _JSON_ACCEPTS = frozenset({"*/*", "application/json"})
@@ -568,14 +568,14 @@ def _counted(
     return True, pagecache.get(key) if stored is READ_NOTHING else cast(bytes | None, stored)
 
 
-def _as_drf_answers(body: bytes, view: type[APIView], allow: str) -> HttpResponse:
+def _as_drf_answers(body: bytes, view: type[APIView]) -> HttpResponse:
     """``body`` with the headers DRF's JSON answer from ``view`` carries: ``Vary: Accept``
     only where it has more than one renderer to choose from (``default_response_headers``;
     production's API renders JSON alone)."""
     response = HttpResponse(body, content_type="application/json")
     if len(view.renderer_classes) > 1:
         patch_vary_headers(response, ("Accept",))
-    response["Allow"] = allow
+    response["Allow"] = _allow(view)
     return response
 
 
@@ -599,14 +599,14 @@ def threads(request: HttpRequest) -> HttpResponse:
         if allowed:
             offset, limit, _size = query
             keys = selectors.ThreadPageKeys(viewer, window=(offset, limit))
-            count = keys.kept_count()
+            count = keys.kept_count() or 0  # kept: thread_counts_kept
             request.haven_list = _ListRead(key, stored, keys)  # type: ignore[attr-defined]
-            page = keys[offset : offset + limit] if count is not None else []
-            body = thread_lists.cached_body(stored, count or 0, page) if page else None
+            page = keys[offset : offset + limit]
+            body = thread_lists.cached_body(stored, count, page) if page else None
             if body is not None and thread_lists.followed(page):
                 body = thread_lists.with_following_body(body, page)
             if body is not None:
-                return _as_drf_answers(body, ThreadListApi, _THREADS_ALLOW)
+                return _as_drf_answers(body, ThreadListApi)
     return _threads_api(request)
 
 
@@ -653,7 +653,7 @@ def _posts_hit(
     if body is None:
         request.haven_posts = found  # type: ignore[attr-defined]
         return None
-    return _as_drf_answers(body, ThreadPostsApi, _POSTS_ALLOW)
+    return _as_drf_answers(body, ThreadPostsApi)
 
 
 # The schema (drf-spectacular) reads the view class from the route's callback.
