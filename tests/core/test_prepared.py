@@ -125,3 +125,21 @@ def test_the_hot_reads_run_prepared_statements(settings):
     assert ours - executed == set()
     assert any(name.startswith("haven_user_row_") for name in executed)
     assert not any(q["sql"].startswith("PREPARE") for q in queries)  # never a request's query
+
+
+@pytest.mark.django_db(transaction=True)  # a migration's change, outside a transaction
+def test_a_statement_whose_columns_a_migration_changed_is_prepared_again():
+    """PostgreSQL refuses to run a prepared statement whose result columns changed ("cached
+    plan must not change result type"): the next use prepares it again and answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE haven_test_prepared (n integer)")
+        cursor.execute("INSERT INTO haven_test_prepared VALUES (7)")
+    try:
+        rows = Prepared("test_rows", "SELECT n, %(m)s FROM haven_test_prepared", [("m", "int")])
+        assert run(rows, m=1) == [(7, 1)]
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE haven_test_prepared ALTER COLUMN n TYPE text")
+        assert run(rows, m=2) == [("7", 2)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE haven_test_prepared")
